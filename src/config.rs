@@ -1,0 +1,928 @@
+//! `config.toml`: parsed into plain `Raw*` structs (serde, unknown keys rejected), then resolved
+//! in one place into a validated [`Config`] with defaults filled and relative paths anchored at
+//! the config file's folder. Every error names the file, the line and the key.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+pub const DEFAULT_TITLE: &str = "Tidings digest";
+pub const DEFAULT_LOOKBACK: Duration = Duration::from_secs(7 * 24 * 3600);
+pub const DEFAULT_STATE_PATH: &str = "tidings.db";
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A feed larger than this is cut off and reported, never buffered whole.
+pub const DEFAULT_MAX_FEED_BYTES: u64 = 10 * 1024 * 1024;
+/// Fetches in flight at once across all hosts.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+/// Fetches in flight at once to one host, so a shared host is not hammered.
+pub const DEFAULT_PER_HOST: usize = 2;
+pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Messages larger than this in a Maildir are skipped rather than loaded whole.
+pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 20 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file `{path}`")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no config file found: pass -c/--config FILE, set TIDINGS_CONFIG, or create `{0}`")]
+    NotFound(PathBuf),
+    #[error("{}:{line}:{column}: {message}{}", path.display(), hint.as_deref().map(|h| format!(" — {h}")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        /// Dotted key path, e.g. `delivery.to` or `feeds[2].url`.
+        key: String,
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw: exactly what the file says.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    digest: RawDigest,
+    #[serde(default)]
+    state: RawState,
+    delivery: Spanned<RawDelivery>,
+    smtp: Option<Spanned<RawSmtp>>,
+    #[serde(default)]
+    fetch: RawFetch,
+    #[serde(default)]
+    links: RawLinks,
+    #[serde(default)]
+    feeds: Vec<Spanned<RawFeed>>,
+    #[serde(default)]
+    mailboxes: Vec<Spanned<RawMailbox>>,
+    #[serde(default)]
+    topics: Vec<Spanned<RawTopic>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDigest {
+    title: Option<String>,
+    lookback: Option<Spanned<String>>,
+    templates_dir: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawState {
+    path: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDelivery {
+    from: Spanned<String>,
+    to: Spanned<Vec<String>>,
+    transport: Option<Spanned<String>>,
+    sendmail_command: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    host: String,
+    port: Option<u16>,
+    security: Option<Spanned<String>>,
+    username: Option<String>,
+    password_env: Option<String>,
+    password_command: Option<String>,
+    ca_file: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFetch {
+    timeout: Option<Spanned<String>>,
+    max_bytes: Option<u64>,
+    concurrency: Option<usize>,
+    per_host: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLinks {
+    /// Extra query parameter names to strip everywhere (a trailing `*` matches a prefix).
+    #[serde(default)]
+    strip: Vec<String>,
+    /// Parameter names never to strip, even if a built-in rule would.
+    #[serde(default)]
+    keep: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeed {
+    url: Spanned<String>,
+    name: Option<String>,
+    topic: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMailbox {
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    path: Option<Spanned<String>>,
+    name: Option<String>,
+    topic: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopic {
+    name: String,
+    #[serde(default)]
+    keywords: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resolved: what the program uses.
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub digest: DigestConfig,
+    pub state_path: PathBuf,
+    pub delivery: DeliveryConfig,
+    pub fetch: FetchConfig,
+    pub links: LinksConfig,
+    pub feeds: Vec<FeedConfig>,
+    pub mailboxes: Vec<MailboxConfig>,
+    pub topics: Vec<TopicConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DigestConfig {
+    pub title: String,
+    pub lookback: Duration,
+    pub templates_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    pub from: String,
+    pub to: Vec<String>,
+    pub transport: Transport,
+}
+
+#[derive(Debug, Clone)]
+pub enum Transport {
+    Smtp(SmtpConfig),
+    Sendmail { command: Option<String> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    StartTls,
+    Tls,
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: Option<String>,
+    pub password: Option<SecretSource>,
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Duration,
+}
+
+/// Where a secret comes from. The secret itself is read only when needed and never stored here,
+/// so a `Debug` print of the config cannot leak it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Env(String),
+    Command(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub max_bytes: u64,
+    pub concurrency: usize,
+    pub per_host: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LinksConfig {
+    pub strip: Vec<String>,
+    pub keep: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    pub location: FeedLocation,
+    pub name: Option<String>,
+    pub topic: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedLocation {
+    Url(url::Url),
+    File(PathBuf),
+}
+
+impl std::fmt::Display for FeedLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FeedLocation::Url(u) => f.write_str(u.as_str()),
+            FeedLocation::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MailboxConfig {
+    pub kind: MailboxKind,
+    pub path: PathBuf,
+    pub name: Option<String>,
+    pub topic: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailboxKind {
+    /// A Maildir (`cur/`, `new/`), or a folder of `.eml` files, or one `.eml` file.
+    Maildir,
+}
+
+#[derive(Debug, Clone)]
+pub struct TopicConfig {
+    pub name: String,
+    pub keywords: Vec<String>,
+}
+
+impl SecretSource {
+    /// Reads the secret. The error names where it was looked for, never the value.
+    pub fn read(&self) -> Result<String, String> {
+        match self {
+            SecretSource::Env(var) => std::env::var(var).map_err(|_| {
+                format!("environment variable `{var}` (from [smtp] password_env) is not set")
+            }),
+            SecretSource::Command(cmd) => {
+                let out = std::process::Command::new("sh")
+                    .arg("-c")
+                    .arg(cmd)
+                    .stdin(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::inherit())
+                    .output()
+                    .map_err(|e| format!("[smtp] password_command could not start: {e}"))?;
+                if !out.status.success() {
+                    return Err(format!("[smtp] password_command failed ({})", out.status));
+                }
+                let secret = String::from_utf8(out.stdout)
+                    .map_err(|_| "[smtp] password_command printed non-UTF-8".to_string())?;
+                let secret = secret.trim_end_matches(['\r', '\n']).to_string();
+                if secret.is_empty() {
+                    return Err("[smtp] password_command printed nothing".into());
+                }
+                Ok(secret)
+            }
+        }
+    }
+}
+
+/// Finds the config file: the explicit path, else `$TIDINGS_CONFIG`, else
+/// `$XDG_CONFIG_HOME/tidings/config.toml` (`~/.config/tidings/config.toml`).
+pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("TIDINGS_CONFIG").filter(|p| !p.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let candidate = base.join("tidings").join("config.toml");
+    if candidate.exists() {
+        Ok(candidate)
+    } else {
+        Err(ConfigError::NotFound(candidate))
+    }
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses config text; `path` is used for messages and to anchor relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| syntax_error(text, path, &e))?;
+        Resolver { text, path }.resolve(raw)
+    }
+}
+
+struct Resolver<'a> {
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Resolver<'_> {
+    fn err(
+        &self,
+        span: Range<usize>,
+        key: &str,
+        message: String,
+        hint: Option<String>,
+    ) -> ConfigError {
+        let (line, column) = line_col(self.text, span.start);
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            key: key.to_string(),
+            message,
+            hint,
+        }
+    }
+
+    fn base_dir(&self) -> PathBuf {
+        self.path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// `~` expands to $HOME; a relative path is relative to the config file's folder.
+    fn anchor(&self, p: &str) -> PathBuf {
+        let expanded = match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+            (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+            _ => PathBuf::from(p),
+        };
+        if expanded.is_absolute() {
+            expanded
+        } else {
+            self.base_dir().join(expanded)
+        }
+    }
+
+    fn duration(
+        &self,
+        v: &Option<Spanned<String>>,
+        key: &str,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        match v {
+            None => Ok(default),
+            Some(s) => parse_duration(s.get_ref()).map_err(|m| {
+                self.err(
+                    s.span(),
+                    key,
+                    format!("invalid duration `{}` for `{key}`: {m}", s.get_ref()),
+                    Some("write durations like \"30s\", \"15m\", \"12h\" or \"7d\"".into()),
+                )
+            }),
+        }
+    }
+
+    fn resolve(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let digest = DigestConfig {
+            title: raw
+                .digest
+                .title
+                .clone()
+                .unwrap_or_else(|| DEFAULT_TITLE.to_string()),
+            lookback: self.duration(&raw.digest.lookback, "digest.lookback", DEFAULT_LOOKBACK)?,
+            templates_dir: raw
+                .digest
+                .templates_dir
+                .as_ref()
+                .map(|p| self.anchor(p.get_ref())),
+        };
+        if let (Some(dir), Some(raw_dir)) = (&digest.templates_dir, &raw.digest.templates_dir) {
+            if !dir.is_dir() {
+                return Err(self.err(
+                    raw_dir.span(),
+                    "digest.templates_dir",
+                    format!(
+                        "`digest.templates_dir`: `{}` is not a directory",
+                        dir.display()
+                    ),
+                    None,
+                ));
+            }
+        }
+
+        let delivery = self.delivery(&raw)?;
+        let fetch = FetchConfig {
+            timeout: self.duration(&raw.fetch.timeout, "fetch.timeout", DEFAULT_FETCH_TIMEOUT)?,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_bytes: raw.fetch.max_bytes.unwrap_or(DEFAULT_MAX_FEED_BYTES),
+            concurrency: raw.fetch.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1),
+            per_host: raw.fetch.per_host.unwrap_or(DEFAULT_PER_HOST).max(1),
+        };
+
+        let mut feeds = Vec::new();
+        for (i, f) in raw.feeds.iter().enumerate() {
+            let key = format!("feeds[{i}].url");
+            let u = f.get_ref().url.get_ref().trim();
+            let location = if u.contains("://") {
+                let parsed = url::Url::parse(u).map_err(|e| {
+                    self.err(
+                        f.get_ref().url.span(),
+                        &key,
+                        format!("invalid URL `{u}` in `{key}`: {e}"),
+                        None,
+                    )
+                })?;
+                if !matches!(parsed.scheme(), "http" | "https") {
+                    return Err(self.err(
+                        f.get_ref().url.span(),
+                        &key,
+                        format!("unsupported URL scheme `{}` in `{key}`", parsed.scheme()),
+                        Some("use an http(s) URL or a local file path".into()),
+                    ));
+                }
+                FeedLocation::Url(parsed)
+            } else if u.is_empty() {
+                return Err(self.err(
+                    f.get_ref().url.span(),
+                    &key,
+                    format!("`{key}` is empty"),
+                    None,
+                ));
+            } else {
+                FeedLocation::File(self.anchor(u))
+            };
+            feeds.push(FeedConfig {
+                location,
+                name: f.get_ref().name.clone(),
+                topic: f.get_ref().topic.clone(),
+            });
+        }
+
+        let mut mailboxes = Vec::new();
+        for (i, m) in raw.mailboxes.iter().enumerate() {
+            let m_ref = m.get_ref();
+            let kind_key = format!("mailboxes[{i}].type");
+            let kind = match m_ref.kind.get_ref().as_str() {
+                "maildir" | "eml" => MailboxKind::Maildir,
+                "imap" => {
+                    return Err(self.err(m_ref.kind.span(), &kind_key, "mailbox type `imap` is not supported by this version yet".into(), Some("use type = \"maildir\" with a local copy of the folder (e.g. from mbsync/offlineimap)".into())));
+                }
+                other => {
+                    return Err(self.err(
+                        m_ref.kind.span(),
+                        &kind_key,
+                        format!("unknown mailbox type `{other}` in `{kind_key}`"),
+                        suggest(other, &["maildir", "eml", "imap"]),
+                    ));
+                }
+            };
+            let path = m_ref.path.as_ref().ok_or_else(|| {
+                self.err(
+                    m.span(),
+                    &format!("mailboxes[{i}].path"),
+                    format!("missing key `path` in `mailboxes[{i}]`"),
+                    None,
+                )
+            })?;
+            mailboxes.push(MailboxConfig {
+                kind,
+                path: self.anchor(path.get_ref()),
+                name: m_ref.name.clone(),
+                topic: m_ref.topic.clone(),
+            });
+        }
+
+        let topics = raw
+            .topics
+            .iter()
+            .map(|t| TopicConfig {
+                name: t.get_ref().name.clone(),
+                keywords: t.get_ref().keywords.clone(),
+            })
+            .collect();
+
+        Ok(Config {
+            path: self.path.to_path_buf(),
+            digest,
+            state_path: self.anchor(raw.state.path.as_deref().unwrap_or(DEFAULT_STATE_PATH)),
+            delivery,
+            fetch,
+            links: LinksConfig {
+                strip: raw.links.strip.clone(),
+                keep: raw.links.keep.clone(),
+            },
+            feeds,
+            mailboxes,
+            topics,
+        })
+    }
+
+    fn delivery(&self, raw: &RawConfig) -> Result<DeliveryConfig, ConfigError> {
+        let d = raw.delivery.get_ref();
+        let from = d.from.get_ref().trim().to_string();
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(self.err(
+                d.from.span(),
+                "delivery.from",
+                format!("`delivery.from` is not a valid address: `{from}`"),
+                Some("write it as \"Name <addr@example.org>\" or \"addr@example.org\"".into()),
+            ));
+        }
+        if d.to.get_ref().is_empty() {
+            return Err(self.err(
+                d.to.span(),
+                "delivery.to",
+                "`delivery.to` lists no recipients".into(),
+                None,
+            ));
+        }
+        for addr in d.to.get_ref() {
+            if addr.trim().parse::<lettre::message::Mailbox>().is_err() {
+                return Err(self.err(
+                    d.to.span(),
+                    "delivery.to",
+                    format!("`delivery.to` has an invalid address: `{addr}`"),
+                    None,
+                ));
+            }
+        }
+        let transport = match d
+            .transport
+            .as_ref()
+            .map(|t| t.get_ref().as_str())
+            .unwrap_or("smtp")
+        {
+            "smtp" => {
+                let smtp = raw.smtp.as_ref().ok_or_else(|| {
+                    self.err(
+                        raw.delivery.span(),
+                        "smtp",
+                        "missing table `[smtp]` (needed by delivery.transport = \"smtp\")".into(),
+                        Some(
+                            "add an [smtp] table, or set delivery.transport = \"sendmail\"".into(),
+                        ),
+                    )
+                })?;
+                Transport::Smtp(self.smtp(smtp)?)
+            }
+            "sendmail" => Transport::Sendmail {
+                command: d.sendmail_command.clone(),
+            },
+            other => {
+                let span = d
+                    .transport
+                    .as_ref()
+                    .map(|t| t.span())
+                    .unwrap_or(raw.delivery.span());
+                return Err(self.err(
+                    span,
+                    "delivery.transport",
+                    format!("unknown transport `{other}` in `delivery.transport`"),
+                    suggest(other, &["smtp", "sendmail"]),
+                ));
+            }
+        };
+        Ok(DeliveryConfig {
+            from,
+            to: d
+                .to
+                .get_ref()
+                .iter()
+                .map(|s| s.trim().to_string())
+                .collect(),
+            transport,
+        })
+    }
+
+    fn smtp(&self, s: &Spanned<RawSmtp>) -> Result<SmtpConfig, ConfigError> {
+        let r = s.get_ref();
+        let security = match r
+            .security
+            .as_ref()
+            .map(|x| x.get_ref().as_str())
+            .unwrap_or("starttls")
+        {
+            "starttls" => Security::StartTls,
+            "tls" => Security::Tls,
+            "none" => Security::None,
+            other => {
+                let span = r.security.as_ref().map(|x| x.span()).unwrap_or(s.span());
+                return Err(self.err(
+                    span,
+                    "smtp.security",
+                    format!("unknown value `{other}` for `smtp.security`"),
+                    suggest(other, &["starttls", "tls", "none"])
+                        .or(Some("use \"starttls\", \"tls\" or \"none\"".into())),
+                ));
+            }
+        };
+        let password = match (&r.password_env, &r.password_command) {
+            (Some(_), Some(_)) => {
+                return Err(self.err(
+                    s.span(),
+                    "smtp.password_env",
+                    "set only one of `smtp.password_env` and `smtp.password_command`".into(),
+                    None,
+                ));
+            }
+            (Some(var), None) => Some(SecretSource::Env(var.clone())),
+            (None, Some(cmd)) => Some(SecretSource::Command(cmd.clone())),
+            (None, None) => None,
+        };
+        let ca_file = match &r.ca_file {
+            None => None,
+            Some(p) => {
+                let path = self.anchor(p.get_ref());
+                if !path.is_file() {
+                    return Err(self.err(
+                        p.span(),
+                        "smtp.ca_file",
+                        format!("`smtp.ca_file`: `{}` does not exist", path.display()),
+                        None,
+                    ));
+                }
+                Some(path)
+            }
+        };
+        let port = r.port.unwrap_or(match security {
+            Security::StartTls => 587,
+            Security::Tls => 465,
+            Security::None => 25,
+        });
+        Ok(SmtpConfig {
+            host: r.host.clone(),
+            port,
+            security,
+            username: r.username.clone(),
+            password,
+            ca_file,
+            timeout: self.duration(&r.timeout, "smtp.timeout", DEFAULT_SMTP_TIMEOUT)?,
+        })
+    }
+}
+
+/// Turns a toml/serde error into one that names file, line, key, and a likely typo's fix.
+fn syntax_error(text: &str, path: &Path, e: &toml::de::Error) -> ConfigError {
+    let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+    let message = e.message().trim().to_string();
+    let table = e.span().and_then(|s| enclosing_table(text, s.start));
+    let mut key = table.clone().unwrap_or_default();
+    let mut hint = None;
+    let mut pretty = message.clone();
+    // serde says: unknown field `recipents`, expected `from` or `to` / expected one of `a`, `b`
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some((field, expected)) = rest.split_once('`') {
+            let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+            hint = suggest(field, &candidates);
+            let where_ = table
+                .as_deref()
+                .map(|t| format!(" in [{t}]"))
+                .unwrap_or_else(|| " at the top level".into());
+            pretty = format!("unknown key `{field}`{where_}");
+            key = match &table {
+                Some(t) => format!("{t}.{field}"),
+                None => field.to_string(),
+            };
+            if hint.is_none() && !candidates.is_empty() {
+                hint = Some(format!("known keys: {}", candidates.join(", ")));
+            }
+        }
+    } else if let Some(t) = &table {
+        pretty = format!("{message} (in [{t}])");
+    }
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line,
+        column,
+        key,
+        message: pretty,
+        hint,
+    }
+}
+
+/// The `[table]` or `[[array]]` header above a byte offset, if any.
+fn enclosing_table(text: &str, offset: usize) -> Option<String> {
+    let before = &text[..offset.min(text.len())];
+    before.lines().rev().find_map(|l| {
+        let l = l.trim();
+        let inner = l
+            .strip_prefix("[[")
+            .and_then(|x| x.split_once("]]"))
+            .map(|x| x.0)
+            .or_else(|| {
+                l.strip_prefix('[')
+                    .and_then(|x| x.split_once(']'))
+                    .map(|x| x.0)
+            })?;
+        Some(inner.trim().to_string())
+    })
+}
+
+/// "did you mean" for a misspelt key or value.
+fn suggest(got: &str, candidates: &[&str]) -> Option<String> {
+    candidates
+        .iter()
+        .map(|c| (strsim::jaro_winkler(got, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+/// 1-based line and column of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, column)
+}
+
+/// Parses durations like `30s`, `15m`, `12h`, `7d`, `2w`, `500ms`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| "missing a unit (s, m, h, d or w)".to_string())?;
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| "expected a whole number before the unit".to_string())?;
+    let secs = match unit.trim() {
+        "ms" => return Ok(Duration::from_millis(n)),
+        "s" => 1,
+        "m" | "min" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        other => return Err(format!("unknown unit `{other}`")),
+    };
+    n.checked_mul(secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| "too large".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[digest]
+title = "Morning"
+lookback = "3d"
+
+[delivery]
+from = "Tidings <digest@example.org>"
+to = ["me@example.org"]
+
+[smtp]
+host = "smtp.example.org"
+password_env = "X_SECRET"
+
+[[feeds]]
+url = "https://example.org/feed.xml"
+topic = "Tech"
+
+[[feeds]]
+url = "feeds/local.xml"
+
+[[mailboxes]]
+type = "maildir"
+path = "mail/News"
+
+[[topics]]
+name = "Tech"
+keywords = ["rust"]
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/tidings/config.toml"))
+    }
+
+    fn invalid(text: &str) -> (usize, String, String, Option<String>) {
+        match parse(text) {
+            Err(ConfigError::Invalid {
+                line,
+                key,
+                message,
+                hint,
+                ..
+            }) => (line, key, message, hint),
+            other => panic!("expected an invalid-config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn good_config_resolves_defaults_and_relative_paths() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.digest.title, "Morning");
+        assert_eq!(c.digest.lookback, Duration::from_secs(3 * 86_400));
+        assert_eq!(c.state_path, PathBuf::from("/etc/tidings/tidings.db"));
+        assert_eq!(
+            c.feeds[1].location,
+            FeedLocation::File(PathBuf::from("/etc/tidings/feeds/local.xml"))
+        );
+        assert_eq!(c.mailboxes[0].path, PathBuf::from("/etc/tidings/mail/News"));
+        let Transport::Smtp(s) = &c.delivery.transport else {
+            panic!("smtp expected")
+        };
+        assert_eq!((s.port, s.security), (587, Security::StartTls));
+        assert_eq!(s.password, Some(SecretSource::Env("X_SECRET".into())));
+    }
+
+    #[test]
+    fn unknown_key_names_line_table_and_suggests_the_fix() {
+        let text = GOOD.replace("to = [", "recipents = [");
+        let (line, key, message, hint) = invalid(&text);
+        assert_eq!(line, 8);
+        assert_eq!(key, "delivery.recipents");
+        assert_eq!(message, "unknown key `recipents` in [delivery]");
+        assert_eq!(
+            hint.as_deref(),
+            Some("known keys: from, to, transport, sendmail_command")
+        );
+        let text = GOOD.replace("lookback =", "lookbak =");
+        let (line, key, _, hint) = invalid(&text);
+        assert_eq!((line, key.as_str()), (4, "digest.lookbak"));
+        assert_eq!(hint.as_deref(), Some("did you mean `lookback`?"));
+    }
+
+    #[test]
+    fn wrong_type_names_the_line() {
+        let text = GOOD.replace("to = [\"me@example.org\"]", "to = \"me@example.org\"");
+        let (line, _, message, _) = invalid(&text);
+        assert_eq!(line, 8);
+        assert!(message.contains("invalid type"), "{message}");
+    }
+
+    #[test]
+    fn bad_values_name_line_and_key() {
+        let (line, key, message, _) =
+            invalid(&GOOD.replace("https://example.org/feed.xml", "https://exa mple.org/"));
+        assert_eq!((line, key.as_str()), (15, "feeds[0].url"));
+        assert!(
+            message.starts_with("invalid URL `https://exa mple.org/`"),
+            "{message}"
+        );
+        let (line, key, _, hint) = invalid(&GOOD.replace("\"3d\"", "\"3 days\""));
+        assert_eq!((line, key.as_str()), (4, "digest.lookback"));
+        assert!(hint.is_some());
+        let (_, key, _, hint) =
+            invalid(&GOOD.replace("password_env", "security = \"startls\"\npassword_env"));
+        assert_eq!(key, "smtp.security");
+        assert_eq!(hint.as_deref(), Some("did you mean `starttls`?"));
+        let (_, key, _, _) = invalid(&GOOD.replace("me@example.org", "not an address"));
+        assert_eq!(key, "delivery.to");
+    }
+
+    #[test]
+    fn missing_required_key_is_reported() {
+        let text = GOOD.replace("from = \"Tidings <digest@example.org>\"\n", "");
+        let (line, _, message, _) = invalid(&text);
+        assert!(message.contains("missing field `from`"), "{message}");
+        // The table that lacks the key.
+        assert_eq!(line, 6);
+    }
+
+    #[test]
+    fn missing_secret_names_the_variable_not_a_value() {
+        let err = SecretSource::Env("TIDINGS_TEST_SURELY_UNSET_VAR".into())
+            .read()
+            .unwrap_err();
+        assert!(err.contains("`TIDINGS_TEST_SURELY_UNSET_VAR`"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2w"), Ok(Duration::from_secs(1_209_600)));
+        assert!(parse_duration("7").is_err());
+        assert!(parse_duration("d").is_err());
+        assert!(parse_duration("3 years").is_err());
+    }
+}

@@ -1,0 +1,314 @@
+//! HTML from strangers in, safe HTML or plain text out.
+//!
+//! Everything a feed or an email says in HTML passes through [`Sanitizer`] before it can reach a
+//! template: a small allow-list of tags, no images at all (so no remote pixels), only http(s)
+//! and mailto links, every link cleaned of tracking.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use crate::links::Cleaner;
+
+/// Summaries longer than this (in characters of text) are cut at a word boundary.
+pub const MAX_SUMMARY_CHARS: usize = 400;
+/// HTML nested deeper than this is not handed to the HTML parser: html5ever's tree builder
+/// does work proportional to the depth for every element, so hostile nesting (100,000 `<div>`s)
+/// would take minutes. Such HTML is reduced to its text instead.
+pub const MAX_NESTING: usize = 512;
+
+const ALLOWED_TAGS: &[&str] = &[
+    "a",
+    "p",
+    "br",
+    "em",
+    "strong",
+    "b",
+    "i",
+    "u",
+    "ul",
+    "ol",
+    "li",
+    "blockquote",
+    "code",
+    "pre",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+];
+
+pub struct Sanitizer {
+    builder: ammonia::Builder<'static>,
+}
+
+impl Sanitizer {
+    pub fn new(cleaner: &Cleaner) -> Sanitizer {
+        let cleaner = cleaner.clone();
+        let mut builder = ammonia::Builder::empty();
+        builder
+            .add_tags(ALLOWED_TAGS.iter().copied())
+            .add_tag_attributes("a", ["href"])
+            .url_schemes(HashSet::from(["http", "https", "mailto"]))
+            .url_relative(ammonia::UrlRelative::Deny)
+            .link_rel(Some("noopener noreferrer"))
+            .clean_content_tags(HashSet::from([
+                "script", "style", "title", "noscript", "template",
+            ]))
+            .attribute_filter(
+                move |element, attribute, value| match (element, attribute) {
+                    ("a", "href") => Some(Cow::Owned(cleaner.clean(value))),
+                    _ => Some(Cow::Borrowed(value)),
+                },
+            );
+        Sanitizer { builder }
+    }
+
+    pub fn sanitize(&self, html: &str) -> String {
+        if too_deep(html, MAX_NESTING) {
+            return escape(&strip_tags(html));
+        }
+        self.builder.clean(html).to_string()
+    }
+
+    /// The (html, text) summary pair for an item. Long summaries become their shortened text,
+    /// escaped, because cutting HTML in the middle is how broken markup gets into a digest.
+    pub fn summarize(&self, html: &str) -> (String, String) {
+        let safe = self.sanitize(html);
+        let text = html_to_text(&safe);
+        if text.chars().count() > MAX_SUMMARY_CHARS {
+            let short = truncate_words(&text, MAX_SUMMARY_CHARS);
+            (escape(&short), short)
+        } else {
+            (safe, text)
+        }
+    }
+}
+
+/// Plain text from HTML: block elements become line breaks, whitespace is folded.
+/// Iterative, so hostile nesting depth cannot overflow the stack.
+pub fn html_to_text(html: &str) -> String {
+    if too_deep(html, MAX_NESTING) {
+        return strip_tags(html);
+    }
+    let doc = scraper::Html::parse_fragment(html);
+    let mut out = String::new();
+    for edge in doc.tree.root().traverse() {
+        match edge {
+            ego_tree::iter::Edge::Open(node) => match node.value() {
+                scraper::Node::Text(t) => push_folded(&mut out, t),
+                scraper::Node::Element(e) if is_block(e.name()) => push_break(&mut out),
+                _ => {}
+            },
+            ego_tree::iter::Edge::Close(node) => {
+                if let scraper::Node::Element(e) = node.value() {
+                    if is_block(e.name()) {
+                        push_break(&mut out);
+                    }
+                }
+            }
+        }
+    }
+    out.trim().to_string()
+}
+
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "div"
+            | "br"
+            | "li"
+            | "ul"
+            | "ol"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "blockquote"
+            | "pre"
+            | "tr"
+            | "table"
+            | "td"
+            | "section"
+            | "article"
+            | "header"
+            | "footer"
+            | "hr"
+    )
+}
+
+fn push_folded(out: &mut String, text: &str) {
+    for (i, word) in text.split_whitespace().enumerate() {
+        let starts_with_space = i > 0 || text.starts_with(char::is_whitespace);
+        if starts_with_space && !out.is_empty() && !out.ends_with([' ', '\n']) {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if text.ends_with(char::is_whitespace) && !out.is_empty() && !out.ends_with([' ', '\n']) {
+        out.push(' ');
+    }
+}
+
+fn push_break(out: &mut String) {
+    while out.ends_with(' ') {
+        out.pop();
+    }
+    if !out.is_empty() && !out.ends_with("\n\n") {
+        out.push('\n');
+        if !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+    }
+}
+
+/// A linear over-estimate of the element nesting depth: opening tags minus closing tags, void
+/// elements and `/>` not counted. Over-estimates (unclosed `<p>`) only cost formatting.
+pub fn too_deep(html: &str, limit: usize) -> bool {
+    const VOID: &[&str] = &[
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr",
+    ];
+    let b = html.as_bytes();
+    let mut depth: usize = 0;
+    let mut i = 0;
+    while let Some(off) = b[i..].iter().position(|&c| c == b'<') {
+        i += off + 1;
+        match b.get(i) {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(c) if c.is_ascii_alphabetic() => {
+                let name_end = b[i..]
+                    .iter()
+                    .position(|c| !c.is_ascii_alphanumeric())
+                    .map_or(b.len(), |p| i + p);
+                let name = html[i..name_end].to_ascii_lowercase();
+                let tag_end = b[i..]
+                    .iter()
+                    .position(|&c| c == b'>')
+                    .map_or(b.len(), |p| i + p);
+                let self_closing = tag_end > 0 && b.get(tag_end - 1) == Some(&b'/');
+                if !VOID.contains(&name.as_str()) && !self_closing {
+                    depth += 1;
+                    if depth > limit {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Text with every tag removed and whitespace folded: the fallback for HTML too hostile to parse.
+pub fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() / 2);
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                out.push(' ');
+            }
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Cuts text to at most `max` characters at a word boundary, adding an ellipsis.
+pub fn truncate_words(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let cut = match cut.rfind(char::is_whitespace) {
+        Some(i) if i > max / 2 => &cut[..i],
+        _ => &cut[..],
+    };
+    format!(
+        "{}…",
+        cut.trim_end_matches(|c: char| c.is_whitespace() || c == ',' || c == ';')
+    )
+}
+
+/// Escapes text for HTML (for the rare place where text must become markup outside a template).
+pub fn escape(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            '"' => s.push_str("&quot;"),
+            '\'' => s.push_str("&#39;"),
+            _ => s.push(c),
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_html_is_defused() {
+        let s = Sanitizer::new(&Cleaner::default());
+        let out = s.sanitize(
+            r#"<p onclick="x()">Hi <script>alert(1)</script><img src="https://t.example/p.gif" width="1" height="1">
+            <a href="javascript:alert(1)">js</a> <a href="https://e.org/?utm_source=x&id=2">ok</a>
+            <iframe src="https://evil.example"></iframe><form><input></form><a href="data:text/html,x">d</a>
+            <p style="background:url(https://t.example/x)">styled</p></p>"#,
+        );
+        for bad in [
+            "script",
+            "alert",
+            "<img",
+            "onclick",
+            "iframe",
+            "javascript:",
+            "data:",
+            "<form",
+            "style=",
+            "t.example",
+        ] {
+            assert!(!out.contains(bad), "{bad} survived: {out}");
+        }
+        assert!(out.contains(r#"href="https://e.org/?id=2""#), "{out}");
+        assert!(out.contains("noopener"), "{out}");
+    }
+
+    #[test]
+    fn text_keeps_paragraphs_apart() {
+        assert_eq!(
+            html_to_text("<p>One  two</p><p>three<br>four</p>"),
+            "One two\n\nthree\n\nfour"
+        );
+        assert_eq!(html_to_text("a <b>bold</b> word"), "a bold word");
+    }
+
+    #[test]
+    fn deep_nesting_is_neither_slow_nor_a_stack_overflow() {
+        let html = "<div>".repeat(100_000) + "deep <script>x</script>" + &"</div>".repeat(100_000);
+        assert!(too_deep(&html, MAX_NESTING));
+        assert_eq!(html_to_text(&html), "deep x");
+        let s = Sanitizer::new(&Cleaner::default());
+        assert!(!s.sanitize(&html).contains('<'));
+        // Ordinary markup, void elements and self-closing tags stay on the parser path.
+        let normal = "<p>a<br>b<img src=x/><hr/></p>".repeat(1000);
+        assert!(!too_deep(&normal, MAX_NESTING));
+    }
+
+    #[test]
+    fn long_summaries_are_cut_at_a_word() {
+        let s = Sanitizer::new(&Cleaner::default());
+        let long = format!("<p>{}</p>", "word ".repeat(200));
+        let (html, text) = s.summarize(&long);
+        assert!(text.ends_with('…') && text.chars().count() <= MAX_SUMMARY_CHARS + 1);
+        assert!(!html.contains("<p>"));
+    }
+}

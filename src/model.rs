@@ -1,0 +1,111 @@
+//! Plain data that flows through the pipeline: no I/O here.
+//!
+//! sources produce [`Item`]s, grouping merges them into [`Story`]s placed in
+//! [`TopicGroup`]s, and the whole thing becomes one [`Digest`].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Identifies a source in state and in reports, e.g. `feed:https://example.org/feed.xml`
+/// or `maildir:/home/me/Mail/News`. Stable across runs as long as the config entry is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SourceKey(pub String);
+
+impl std::fmt::Display for SourceKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Identifies one item within all of state: the source key plus the item's own id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ItemKey(pub String);
+
+/// One entry from one source: a feed entry, or one story cut out of a newsletter.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Item {
+    pub key: ItemKey,
+    pub source: SourceKey,
+    /// Human name of the source ("Example Weekly").
+    pub source_name: String,
+    pub title: String,
+    /// Cleaned link to the story, if it has one.
+    pub url: Option<String>,
+    /// Sanitized HTML summary (safe to insert into a template unescaped).
+    pub summary_html: String,
+    /// Plain-text summary.
+    pub summary_text: String,
+    pub published: Option<DateTime<Utc>>,
+    /// Topic hint from the source's config entry or a newsletter section heading.
+    pub topic_hint: Option<String>,
+    /// Newsletter Message-ID this item came from, so delivery can record the message as digested.
+    pub message_id: Option<String>,
+}
+
+/// Where a story was seen: one entry per source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StorySource {
+    pub name: String,
+    /// The story's link in that source (cleaned), when it had one.
+    pub url: Option<String>,
+}
+
+/// One story, possibly carried by several sources.
+#[derive(Debug, Clone, Serialize)]
+pub struct Story {
+    pub title: String,
+    pub url: Option<String>,
+    /// Plain-text summary, short enough for a digest.
+    pub summary: String,
+    /// Sanitized HTML summary (may be the escaped plain text when the original was long).
+    #[serde(skip)]
+    pub summary_html: String,
+    pub published: Option<DateTime<Utc>>,
+    pub sources: Vec<StorySource>,
+    /// Every item merged into this story; all are recorded as delivered together.
+    #[serde(skip)]
+    pub items: Vec<ItemKey>,
+    #[serde(skip)]
+    pub message_ids: Vec<String>,
+    /// Why the story sits in its topic (keyword, hint, or fallback).
+    #[serde(skip)]
+    pub topic_reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicGroup {
+    pub topic: String,
+    pub stories: Vec<Story>,
+}
+
+/// A source that failed during this run. The run goes on without it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceError {
+    pub source: String,
+    pub message: String,
+}
+
+/// The finished digest, before rendering.
+#[derive(Debug, Clone, Serialize)]
+pub struct Digest {
+    pub title: String,
+    pub generated_at: DateTime<Utc>,
+    pub groups: Vec<TopicGroup>,
+    pub errors: Vec<SourceError>,
+}
+
+impl Digest {
+    pub fn story_count(&self) -> usize {
+        self.groups.iter().map(|g| g.stories.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.story_count() == 0
+    }
+
+    pub fn stories(&self) -> impl Iterator<Item = &Story> {
+        self.groups.iter().flat_map(|g| g.stories.iter())
+    }
+}

@@ -1,0 +1,330 @@
+//! Rendering with Tera: default templates compiled in, a user's `templates_dir` over them.
+//!
+//! Templates receive a [`View`] (documented in the README): plain data, dates already
+//! formatted, summaries already sanitized. `digest.html` is auto-escaped by Tera; the only
+//! value inserted unescaped is `summary_html`, which ammonia produced.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::model::{Digest, SourceError, StorySource};
+
+pub const HTML_TEMPLATE: &str = "digest.html";
+pub const TEXT_TEMPLATE: &str = "digest.txt";
+const DEFAULT_HTML: &str = include_str!("../templates/digest.html");
+const DEFAULT_TEXT: &str = include_str!("../templates/digest.txt");
+/// Plain-text lines are wrapped to this width.
+const TEXT_WIDTH: usize = 72;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot read template `{path}`: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("template `{name}`: {message}")]
+    Template { name: String, message: String },
+}
+
+/// The finished digest in its three forms.
+pub struct Rendered {
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+#[derive(Serialize)]
+pub struct View<'a> {
+    pub title: &'a str,
+    pub generated_at: String,
+    /// "Saturday, 28 November 2026"
+    pub date: String,
+    pub story_count: usize,
+    pub source_count: usize,
+    pub topic_count: usize,
+    pub groups: Vec<GroupView<'a>>,
+    pub errors: &'a [SourceError],
+}
+
+#[derive(Serialize)]
+pub struct GroupView<'a> {
+    pub topic: &'a str,
+    /// `id` for in-page links: "topic-technology".
+    pub anchor: String,
+    /// `=` repeated to the topic's width, for plain-text headings.
+    pub underline: String,
+    pub stories: Vec<StoryView<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct StoryView<'a> {
+    pub title: &'a str,
+    pub url: Option<&'a str>,
+    pub summary: &'a str,
+    pub summary_html: &'a str,
+    /// The summary wrapped for plain text, one string per line.
+    pub summary_lines: Vec<String>,
+    pub published: Option<String>,
+    /// "28 Nov 2026, 07:15 UTC"
+    pub published_display: Option<String>,
+    pub sources: &'a [StorySource],
+    pub source_names: String,
+}
+
+pub fn view(d: &Digest) -> View<'_> {
+    let mut sources: Vec<&str> = d
+        .stories()
+        .flat_map(|s| s.sources.iter().map(|x| x.name.as_str()))
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    View {
+        title: &d.title,
+        generated_at: d.generated_at.to_rfc3339(),
+        date: d.generated_at.format("%A, %-d %B %Y").to_string(),
+        story_count: d.story_count(),
+        source_count: sources.len(),
+        topic_count: d.groups.len(),
+        groups: d
+            .groups
+            .iter()
+            .map(|g| GroupView {
+                topic: &g.topic,
+                anchor: anchor(&g.topic),
+                underline: "=".repeat(g.topic.chars().count()),
+                stories: g
+                    .stories
+                    .iter()
+                    .map(|s| StoryView {
+                        title: &s.title,
+                        url: s.url.as_deref(),
+                        summary: &s.summary,
+                        summary_html: &s.summary_html,
+                        summary_lines: wrap(&s.summary, TEXT_WIDTH - 4),
+                        published: s.published.map(|p| p.to_rfc3339()),
+                        published_display: s.published.map(display_time),
+                        sources: &s.sources,
+                        source_names: s
+                            .sources
+                            .iter()
+                            .map(|x| x.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })
+                    .collect(),
+            })
+            .collect(),
+        errors: &d.errors,
+    }
+}
+
+fn display_time(t: DateTime<Utc>) -> String {
+    t.format("%-d %b %Y, %H:%M UTC").to_string()
+}
+
+fn anchor(topic: &str) -> String {
+    let slug: String = topic
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("topic-{}", slug.trim_matches('-'))
+}
+
+/// Greedy word wrap; paragraphs (blank lines) are kept.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (i, para) in text.split("\n\n").enumerate() {
+        if i > 0 {
+            lines.push(String::new());
+        }
+        let mut line = String::new();
+        for word in para.split_whitespace() {
+            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        if !line.is_empty() {
+            lines.push(line);
+        }
+    }
+    lines
+}
+
+pub struct Renderer {
+    tera: tera::Tera,
+}
+
+impl Renderer {
+    /// The built-in templates, each replaced by the file of the same name in `templates_dir`.
+    pub fn new(templates_dir: Option<&Path>) -> Result<Renderer, RenderError> {
+        let mut tera = tera::Tera::default();
+        for (name, default) in [(HTML_TEMPLATE, DEFAULT_HTML), (TEXT_TEMPLATE, DEFAULT_TEXT)] {
+            let user = templates_dir.map(|d| d.join(name)).filter(|p| p.is_file());
+            let (source, label) = match &user {
+                Some(p) => (
+                    std::fs::read_to_string(p).map_err(|source| RenderError::Read {
+                        path: p.display().to_string(),
+                        source,
+                    })?,
+                    p.display().to_string(),
+                ),
+                None => (default.to_string(), format!("built-in {name}")),
+            };
+            tera.add_raw_template(name, &source)
+                .map_err(|e| RenderError::Template {
+                    name: label,
+                    message: tera_message(&e),
+                })?;
+        }
+        // Tera escapes by file name; the text template must not be HTML-escaped. Tera's own
+        // escaper also turns `/` into `&#x2F;`, which makes every link in the mail unreadable.
+        tera.autoescape_on(vec![".html"]);
+        tera.set_escape_fn(crate::html::escape);
+        Ok(Renderer { tera })
+    }
+
+    pub fn render(&self, digest: &Digest) -> Result<Rendered, RenderError> {
+        let v = view(digest);
+        let ctx = tera::Context::from_serialize(&v).map_err(|e| RenderError::Template {
+            name: "context".into(),
+            message: tera_message(&e),
+        })?;
+        let render = |name: &str| {
+            self.tera
+                .render(name, &ctx)
+                .map_err(|e| RenderError::Template {
+                    name: name.into(),
+                    message: tera_message(&e),
+                })
+        };
+        let subject = format!(
+            "{} — {} ({} {})",
+            digest.title,
+            digest.generated_at.format("%-d %b %Y"),
+            v.story_count,
+            if v.story_count == 1 {
+                "story"
+            } else {
+                "stories"
+            }
+        );
+        Ok(Rendered {
+            subject,
+            html: render(HTML_TEMPLATE)?,
+            text: render(TEXT_TEMPLATE)?,
+        })
+    }
+}
+
+/// Tera's messages live in the error's source chain.
+fn tera_message(e: &tera::Error) -> String {
+    crate::sources::http::error_chain(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Story, TopicGroup};
+
+    pub(crate) fn digest() -> Digest {
+        Digest {
+            title: "Morning".into(),
+            generated_at: DateTime::parse_from_rfc3339("2026-11-28T07:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            groups: vec![TopicGroup {
+                topic: "Technology".into(),
+                stories: vec![Story {
+                    title: "Rust <ships> & more".into(),
+                    url: Some("https://e.org/rust?a=1&b=2".into()),
+                    summary: "It is out.".into(),
+                    summary_html: "<p>It is <em>out</em>.</p>".into(),
+                    published: None,
+                    sources: vec![
+                        StorySource {
+                            name: "Feed A".into(),
+                            url: None,
+                        },
+                        StorySource {
+                            name: "News B".into(),
+                            url: Some("https://b.org/x".into()),
+                        },
+                    ],
+                    items: vec![],
+                    message_ids: vec![],
+                    topic_reason: String::new(),
+                }],
+            }],
+            errors: vec![SourceError {
+                source: "Broken".into(),
+                message: "HTTP 500".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn default_templates_render_both_parts() {
+        let r = Renderer::new(None).unwrap().render(&digest()).unwrap();
+        assert_eq!(r.subject, "Morning — 28 Nov 2026 (1 story)");
+        assert!(
+            r.html.contains("Rust &lt;ships&gt; &amp; more"),
+            "title must be escaped"
+        );
+        assert!(
+            r.html.contains("<em>out</em>"),
+            "sanitized summary is inserted as HTML"
+        );
+        assert!(r.html.contains("href=\"https://e.org/rust?a=1&amp;b=2\""));
+        assert!(r.html.contains("Broken") && r.html.contains("HTTP 500"));
+        assert!(r.text.contains("Technology\n=========="), "{}", r.text);
+        assert!(
+            r.text.contains("Rust <ships> & more"),
+            "text is not escaped: {}",
+            r.text
+        );
+        assert!(r.text.contains("https://e.org/rust?a=1&b=2"));
+        assert!(r.text.contains("Feed A, News B"));
+    }
+
+    #[test]
+    fn user_template_overrides_and_broken_template_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("digest.txt"),
+            "{{ story_count }} stories for {{ title }}",
+        )
+        .unwrap();
+        let r = Renderer::new(Some(dir.path()))
+            .unwrap()
+            .render(&digest())
+            .unwrap();
+        assert_eq!(r.text, "1 stories for Morning");
+        std::fs::write(dir.path().join("digest.html"), "line one\n{% for x in %}").unwrap();
+        let err = Renderer::new(Some(dir.path()))
+            .err()
+            .expect("broken template must fail")
+            .to_string();
+        assert!(err.contains("digest.html"), "{err}");
+    }
+
+    #[test]
+    fn wrap_keeps_words_and_paragraphs() {
+        assert_eq!(
+            wrap("aaa bbb ccc\n\nddd", 7),
+            vec!["aaa bbb", "ccc", "", "ddd"]
+        );
+    }
+}

@@ -1,0 +1,358 @@
+//! What tidings remembers between runs, in one SQLite file.
+//!
+//! - `sources`: when each source was first seen (its lookback cut-off), its conditional-GET
+//!   validators and the items of its last full fetch (so a `304 Not Modified` after a failed
+//!   send still has the items to send), and its health.
+//! - `delivered_items` / `digested_messages`: what reached the SMTP server. Written only in the
+//!   same transaction as the `digests` row that records an accepted send.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::model::{Item, ItemKey, SourceKey};
+use crate::sources::http::Validators;
+
+#[derive(Debug, thiserror::Error)]
+#[error("state database `{path}`: {source}")]
+pub struct StateError {
+    path: String,
+    #[source]
+    source: rusqlite::Error,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sources (
+    key TEXT PRIMARY KEY,
+    first_seen INTEGER NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    cached_items TEXT,
+    last_success INTEGER,
+    last_error TEXT,
+    last_error_at INTEGER,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS digests (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL,
+    sent_at INTEGER NOT NULL,
+    story_count INTEGER NOT NULL,
+    recipients TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS delivered_items (
+    item_key TEXT PRIMARY KEY,
+    digest_id INTEGER NOT NULL REFERENCES digests(id)
+);
+CREATE TABLE IF NOT EXISTS digested_messages (
+    message_id TEXT PRIMARY KEY,
+    digest_id INTEGER NOT NULL REFERENCES digests(id)
+);
+";
+
+/// What one run learned about one source.
+#[derive(Debug, Clone)]
+pub struct SourceUpdate {
+    pub key: SourceKey,
+    pub error: Option<String>,
+    /// New validators and items after a full fetch (`None` after a 304 or for mailboxes).
+    pub fetched: Option<(Validators, Vec<Item>)>,
+}
+
+/// The feed's stored validators and the items of its last full fetch.
+#[derive(Debug, Clone, Default)]
+pub struct CachedFeed {
+    pub validators: Validators,
+    pub items: Vec<Item>,
+}
+
+/// An accepted send, to be recorded.
+pub struct Delivery<'a> {
+    pub message_id: &'a str,
+    pub recipients: &'a [String],
+    pub items: Vec<&'a ItemKey>,
+    pub messages: Vec<&'a str>,
+}
+
+pub struct State {
+    conn: Connection,
+    path: String,
+}
+
+impl State {
+    /// Opens (creating if needed) the state database for a run that may write.
+    pub fn open(path: &Path) -> Result<State, StateError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let p = path.display().to_string();
+        let conn = Connection::open(path).map_err(|source| StateError {
+            path: p.clone(),
+            source,
+        })?;
+        State::init(conn, p)
+    }
+
+    /// Opens the state without ever writing it (preview, dry-run): read-only if the file exists,
+    /// an empty in-memory database otherwise.
+    pub fn open_read_only(path: &Path) -> Result<State, StateError> {
+        let p = path.display().to_string();
+        if path.exists() {
+            let conn =
+                Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .map_err(|source| StateError {
+                        path: p.clone(),
+                        source,
+                    })?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))
+                .map_err(|source| StateError {
+                    path: p.clone(),
+                    source,
+                })?;
+            Ok(State { conn, path: p })
+        } else {
+            let conn = Connection::open_in_memory().map_err(|source| StateError {
+                path: p.clone(),
+                source,
+            })?;
+            State::init(conn, p)
+        }
+    }
+
+    fn init(conn: Connection, path: String) -> Result<State, StateError> {
+        let wrap = |source| StateError {
+            path: path.clone(),
+            source,
+        };
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(wrap)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(wrap)?;
+        conn.execute_batch(SCHEMA).map_err(wrap)?;
+        Ok(State { conn, path })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StateError {
+        StateError {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    pub fn first_seen(&self, key: &SourceKey) -> Result<Option<DateTime<Utc>>, StateError> {
+        let secs: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT first_seen FROM sources WHERE key = ?1",
+                [&key.0],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        Ok(secs.and_then(|s| DateTime::from_timestamp(s, 0)))
+    }
+
+    pub fn cached_feed(&self, key: &SourceKey) -> Result<CachedFeed, StateError> {
+        let row: Option<(Option<String>, Option<String>, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT etag, last_modified, cached_items FROM sources WHERE key = ?1",
+                [&key.0],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?;
+        let Some((etag, last_modified, items)) = row else {
+            return Ok(CachedFeed::default());
+        };
+        // Unreadable cached items (e.g. written by another version) just mean a full fetch.
+        let items: Option<Vec<Item>> = items.and_then(|j| serde_json::from_str(&j).ok());
+        match items {
+            Some(items) => Ok(CachedFeed {
+                validators: Validators {
+                    etag,
+                    last_modified,
+                },
+                items,
+            }),
+            None => Ok(CachedFeed::default()),
+        }
+    }
+
+    pub fn delivered_items(&self) -> Result<HashSet<ItemKey>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT item_key FROM delivered_items")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.map(|r| r.map(ItemKey))
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn digested_messages(&self) -> Result<HashSet<String>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT message_id FROM digested_messages")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    pub fn digest_count(&self) -> Result<u64, StateError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM digests", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records what the run learned about its sources (first sighting, validators, health).
+    pub fn record_sources(
+        &mut self,
+        now: DateTime<Utc>,
+        updates: &[SourceUpdate],
+    ) -> Result<(), StateError> {
+        let tx = self.conn.transaction().map_err(|source| StateError {
+            path: self.path.clone(),
+            source,
+        })?;
+        let ts = now.timestamp();
+        let res: rusqlite::Result<()> = (|| {
+            for u in updates {
+                tx.execute(
+                    "INSERT OR IGNORE INTO sources (key, first_seen) VALUES (?1, ?2)",
+                    params![u.key.0, ts],
+                )?;
+                match &u.error {
+                    None => {
+                        tx.execute("UPDATE sources SET last_success = ?2, consecutive_failures = 0 WHERE key = ?1", params![u.key.0, ts])?;
+                    }
+                    Some(e) => {
+                        tx.execute(
+                            "UPDATE sources SET last_error = ?2, last_error_at = ?3, consecutive_failures = consecutive_failures + 1 WHERE key = ?1",
+                            params![u.key.0, e, ts],
+                        )?;
+                    }
+                }
+                if let Some((v, items)) = &u.fetched {
+                    let json = serde_json::to_string(items).unwrap_or_else(|_| "[]".into());
+                    tx.execute(
+                        "UPDATE sources SET etag = ?2, last_modified = ?3, cached_items = ?4 WHERE key = ?1",
+                        params![u.key.0, v.etag, v.last_modified, json],
+                    )?;
+                }
+            }
+            Ok(())
+        })();
+        res.and_then(|_| tx.commit()).map_err(|source| StateError {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Records an accepted send and everything in it, in one transaction.
+    pub fn record_delivery(
+        &mut self,
+        now: DateTime<Utc>,
+        d: &Delivery<'_>,
+    ) -> Result<i64, StateError> {
+        let tx = self.conn.transaction().map_err(|source| StateError {
+            path: self.path.clone(),
+            source,
+        })?;
+        let res: rusqlite::Result<i64> = (|| {
+            tx.execute(
+                "INSERT INTO digests (message_id, sent_at, story_count, recipients) VALUES (?1, ?2, ?3, ?4)",
+                params![d.message_id, now.timestamp(), d.items.len() as i64, d.recipients.join(", ")],
+            )?;
+            let id = tx.last_insert_rowid();
+            for k in &d.items {
+                tx.execute(
+                    "INSERT OR IGNORE INTO delivered_items (item_key, digest_id) VALUES (?1, ?2)",
+                    params![k.0, id],
+                )?;
+            }
+            for m in &d.messages {
+                tx.execute("INSERT OR IGNORE INTO digested_messages (message_id, digest_id) VALUES (?1, ?2)", params![m, id])?;
+            }
+            Ok(id)
+        })();
+        let id = res.map_err(|source| StateError {
+            path: self.path.clone(),
+            source,
+        })?;
+        tx.commit().map_err(|source| StateError {
+            path: self.path.clone(),
+            source,
+        })?;
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_and_sources_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut st = State::open(&path).unwrap();
+        let key = SourceKey("feed:x".into());
+        assert_eq!(st.first_seen(&key).unwrap(), None);
+        let now = Utc::now();
+        st.record_sources(
+            now,
+            &[SourceUpdate {
+                key: key.clone(),
+                error: None,
+                fetched: Some((
+                    Validators {
+                        etag: Some("\"e1\"".into()),
+                        last_modified: None,
+                    },
+                    vec![],
+                )),
+            }],
+        )
+        .unwrap();
+        assert_eq!(
+            st.first_seen(&key).unwrap().map(|d| d.timestamp()),
+            Some(now.timestamp())
+        );
+        assert_eq!(
+            st.cached_feed(&key).unwrap().validators.etag.as_deref(),
+            Some("\"e1\"")
+        );
+        let k = ItemKey("feed:x#1".into());
+        st.record_delivery(
+            now,
+            &Delivery {
+                message_id: "<m@x>",
+                recipients: &["a@b".into()],
+                items: vec![&k],
+                messages: vec!["<n@x>"],
+            },
+        )
+        .unwrap();
+        drop(st);
+        let ro = State::open_read_only(&path).unwrap();
+        assert!(ro.delivered_items().unwrap().contains(&k));
+        assert!(ro.digested_messages().unwrap().contains("<n@x>"));
+        assert_eq!(ro.digest_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn read_only_open_of_a_missing_file_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("none.db");
+        let st = State::open_read_only(&path).unwrap();
+        assert!(st.delivered_items().unwrap().is_empty());
+        assert!(!path.exists());
+    }
+}
