@@ -219,11 +219,12 @@ fn single_story(
                 .map(str::to_string)
         })
         .map(|u| ctx.cleaner.clean(&u));
+    // A subject alone is not a story: a message whose body cannot be read (broken MIME) is
+    // reported by the caller rather than digested as an empty entry.
     let blurb = body_text
         .split("\n\n")
         .map(str::trim)
-        .find(|p| p.split_whitespace().count() >= 5)
-        .unwrap_or("")
+        .find(|p| p.split_whitespace().count() >= 5)?
         .to_string();
     Some(Found {
         title: subject.to_string(),

@@ -1,0 +1,306 @@
+//! Shared helpers for the integration tests: a real HTTP server on 127.0.0.1, the mail servers
+//! started by `tests/mail/with-servers.sh`, and running the `tidings` binary.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different subset of the helpers"
+)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+/// One canned response.
+#[derive(Clone)]
+pub struct Route {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    pub etag: Option<String>,
+}
+
+impl Route {
+    pub fn file(name: &str, content_type: &'static str) -> Route {
+        let body = std::fs::read(Path::new(FIXTURES).join("feeds").join(name)).expect("fixture");
+        Route {
+            status: 200,
+            content_type,
+            body,
+            etag: None,
+        }
+    }
+    pub fn with_etag(mut self, etag: &str) -> Route {
+        self.etag = Some(etag.to_string());
+        self
+    }
+}
+
+/// What the server saw of one request.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub path: String,
+    pub headers: HashMap<String, String>,
+    pub status: u16,
+}
+
+/// A small HTTP/1.1 server on 127.0.0.1: fixed routes, ETag support, a log of requests.
+pub struct HttpServer {
+    pub base: String,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl HttpServer {
+    pub fn start(routes: Vec<(&str, Route)>) -> HttpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let routes: Arc<HashMap<String, Route>> = Arc::new(
+            routes
+                .into_iter()
+                .map(|(p, r)| (p.to_string(), r))
+                .collect(),
+        );
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen2 = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (routes, seen) = (routes.clone(), seen2.clone());
+                std::thread::spawn(move || serve(stream, &routes, &seen));
+            }
+        });
+        HttpServer { base, seen }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn serve(stream: TcpStream, routes: &HashMap<String, Route>, seen: &Mutex<Vec<Seen>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_string();
+    let mut headers = HashMap::new();
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let (status, content_type, body, etag) = match routes.get(&path) {
+        Some(r) if r.etag.is_some() && headers.get("if-none-match") == r.etag.as_ref() => {
+            (304, r.content_type, Vec::new(), r.etag.clone())
+        }
+        Some(r) => (r.status, r.content_type, r.body.clone(), r.etag.clone()),
+        None => (404, "text/plain", b"not found".to_vec(), None),
+    };
+    seen.lock().unwrap().push(Seen {
+        path,
+        headers,
+        status,
+    });
+    let reason = match status {
+        200 => "OK",
+        304 => "Not Modified",
+        404 => "Not Found",
+        500 => "Internal Server Error",
+        _ => "Whatever",
+    };
+    let mut head = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
+    if let Some(e) = etag {
+        head.push_str(&format!("ETag: {e}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut stream = stream;
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(&body);
+    let _ = stream.flush();
+}
+
+/// The mail servers started by `tests/mail/with-servers.sh`. Missing variables fail the test:
+/// these tests never skip, in CI or anywhere else.
+pub struct MailEnv {
+    pub host: String,
+    pub ca: PathBuf,
+    pub starttls_port: u16,
+    pub tls_port: u16,
+    pub plain_port: u16,
+    pub user: String,
+    pub password: String,
+    pub maildir: PathBuf,
+}
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests through `tests/mail/with-servers.sh cargo test` (or `bash tests/run`), which starts the real SMTP and IMAP servers")
+    })
+}
+
+impl MailEnv {
+    pub fn get() -> MailEnv {
+        MailEnv {
+            host: var("TIDINGS_TEST_SMTP_HOST"),
+            ca: PathBuf::from(var("TIDINGS_TEST_CA")),
+            starttls_port: var("TIDINGS_TEST_SMTP_STARTTLS_PORT").parse().unwrap(),
+            tls_port: var("TIDINGS_TEST_SMTP_TLS_PORT").parse().unwrap(),
+            plain_port: var("TIDINGS_TEST_SMTP_PLAIN_PORT").parse().unwrap(),
+            user: var("TIDINGS_TEST_SMTP_USER"),
+            password: var("TIDINGS_TEST_SMTP_PASSWORD"),
+            maildir: PathBuf::from(var("TIDINGS_TEST_SMTP_MAILDIR")),
+        }
+    }
+
+    /// Every message the SMTP server accepted for `recipient`, raw.
+    pub fn received_for(&self, recipient: &str) -> Vec<String> {
+        let needle = format!("X-Envelope-To: {recipient}");
+        let mut out = Vec::new();
+        for dir in ["new", "cur"] {
+            let Ok(entries) = std::fs::read_dir(self.maildir.join(dir)) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let text = String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default())
+                    .into_owned();
+                if text
+                    .lines()
+                    .take_while(|l| !l.is_empty())
+                    .any(|l| l.trim_end() == needle)
+                {
+                    out.push(text);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A unique token so parallel tests can tell their messages apart.
+pub fn nonce() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{}x{}x{}",
+        std::process::id(),
+        t % 1_000_000_000,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Copies a fixture Maildir into `dest` (tests may then add or break messages).
+pub fn copy_maildir(dest: &Path) {
+    let src = Path::new(FIXTURES).join("maildir");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(dest.join(sub)).unwrap();
+        for e in std::fs::read_dir(src.join(sub)).unwrap().flatten() {
+            if e.file_name() != ".keep" {
+                std::fs::copy(e.path(), dest.join(sub).join(e.file_name())).unwrap();
+            }
+        }
+    }
+}
+
+pub const TOPICS: &str = r#"
+[[topics]]
+name = "Technology"
+keywords = ["rust", "compiler", "cpu", "database"]
+
+[[topics]]
+name = "Science"
+keywords = ["space", "telescope", "satellite", "glacier", "climate"]
+
+[[topics]]
+name = "World"
+keywords = ["election", "parliament", "treaty", "trade"]
+"#;
+
+pub fn tidings(config: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    tidings_with_stdin(config, args, envs, None)
+}
+
+pub fn tidings_with_stdin(
+    config: &Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    stdin: Option<&str>,
+) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tidings"));
+    cmd.arg("-c")
+        .arg(config)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("TIDINGS_CONFIG");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run tidings");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().expect("wait for tidings");
+    // Visible with --nocapture when a test fails.
+    eprintln!(
+        "--- tidings {args:?} exit {:?}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A port on 127.0.0.1 that nothing listens on.
+pub fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+pub fn read_to_string(p: &Path) -> String {
+    let mut s = String::new();
+    std::fs::File::open(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .read_to_string(&mut s)
+        .unwrap();
+    s
+}

@@ -1,0 +1,498 @@
+//! End to end through the real protocols: feeds over HTTP from a local server, newsletters from
+//! a Maildir, the digest sent to a real SMTP server (STARTTLS or implicit TLS, AUTH, verified
+//! against the test CA) and read back from what the server stored.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use mail_parser::{MessageParser, MimeHeaders};
+
+const PASSWORD_VAR: &str = "TIDINGS_IT_SMTP_PASSWORD";
+
+fn feed_server() -> HttpServer {
+    HttpServer::start(vec![
+        (
+            "/rss2.xml",
+            Route::file("rss2.xml", "application/rss+xml").with_etag("\"rss-v1\""),
+        ),
+        (
+            "/atom.xml",
+            Route::file("atom.xml", "application/atom+xml").with_etag("\"atom-v1\""),
+        ),
+        (
+            "/jsonfeed.json",
+            Route::file("jsonfeed.json", "application/feed+json"),
+        ),
+        (
+            "/malformed.xml",
+            Route::file("malformed.xml", "application/rss+xml"),
+        ),
+        ("/bakery", Route::file("not-a-feed.html", "text/html")),
+    ])
+}
+
+enum Smtp {
+    StartTls,
+    Tls,
+    Down,
+}
+
+fn write_config(
+    dir: &Path,
+    http: &HttpServer,
+    mail: &MailEnv,
+    smtp: Smtp,
+    to: &[String],
+) -> PathBuf {
+    let (port, security) = match smtp {
+        Smtp::StartTls => (mail.starttls_port, "starttls"),
+        Smtp::Tls => (mail.tls_port, "tls"),
+        Smtp::Down => (closed_port(), "starttls"),
+    };
+    let maildir = dir.join("Newsletters");
+    if !maildir.exists() {
+        copy_maildir(&maildir);
+    }
+    let to = to
+        .iter()
+        .map(|t| format!("\"{t}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = format!(
+        r#"
+[digest]
+title = "Test digest"
+lookback = "3650d"
+
+[state]
+path = "state/tidings.db"
+
+[delivery]
+from = "Tidings <digest@example.org>"
+to = [{to}]
+
+[smtp]
+host = "{host}"
+port = {port}
+security = "{security}"
+username = "{user}"
+password_env = "{PASSWORD_VAR}"
+ca_file = "{ca}"
+timeout = "10s"
+
+[[feeds]]
+url = "{rss}"
+
+[[feeds]]
+url = "{atom}"
+
+[[feeds]]
+url = "{json}"
+
+[[feeds]]
+url = "{malformed}"
+name = "Broken Feed"
+
+[[feeds]]
+url = "{bakery}"
+name = "Bakery"
+
+[[mailboxes]]
+type = "maildir"
+path = "Newsletters"
+{TOPICS}"#,
+        host = mail.host,
+        user = mail.user,
+        ca = mail.ca.display(),
+        rss = http.url("/rss2.xml"),
+        atom = http.url("/atom.xml"),
+        json = http.url("/jsonfeed.json"),
+        malformed = http.url("/malformed.xml"),
+        bakery = http.url("/bakery"),
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Received {
+    raw: String,
+    subject: String,
+    text: String,
+    html: String,
+    content_type: String,
+    first_part_type: String,
+}
+
+fn parse(raw: &str) -> Received {
+    let msg = MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("parsable message");
+    let ct = msg
+        .content_type()
+        .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
+        .unwrap_or_default();
+    let first = msg
+        .part(1)
+        .and_then(|p| p.content_type())
+        .map(|c| format!("{}/{}", c.ctype(), c.subtype().unwrap_or("")))
+        .unwrap_or_default();
+    Received {
+        raw: raw.to_string(),
+        subject: msg.subject().unwrap_or("").to_string(),
+        // On the wire both parts are in MIME's canonical CRLF form; the preview files use `\n`.
+        text: msg
+            .body_text(0)
+            .map(|t| t.replace("\r\n", "\n"))
+            .unwrap_or_default(),
+        html: msg
+            .body_html(0)
+            .map(|t| t.replace("\r\n", "\n"))
+            .unwrap_or_default(),
+        content_type: ct,
+        first_part_type: first,
+    }
+}
+
+/// The ten unique stories of the fixtures (see tests/fixtures/EXPECTED.md), by cleaned URL.
+const EXPECTED_URLS: &[&str] = &[
+    "https://fixture-daily.example.com/tech/rust-compiler-incremental-builds",
+    "https://fixture-daily.example.com/world/story?id=4821",
+    "https://fixture-daily.example.com/science/glacier-retreat",
+    "https://fixture-wire.example.net/2026/11/parliament-ratifies-trade-treaty",
+    "https://fixture-wire.example.net/2026/11/database-vector-search",
+    "https://fixture-lab.example.org/posts/exoplanet-water-vapour",
+    "https://fixture-lab.example.org/posts/cpu-scheduler?lang=en",
+];
+
+fn assert_complete_digest(m: &Received, recipients: &[String]) {
+    for r in recipients {
+        assert!(
+            m.raw.contains(&format!("X-Envelope-To: {r}")),
+            "envelope recipient {r} missing"
+        );
+    }
+    assert!(
+        m.subject.starts_with("Test digest — "),
+        "subject: {}",
+        m.subject
+    );
+    assert!(
+        m.subject.ends_with("(10 stories)"),
+        "subject: {}",
+        m.subject
+    );
+    assert_eq!(m.content_type, "multipart/alternative");
+    assert_eq!(m.first_part_type, "text/plain", "the text part comes first");
+    for url in EXPECTED_URLS {
+        assert!(m.text.contains(url), "text part lacks {url}");
+        assert!(
+            m.html
+                .contains(&format!("href=\"{}\"", url.replace('&', "&amp;"))),
+            "html part lacks a link to {url}"
+        );
+    }
+    for tracking in [
+        "utm_",
+        "fbclid",
+        "gclid",
+        "mc_eid",
+        "mc_cid",
+        "<script",
+        "track.example",
+    ] {
+        assert!(
+            !m.text.contains(tracking) && !m.html.contains(tracking),
+            "`{tracking}` reached the digest"
+        );
+    }
+    // Topic sections in config order, each heading underlined in the text part.
+    let t = m
+        .text
+        .find("Technology\n==========")
+        .expect("Technology section");
+    let s = m.text.find("Science\n=======").expect("Science section");
+    let w = m.text.find("World\n=====").expect("World section");
+    assert!(t < s && s < w, "topics out of config order");
+    // The same story from two feeds is one entry listing both sources.
+    assert!(
+        m.text.contains("Fixture Daily, Fixture Wire")
+            || m.text.contains("Fixture Wire, Fixture Daily"),
+        "merged sources not listed"
+    );
+    // Failed sources are named in the footer, the other sources still made the digest.
+    assert!(
+        m.text.contains("Broken Feed: not a valid feed"),
+        "malformed feed not reported"
+    );
+    assert!(
+        m.text
+            .contains("Bakery: the response is an HTML page, not a feed"),
+        "HTML page not reported"
+    );
+    assert!(
+        m.text.contains("has no readable content"),
+        "malformed email not reported"
+    );
+}
+
+#[test]
+fn run_delivers_over_starttls_and_a_second_run_sends_nothing() {
+    let mail = MailEnv::get();
+    let http = feed_server();
+    let dir = tempfile::tempdir().unwrap();
+    let n = nonce();
+    let to = vec![
+        format!("alice-{n}@example.org"),
+        format!("bob-{n}@example.org"),
+    ];
+    let cfg = write_config(dir.path(), &http, &mail, Smtp::StartTls, &to);
+    let env = [(PASSWORD_VAR, mail.password.as_str())];
+
+    let first = tidings(&cfg, &["run"], &env);
+    assert_eq!(
+        first.status.code(),
+        Some(2),
+        "delivered, but some sources failed"
+    );
+    assert!(
+        !stderr(&first).contains(&mail.password),
+        "the password leaked into stderr"
+    );
+    let got = mail.received_for(&to[0]);
+    assert_eq!(got.len(), 1, "exactly one digest");
+    assert_eq!(
+        mail.received_for(&to[1]).len(),
+        1,
+        "one message reaches both recipients"
+    );
+    assert_complete_digest(&parse(&got[0]), &to);
+
+    let second = tidings(&cfg, &["run"], &env);
+    assert_eq!(
+        second.status.code(),
+        Some(2),
+        "the broken sources are still broken"
+    );
+    assert!(
+        stderr(&second).contains("nothing new"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(mail.received_for(&to[0]).len(), 1, "nothing is sent twice");
+
+    // A new newsletter arrives: the third run sends just that.
+    let fresh = "From: Fresh <fresh@news.example>\nTo: me@example.org\nSubject: Fresh news\nDate: Fri, 27 Nov 2026 08:00:00 +0000\nMessage-ID: <fresh-1@news.example>\nContent-Type: text/plain; charset=utf-8\n\nRust database engine reaches 1.0\nhttps://fresh.example/rust-db?utm_source=nl\nThe embedded engine froze its file format.\n";
+    std::fs::write(
+        dir.path().join("Newsletters/new/1795800000.M9P1.fresh"),
+        fresh,
+    )
+    .unwrap();
+    let third = tidings(&cfg, &["run"], &env);
+    assert_eq!(third.status.code(), Some(2));
+    let got = mail.received_for(&to[0]);
+    assert_eq!(got.len(), 2);
+    let latest = got
+        .iter()
+        .map(|r| parse(r))
+        .find(|m| m.subject.ends_with("(1 story)"))
+        .expect("a one-story digest");
+    assert!(
+        latest.text.contains("https://fresh.example/rust-db\n"),
+        "{}",
+        latest.text
+    );
+    assert!(
+        !latest.text.contains("glacier-retreat"),
+        "old stories were sent again"
+    );
+}
+
+#[test]
+fn smtp_down_loses_nothing_and_a_304_still_delivers_the_stories() {
+    let mail = MailEnv::get();
+    let http = feed_server();
+    let dir = tempfile::tempdir().unwrap();
+    let to = vec![format!("carol-{}@example.org", nonce())];
+    let env = [(PASSWORD_VAR, mail.password.as_str())];
+
+    let cfg = write_config(dir.path(), &http, &mail, Smtp::Down, &to);
+    let down = tidings(&cfg, &["run"], &env);
+    assert_eq!(down.status.code(), Some(1), "a failed delivery is fatal");
+    assert!(
+        stderr(&down).contains("SMTP delivery to 127.0.0.1"),
+        "{}",
+        stderr(&down)
+    );
+    assert!(mail.received_for(&to[0]).is_empty());
+
+    // Server up again. The feeds now answer 304 Not Modified; the stories must still come.
+    let cfg = write_config(dir.path(), &http, &mail, Smtp::StartTls, &to);
+    let up = tidings(&cfg, &["run"], &env);
+    assert_eq!(up.status.code(), Some(2));
+    let got = mail.received_for(&to[0]);
+    assert_eq!(got.len(), 1);
+    assert_complete_digest(&parse(&got[0]), &to);
+
+    let rss: Vec<Seen> = http
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/rss2.xml")
+        .collect();
+    assert_eq!(rss.len(), 2);
+    assert_eq!(rss[0].headers.get("if-none-match"), None);
+    assert_eq!(
+        rss[1].headers.get("if-none-match").map(String::as_str),
+        Some("\"rss-v1\""),
+        "validators are sent back"
+    );
+    assert_eq!(rss[1].status, 304);
+    let ua = rss[0]
+        .headers
+        .get("user-agent")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        ua.starts_with(concat!("tidings/", env!("CARGO_PKG_VERSION"))),
+        "user agent: {ua}"
+    );
+}
+
+#[test]
+fn implicit_tls_works_and_a_wrong_password_is_a_clear_error_without_the_secret() {
+    let mail = MailEnv::get();
+    let http = feed_server();
+    let dir = tempfile::tempdir().unwrap();
+    let to = vec![format!("dave-{}@example.org", nonce())];
+    let cfg = write_config(dir.path(), &http, &mail, Smtp::Tls, &to);
+
+    let wrong = "hunter2-not-the-password";
+    let bad = tidings(&cfg, &["run"], &[(PASSWORD_VAR, wrong)]);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = stderr(&bad);
+    assert!(
+        err.contains("SMTP delivery") && err.contains("535"),
+        "{err}"
+    );
+    assert!(!err.contains(wrong), "the password leaked: {err}");
+    assert!(mail.received_for(&to[0]).is_empty());
+
+    let missing = tidings(&cfg, &["run"], &[]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains(&format!("environment variable `{PASSWORD_VAR}`")),
+        "{}",
+        stderr(&missing)
+    );
+
+    let ok = tidings(&cfg, &["run"], &[(PASSWORD_VAR, mail.password.as_str())]);
+    assert_eq!(ok.status.code(), Some(2));
+    assert_eq!(mail.received_for(&to[0]).len(), 1);
+}
+
+#[test]
+fn preview_writes_the_four_files_and_changes_no_state() {
+    let mail = MailEnv::get();
+    let http = feed_server();
+    let dir = tempfile::tempdir().unwrap();
+    let to = vec!["erin@example.org".to_string()];
+    let cfg = write_config(dir.path(), &http, &mail, Smtp::Down, &to);
+    let out = dir.path().join("preview");
+
+    let run = tidings(&cfg, &["preview", "--out", out.to_str().unwrap()], &[]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(
+        !dir.path().join("state").exists(),
+        "preview must not create the state database"
+    );
+
+    let html = read_to_string(&out.join("digest.html"));
+    let text = read_to_string(&out.join("digest.txt"));
+    let eml = read_to_string(&out.join("digest.eml"));
+    let m = parse(&eml);
+    assert_eq!(m.text, text, "digest.txt is the text part exactly");
+    assert_eq!(m.html, html, "digest.html is the HTML part exactly");
+    for header in [
+        "Subject: ",
+        "From: ",
+        "To: ",
+        "Date: ",
+        "Message-ID: <",
+        "MIME-Version: 1.0",
+    ] {
+        assert!(eml.contains(header), "digest.eml lacks {header}");
+    }
+    assert_complete_digest_without_envelope(&m);
+
+    let json: serde_json::Value =
+        serde_json::from_str(&read_to_string(&out.join("digest.json"))).unwrap();
+    assert_eq!(json["title"], "Test digest");
+    assert!(chrono::DateTime::parse_from_rfc3339(json["generated_at"].as_str().unwrap()).is_ok());
+    let groups = json["groups"].as_array().unwrap();
+    let topics: Vec<&str> = groups
+        .iter()
+        .map(|g| g["topic"].as_str().unwrap())
+        .collect();
+    assert_eq!(topics, ["Technology", "Science", "World"]);
+    let stories: Vec<&serde_json::Value> = groups
+        .iter()
+        .flat_map(|g| g["stories"].as_array().unwrap())
+        .collect();
+    assert_eq!(stories.len(), 10);
+    let glacier = stories
+        .iter()
+        .find(|s| s["url"] == "https://fixture-daily.example.com/science/glacier-retreat")
+        .unwrap();
+    let names: Vec<&str> = glacier["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Fixture Daily", "Fixture Wire"]);
+    assert!(stories.iter().all(|s| s["title"].is_string()
+        && s["summary"].is_string()
+        && (s["published"].is_null() || s["published"].is_string())));
+    let errors = json["errors"].as_array().unwrap();
+    let failed: Vec<&str> = errors
+        .iter()
+        .map(|e| e["source"].as_str().unwrap())
+        .collect();
+    assert!(
+        failed.contains(&"Broken Feed") && failed.contains(&"Bakery"),
+        "{failed:?}"
+    );
+}
+
+fn assert_complete_digest_without_envelope(m: &Received) {
+    assert_eq!(m.content_type, "multipart/alternative");
+    assert_eq!(m.first_part_type, "text/plain");
+    for url in EXPECTED_URLS {
+        assert!(m.text.contains(url), "text part lacks {url}");
+    }
+}
+
+#[test]
+fn dry_run_prints_the_digest_and_changes_nothing() {
+    let mail = MailEnv::get();
+    let http = feed_server();
+    let dir = tempfile::tempdir().unwrap();
+    let to = vec![format!("frank-{}@example.org", nonce())];
+    let cfg = write_config(dir.path(), &http, &mail, Smtp::StartTls, &to);
+    let out = tidings(
+        &cfg,
+        &["run", "--dry-run"],
+        &[(PASSWORD_VAR, mail.password.as_str())],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let printed = stdout(&out);
+    assert!(
+        printed.contains(&format!("Would send to: {}", to[0])),
+        "{printed}"
+    );
+    assert!(printed.contains("https://fixture-daily.example.com/science/glacier-retreat"));
+    assert!(mail.received_for(&to[0]).is_empty(), "dry run sent mail");
+    assert!(!dir.path().join("state").exists(), "dry run wrote state");
+}
