@@ -917,6 +917,19 @@ keywords = ["rust"]
     }
 
     #[test]
+    fn the_shipped_configs_parse() {
+        let example = parse(include_str!("../config.example.toml")).expect("config.example.toml");
+        assert_eq!(example.feeds.len(), 2);
+        assert_eq!(example.topics.len(), 2);
+        let demo = Config::parse(
+            include_str!("../demo/config.toml"),
+            Path::new("demo/config.toml"),
+        )
+        .expect("demo/config.toml");
+        assert!(!demo.feeds.is_empty() && !demo.mailboxes.is_empty());
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(604_800)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));

@@ -118,7 +118,7 @@ impl Classifier {
         }
         groups.retain(|g| !g.stories.is_empty());
         for g in &mut groups {
-            g.stories.sort_by(|a, b| b.published.cmp(&a.published));
+            g.stories.sort_by_key(|s| std::cmp::Reverse(s.published));
         }
         groups
     }
