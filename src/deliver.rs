@@ -3,8 +3,11 @@
 use chrono::{DateTime, Utc};
 use lettre::message::{header, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSendmailTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::Mechanism;
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::{AsyncSendmailTransport, AsyncTransport, Message, Tokio1Executor};
 use sha2::{Digest as _, Sha256};
 
 use crate::config::{DeliveryConfig, Security, SmtpConfig, Transport};
@@ -121,10 +124,36 @@ impl header::Header for AutoSubmitted {
 }
 
 /// Sends the message. Returns only once the server accepted it.
-pub async fn send(cfg: &DeliveryConfig, out: &Outgoing) -> Result<(), DeliverError> {
+///
+/// `at_point_of_no_return` runs after the server has agreed to take the message (its `354` to
+/// DATA) and before the body goes out. The pipeline records the digest as pending there, so a
+/// crash between the server's acceptance and the state commit is reconciled on the next run
+/// instead of sending the digest twice. If it fails, nothing is sent.
+pub async fn send<F, E>(
+    cfg: &DeliveryConfig,
+    out: &Outgoing,
+    at_point_of_no_return: F,
+) -> Result<(), DeliverError>
+where
+    F: FnOnce() -> Result<(), E>,
+    E: std::fmt::Display,
+{
     match &cfg.transport {
-        Transport::Smtp(smtp) => send_smtp(smtp, out).await,
+        Transport::Smtp(smtp) => {
+            let deadline = smtp.timeout * 2;
+            let conversation = send_smtp(smtp, out, at_point_of_no_return);
+            tokio::time::timeout(deadline, conversation)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(DeliverError::Smtp {
+                        host: smtp.host.clone(),
+                        port: smtp.port,
+                        message: format!("no answer within {deadline:?}"),
+                    })
+                })
+        }
         Transport::Sendmail { command } => {
+            at_point_of_no_return().map_err(|e| DeliverError::Build(e.to_string()))?;
             let t = match command {
                 Some(c) => AsyncSendmailTransport::<Tokio1Executor>::new_with_command(c),
                 None => AsyncSendmailTransport::<Tokio1Executor>::new(),
@@ -137,57 +166,122 @@ pub async fn send(cfg: &DeliveryConfig, out: &Outgoing) -> Result<(), DeliverErr
     }
 }
 
-pub fn smtp_transport(
-    smtp: &SmtpConfig,
-) -> Result<AsyncSmtpTransport<Tokio1Executor>, DeliverError> {
-    let tls_params = || -> Result<TlsParameters, DeliverError> {
-        let mut b = TlsParameters::builder(smtp.host.clone());
-        if let Some(ca) = &smtp.ca_file {
-            let ca_err = |message: String| DeliverError::CaFile {
-                path: ca.display().to_string(),
-                message,
-            };
-            let pem = std::fs::read(ca).map_err(|e| ca_err(e.to_string()))?;
-            b = b.add_root_certificate(
-                Certificate::from_pem(&pem).map_err(|e| ca_err(error_chain(&e)))?,
-            );
-        }
-        b.build_rustls()
-            .map_err(|e| DeliverError::Build(error_chain(&e)))
-    };
-    let tls = match smtp.security {
-        Security::StartTls => Tls::Required(tls_params()?),
-        Security::Tls => Tls::Wrapper(tls_params()?),
-        Security::None => Tls::None,
-    };
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
-        .port(smtp.port)
-        .tls(tls)
-        .timeout(Some(smtp.timeout));
-    if let Some(user) = &smtp.username {
-        let password = match &smtp.password {
-            Some(src) => src.read().map_err(DeliverError::Secret)?,
-            None => {
-                return Err(DeliverError::Secret(
-                    "[smtp] username is set but neither password_env nor password_command is"
-                        .into(),
-                ))
-            }
+fn tls_parameters(smtp: &SmtpConfig) -> Result<TlsParameters, DeliverError> {
+    let mut b = TlsParameters::builder(smtp.host.clone());
+    if let Some(ca) = &smtp.ca_file {
+        let ca_err = |message: String| DeliverError::CaFile {
+            path: ca.display().to_string(),
+            message,
         };
-        b = b.credentials(Credentials::new(user.clone(), password));
+        let pem = std::fs::read(ca).map_err(|e| ca_err(e.to_string()))?;
+        b = b.add_root_certificate(
+            Certificate::from_pem(&pem).map_err(|e| ca_err(error_chain(&e)))?,
+        );
     }
-    Ok(b.build())
+    b.build_rustls()
+        .map_err(|e| DeliverError::Build(error_chain(&e)))
 }
 
-async fn send_smtp(smtp: &SmtpConfig, out: &Outgoing) -> Result<(), DeliverError> {
-    let transport = smtp_transport(smtp)?;
-    transport
-        .send(out.message.clone())
+fn credentials(smtp: &SmtpConfig) -> Result<Option<Credentials>, DeliverError> {
+    let Some(user) = &smtp.username else {
+        return Ok(None);
+    };
+    let password = match &smtp.password {
+        Some(src) => src.read().map_err(DeliverError::Secret)?,
+        None => {
+            return Err(DeliverError::Secret(
+                "[smtp] username is set but neither password_env nor password_command is".into(),
+            ))
+        }
+    };
+    Ok(Some(Credentials::new(user.clone(), password)))
+}
+
+/// Connects, upgrades to TLS as configured (certificates always verified) and logs in.
+pub async fn connect(smtp: &SmtpConfig) -> Result<AsyncSmtpConnection, DeliverError> {
+    let fail = |e: lettre::transport::smtp::Error| DeliverError::Smtp {
+        host: smtp.host.clone(),
+        port: smtp.port,
+        message: error_chain(&e),
+    };
+    let hello = ClientId::default();
+    let addr = (smtp.host.as_str(), smtp.port);
+    let timeout = Some(smtp.timeout);
+    let mut conn = match smtp.security {
+        Security::Tls => AsyncSmtpConnection::connect_tokio1(
+            addr,
+            timeout,
+            &hello,
+            Some(tls_parameters(smtp)?),
+            None,
+        )
         .await
-        .map(|_| ())
-        .map_err(|e| DeliverError::Smtp {
-            host: smtp.host.clone(),
-            port: smtp.port,
-            message: error_chain(&e),
-        })
+        .map_err(fail)?,
+        Security::StartTls => {
+            let mut conn = AsyncSmtpConnection::connect_tokio1(addr, timeout, &hello, None, None)
+                .await
+                .map_err(fail)?;
+            conn.starttls(tls_parameters(smtp)?, &hello)
+                .await
+                .map_err(fail)?;
+            conn
+        }
+        Security::None => AsyncSmtpConnection::connect_tokio1(addr, timeout, &hello, None, None)
+            .await
+            .map_err(fail)?,
+    };
+    if let Some(creds) = credentials(smtp)? {
+        conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds)
+            .await
+            .map_err(fail)?;
+    }
+    Ok(conn)
+}
+
+async fn send_smtp<F, E>(
+    smtp: &SmtpConfig,
+    out: &Outgoing,
+    at_point_of_no_return: F,
+) -> Result<(), DeliverError>
+where
+    F: FnOnce() -> Result<(), E>,
+    E: std::fmt::Display,
+{
+    let fail = |e: lettre::transport::smtp::Error| DeliverError::Smtp {
+        host: smtp.host.clone(),
+        port: smtp.port,
+        message: error_chain(&e),
+    };
+    let mut conn = connect(smtp).await?;
+    let envelope = out.message.envelope();
+    let body = out.message.formatted();
+    let mut mail_params = Vec::new();
+    // lettre encodes bodies as 7-bit (quoted-printable/base64), so this is the rare case of a
+    // raw 8-bit header; without 8BITMIME the server could mangle it.
+    if !body.is_ascii() {
+        if !conn.server_info().supports_feature(Extension::EightBitMime) {
+            return Err(DeliverError::Build(
+                "the message has 8-bit content and the server does not offer 8BITMIME".into(),
+            ));
+        }
+        mail_params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    conn.command(Mail::new(envelope.from().cloned(), mail_params))
+        .await
+        .map_err(fail)?;
+    for to in envelope.to() {
+        conn.command(Rcpt::new(to.clone(), vec![]))
+            .await
+            .map_err(fail)?;
+    }
+    conn.command(Data).await.map_err(fail)?;
+    if let Err(e) = at_point_of_no_return() {
+        conn.abort().await;
+        return Err(DeliverError::Build(format!(
+            "cannot record the digest before sending: {e}"
+        )));
+    }
+    conn.message(&body).await.map_err(fail)?;
+    let _ = conn.quit().await;
+    Ok(())
 }

@@ -29,6 +29,7 @@ pub mod deliver;
 pub mod group;
 pub mod html;
 pub mod links;
+pub mod lock;
 pub mod model;
 pub mod pipeline;
 pub mod render;

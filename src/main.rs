@@ -17,12 +17,24 @@ use cli::{Cli, Command};
 const EXIT_OK: u8 = 0;
 const EXIT_FATAL: u8 = 1;
 const EXIT_SOURCES_FAILED: u8 = 2;
+const EXIT_LOCKED: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
     match real_main(cli) {
         Ok(code) => ExitCode::from(code),
+        Err(e)
+            if matches!(
+                e.downcast_ref::<pipeline::RunError>(),
+                Some(pipeline::RunError::Lock(
+                    tidings::lock::LockError::Busy { .. }
+                ))
+            ) =>
+        {
+            eprintln!("{e}");
+            ExitCode::from(EXIT_LOCKED)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {

@@ -33,6 +33,8 @@ pub enum RunError {
     },
     #[error("cannot start the HTTP client: {0}")]
     Http(String),
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
 }
 
 /// Everything the sources yielded this run.
@@ -310,11 +312,22 @@ pub async fn preview(cfg: &Config, out_dir: &Path) -> Result<RunReport, RunError
 /// changes nothing.
 pub async fn run(cfg: &Config, dry_run: bool) -> Result<RunReport, RunError> {
     let now = Utc::now();
+    // One run at a time; a dry run reads state and needs no lock.
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(crate::lock::RunLock::acquire(&cfg.state_path)?)
+    };
     let mut state = if dry_run {
         State::open_read_only(&cfg.state_path)?
     } else {
         State::open(&cfg.state_path)?
     };
+    if !dry_run {
+        for id in state.reconcile_pending()? {
+            tracing::warn!(message_id = %id, "the previous run stopped while sending this digest; counting it as sent, so it is not sent twice");
+        }
+    }
     let collected = collect(cfg, &state, now).await?;
     if !dry_run {
         // Validators, first sightings and health are worth keeping even if the send fails:
@@ -339,23 +352,51 @@ pub async fn run(cfg: &Config, dry_run: bool) -> Result<RunReport, RunError> {
         println!("{}", rendered.text);
         return Ok(report);
     }
-    deliver::send(&cfg.delivery, &outgoing).await?;
-    // Only now, after the server accepted the message, is anything marked delivered.
+
     let items: Vec<&ItemKey> = digest.stories().flat_map(|s| s.items.iter()).collect();
     let messages: Vec<&str> = digest
         .stories()
         .flat_map(|s| s.message_ids.iter().map(String::as_str))
         .collect();
-    state.record_delivery(
-        now,
-        &Delivery {
-            message_id: &outgoing.message_id,
-            recipients: &cfg.delivery.to,
-            items,
-            messages,
-        },
-    )?;
+    let delivery = Delivery {
+        message_id: &outgoing.message_id,
+        recipients: &cfg.delivery.to,
+        items,
+        messages,
+    };
+    let mut pending = None;
+    // The digest is recorded as pending once the server has agreed to take it, just before the
+    // body goes out; confirmed when the server accepts it, removed if it refuses.
+    let sent = deliver::send(&cfg.delivery, &outgoing, || {
+        pending = Some(state.record_pending(now, &delivery)?);
+        Ok::<(), StateError>(())
+    })
+    .await;
+    match (sent, pending) {
+        (Ok(()), Some(id)) => {
+            crash_here_for_tests("after-send");
+            state.confirm(id)?;
+        }
+        (Ok(()), None) => {
+            unreachable!("a send cannot succeed without passing its point of no return")
+        }
+        (Err(e), pending) => {
+            if let Some(id) = pending {
+                state.discard(id)?;
+            }
+            return Err(e.into());
+        }
+    }
     report.sent = true;
     tracing::info!(stories = report.stories, message_id = %outgoing.message_id, "digest delivered");
     Ok(report)
+}
+
+/// Crash injection for the crash-safety tests: with `TIDINGS_FAILPOINT=<name>` the process
+/// aborts at that point, as abruptly as a SIGKILL (no destructors, no state commit).
+fn crash_here_for_tests(name: &str) {
+    if std::env::var("TIDINGS_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("failpoint `{name}`: aborting");
+        std::process::abort();
+    }
 }

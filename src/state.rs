@@ -3,8 +3,10 @@
 //! - `sources`: when each source was first seen (its lookback cut-off), its conditional-GET
 //!   validators and the items of its last full fetch (so a `304 Not Modified` after a failed
 //!   send still has the items to send), and its health.
-//! - `delivered_items` / `digested_messages`: what reached the SMTP server. Written only in the
-//!   same transaction as the `digests` row that records an accepted send.
+//! - `delivered_items` / `digested_messages`: what reached the SMTP server. Written in the same
+//!   transaction as the `digests` row, when the server agreed to take the message (`pending`);
+//!   confirmed (`sent`) when it accepted it, deleted again when it refused it. A `pending` digest
+//!   found by a later run means that run crashed mid-send: see [`State::reconcile_pending`].
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -40,7 +42,10 @@ CREATE TABLE IF NOT EXISTS digests (
     message_id TEXT NOT NULL,
     sent_at INTEGER NOT NULL,
     story_count INTEGER NOT NULL,
-    recipients TEXT NOT NULL
+    recipients TEXT NOT NULL,
+    -- 'pending' from the moment the SMTP server agreed to take the message until its answer
+    -- is known; 'sent' after. A 'pending' row found by the next run is the one crash window.
+    status TEXT NOT NULL DEFAULT 'sent'
 );
 CREATE TABLE IF NOT EXISTS delivered_items (
     item_key TEXT PRIMARY KEY,
@@ -255,8 +260,9 @@ impl State {
         })
     }
 
-    /// Records an accepted send and everything in it, in one transaction.
-    pub fn record_delivery(
+    /// Records a digest whose body is about to be handed to the server, with everything in it,
+    /// in one transaction, as `pending`. Returns its id for [`State::confirm`] / [`State::discard`].
+    pub fn record_pending(
         &mut self,
         now: DateTime<Utc>,
         d: &Delivery<'_>,
@@ -267,7 +273,7 @@ impl State {
         })?;
         let res: rusqlite::Result<i64> = (|| {
             tx.execute(
-                "INSERT INTO digests (message_id, sent_at, story_count, recipients) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO digests (message_id, sent_at, story_count, recipients, status) VALUES (?1, ?2, ?3, ?4, 'pending')",
                 params![d.message_id, now.timestamp(), d.items.len() as i64, d.recipients.join(", ")],
             )?;
             let id = tx.last_insert_rowid();
@@ -291,6 +297,70 @@ impl State {
             source,
         })?;
         Ok(id)
+    }
+
+    /// The server accepted the digest.
+    pub fn confirm(&mut self, digest_id: i64) -> Result<(), StateError> {
+        self.conn
+            .execute(
+                "UPDATE digests SET status = 'sent' WHERE id = ?1",
+                [digest_id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The server refused the digest: its items are not delivered after all.
+    pub fn discard(&mut self, digest_id: i64) -> Result<(), StateError> {
+        let tx = self.conn.transaction().map_err(|source| StateError {
+            path: self.path.clone(),
+            source,
+        })?;
+        let res: rusqlite::Result<()> = (|| {
+            tx.execute(
+                "DELETE FROM delivered_items WHERE digest_id = ?1",
+                [digest_id],
+            )?;
+            tx.execute(
+                "DELETE FROM digested_messages WHERE digest_id = ?1",
+                [digest_id],
+            )?;
+            tx.execute("DELETE FROM digests WHERE id = ?1", [digest_id])?;
+            Ok(())
+        })();
+        res.and_then(|_| tx.commit()).map_err(|source| StateError {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Settles digests left `pending` by a run that died while the server had the message.
+    ///
+    /// They count as sent: the server had agreed to take the message and was being given its
+    /// body, and the product's promise is never to send the same digest twice. The one window
+    /// left is a crash during the body transfer itself, before the server's final answer: then
+    /// that digest's stories are counted as sent without having arrived. Returns the
+    /// Message-IDs settled, for the log.
+    pub fn reconcile_pending(&mut self) -> Result<Vec<String>, StateError> {
+        let ids: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT message_id FROM digests WHERE status = 'pending'")
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(|e| self.err(e))?;
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?
+        };
+        if !ids.is_empty() {
+            self.conn
+                .execute(
+                    "UPDATE digests SET status = 'sent' WHERE status = 'pending'",
+                    [],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(ids)
     }
 }
 
@@ -330,21 +400,59 @@ mod tests {
             Some("\"e1\"")
         );
         let k = ItemKey("feed:x#1".into());
-        st.record_delivery(
-            now,
-            &Delivery {
-                message_id: "<m@x>",
-                recipients: &["a@b".into()],
-                items: vec![&k],
-                messages: vec!["<n@x>"],
-            },
-        )
-        .unwrap();
+        let id = st
+            .record_pending(
+                now,
+                &Delivery {
+                    message_id: "<m@x>",
+                    recipients: &["a@b".into()],
+                    items: vec![&k],
+                    messages: vec!["<n@x>"],
+                },
+            )
+            .unwrap();
+        st.confirm(id).unwrap();
         drop(st);
         let ro = State::open_read_only(&path).unwrap();
         assert!(ro.delivered_items().unwrap().contains(&k));
         assert!(ro.digested_messages().unwrap().contains("<n@x>"));
         assert_eq!(ro.digest_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_refused_send_is_discarded_and_a_crashed_one_reconciled() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = State::open(&dir.path().join("s.db")).unwrap();
+        let (a, b) = (ItemKey("a".into()), ItemKey("b".into()));
+        let refused = st
+            .record_pending(
+                Utc::now(),
+                &Delivery {
+                    message_id: "<1@x>",
+                    recipients: &[],
+                    items: vec![&a],
+                    messages: vec!["<m1>"],
+                },
+            )
+            .unwrap();
+        st.discard(refused).unwrap();
+        assert!(st.delivered_items().unwrap().is_empty());
+        assert!(st.digested_messages().unwrap().is_empty());
+        assert_eq!(st.digest_count().unwrap(), 0);
+        st.record_pending(
+            Utc::now(),
+            &Delivery {
+                message_id: "<2@x>",
+                recipients: &[],
+                items: vec![&b],
+                messages: vec![],
+            },
+        )
+        .unwrap();
+        // ...and the process dies here. The next run:
+        assert_eq!(st.reconcile_pending().unwrap(), vec!["<2@x>".to_string()]);
+        assert!(st.delivered_items().unwrap().contains(&b));
+        assert!(st.reconcile_pending().unwrap().is_empty());
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct Route {
     pub content_type: &'static str,
     pub body: Vec<u8>,
     pub etag: Option<String>,
+    /// Wait this long before answering (a slow feed).
+    pub delay: Option<Duration>,
 }
 
 impl Route {
@@ -33,7 +35,12 @@ impl Route {
             content_type,
             body,
             etag: None,
+            delay: None,
         }
+    }
+    pub fn with_delay(mut self, delay: Duration) -> Route {
+        self.delay = Some(delay);
+        self
     }
     pub fn with_etag(mut self, etag: &str) -> Route {
         self.etag = Some(etag.to_string());
@@ -106,6 +113,9 @@ fn serve(stream: TcpStream, routes: &HashMap<String, Route>, seen: &Mutex<Vec<Se
         if let Some((k, v)) = line.split_once(':') {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
         }
+    }
+    if let Some(d) = routes.get(&path).and_then(|r| r.delay) {
+        std::thread::sleep(d);
     }
     let (status, content_type, body, etag) = match routes.get(&path) {
         Some(r) if r.etag.is_some() && headers.get("if-none-match") == r.etag.as_ref() => {
