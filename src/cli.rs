@@ -43,6 +43,12 @@ pub enum Command {
     },
     /// Validate the config and report problems.
     Check,
+    /// How every source has been doing: last success, failures in a row, latency.
+    Sources {
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print each URL with its tracking removed; reads lines from stdin when no URL is given.
     CleanUrl {
         /// Also say which rule removed each parameter (on stderr).

@@ -27,6 +27,7 @@
 pub mod config;
 pub mod deliver;
 pub mod group;
+pub mod health;
 pub mod html;
 pub mod links;
 pub mod lock;

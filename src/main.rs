@@ -116,6 +116,17 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             check(&cfg)?;
             Ok(EXIT_OK)
         }
+        Command::Sources { json } => {
+            let cfg = load(&cli)?;
+            let state = tidings::state::State::open_read_only(&cfg.state_path)?;
+            let rows = tidings::health::report(&cfg, &state, chrono::Utc::now())?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print!("{}", tidings::health::table(&rows));
+            }
+            Ok(EXIT_OK)
+        }
         Command::CleanUrl { explain, urls } => {
             // The config's [links] rules apply when there is a config; without one, the built-ins.
             let cleaner = match config::locate(cli.config.as_deref()) {
