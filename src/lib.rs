@@ -25,6 +25,7 @@
 //! [`pipeline`] runs these stages for `preview` and `run`.
 
 pub mod config;
+pub mod daemon;
 pub mod deliver;
 pub mod group;
 pub mod health;
@@ -34,5 +35,6 @@ pub mod lock;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub mod schedule;
 pub mod sources;
 pub mod state;

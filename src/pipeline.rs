@@ -52,6 +52,17 @@ pub struct RunReport {
     pub source_errors: usize,
     pub sent: bool,
     pub message_id: Option<String>,
+    /// Set when nothing was done because a digest already went out in this period.
+    pub already_sent: Option<DateTime<Utc>>,
+}
+
+/// How `run` behaves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Print what would be sent; change nothing.
+    pub dry_run: bool,
+    /// Send even if a digest already went out in this `[digest] period`.
+    pub force: bool,
 }
 
 struct Tools {
@@ -429,12 +440,14 @@ pub async fn preview(cfg: &Config, out_dir: &Path) -> Result<RunReport, RunError
         source_errors: digest.errors.len(),
         sent: false,
         message_id: Some(outgoing.message_id),
+        already_sent: None,
     })
 }
 
 /// `run`: builds, sends, and records what was sent. With `dry_run`, prints instead and
 /// changes nothing.
-pub async fn run(cfg: &Config, dry_run: bool) -> Result<RunReport, RunError> {
+pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> {
+    let dry_run = opts.dry_run;
     let now = Utc::now();
     // One run at a time; a dry run reads state and needs no lock.
     let _lock = if dry_run {
@@ -450,6 +463,15 @@ pub async fn run(cfg: &Config, dry_run: bool) -> Result<RunReport, RunError> {
     if !dry_run {
         for id in state.reconcile_pending()? {
             tracing::warn!(message_id = %id, "the previous run stopped while sending this digest; counting it as sent, so it is not sent twice");
+        }
+    }
+    if let (Some(period), false) = (cfg.digest.period, opts.force) {
+        let start = period.start(now, cfg.digest.timezone);
+        if let Some(last) = state.last_sent_at()?.filter(|t| *t >= start) {
+            return Ok(RunReport {
+                already_sent: Some(last),
+                ..Default::default()
+            });
         }
     }
     let collected = collect(cfg, &state, now).await?;

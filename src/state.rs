@@ -289,6 +289,15 @@ impl State {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// When the last digest went out (pending ones count: the server had agreed to take them).
+    pub fn last_sent_at(&self) -> Result<Option<DateTime<Utc>>, StateError> {
+        let secs: Option<i64> = self
+            .conn
+            .query_row("SELECT MAX(sent_at) FROM digests", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(secs.and_then(|s| DateTime::from_timestamp(s, 0)))
+    }
+
     pub fn digest_count(&self) -> Result<u64, StateError> {
         self.conn
             .query_row("SELECT COUNT(*) FROM digests", [], |r| r.get(0))

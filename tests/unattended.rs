@@ -188,11 +188,23 @@ fn a_run_killed_while_the_server_hangs_loses_no_story() {
 
 /// A config whose digests go to a "sendmail" that swallows them: for tests about fetching.
 fn sendmail_config(dir: &Path, feeds: &[(&str, String)]) -> PathBuf {
+    sendmail_config_with(dir, feeds, "")
+}
+
+/// How many digests the sendmail sink of `sendmail_config` received.
+fn sunk(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("sent.txt"))
+        .map(|s| s.matches("=====SINK=====").count())
+        .unwrap_or(0)
+}
+
+fn sendmail_config_with(dir: &Path, feeds: &[(&str, String)], digest_extra: &str) -> PathBuf {
     let sink = dir.join("sendmail-sink");
-    std::fs::write(&sink, "#!/bin/sh\ncat > /dev/null\n").unwrap();
+    // Appends each message to `sent.txt` beside it, followed by a separator line.
+    std::fs::write(&sink, "#!/bin/sh\ncat >> \"$(dirname \"$0\")/sent.txt\"\necho '=====SINK=====' >> \"$(dirname \"$0\")/sent.txt\"\n").unwrap();
     std::fs::set_permissions(&sink, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let mut text = format!(
-        "[digest]\nlookback = \"3650d\"\n\n[delivery]\nfrom = \"t@example.org\"\nto = [\"me@example.org\"]\ntransport = \"sendmail\"\nsendmail_command = \"{}\"\n",
+        "[digest]\nlookback = \"3650d\"\n{digest_extra}\n\n[delivery]\nfrom = \"t@example.org\"\nto = [\"me@example.org\"]\ntransport = \"sendmail\"\nsendmail_command = \"{}\"\n",
         sink.display()
     );
     for (name, url) in feeds {
@@ -320,4 +332,145 @@ fn polite_fetching_rate_limits_gone_moved_and_backoff_and_sources_reports_them()
         table.starts_with("SOURCE") && table.contains("backing off") && table.contains("HTTP 500"),
         "{table}"
     );
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn sigterm(child: &std::process::Child) {
+    let ok = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    for _ in 0..150 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().unwrap();
+    panic!("the daemon did not stop within 15 s of SIGTERM");
+}
+
+#[test]
+fn the_daemon_runs_on_schedule_and_stops_cleanly_on_sigterm() {
+    let http = HttpServer::start(vec![(
+        "/ok.xml",
+        Route::file("rss2.xml", "application/rss+xml"),
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sendmail_config_with(
+        dir.path(),
+        &[("Fine", http.url("/ok.xml"))],
+        "schedule = \"* * * * * *\"\ntimezone = \"Europe/Berlin\"",
+    );
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .arg("-c")
+        .arg(&cfg)
+        .arg("-v")
+        .arg("daemon")
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let runs = || {
+        http.requests()
+            .iter()
+            .filter(|r| r.path == "/ok.xml")
+            .count()
+    };
+    wait_for("three scheduled runs", || runs() >= 3);
+    assert_eq!(
+        sunk(dir.path()),
+        1,
+        "the first run sends, the next ones find nothing new"
+    );
+    sigterm(&daemon);
+    let status = wait_exit(&mut daemon);
+    assert_eq!(status.code(), Some(0));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut daemon.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("SIGTERM"), "{err}");
+}
+
+#[test]
+fn sigterm_during_a_run_lets_the_run_finish() {
+    let http = HttpServer::start(vec![(
+        "/slow.xml",
+        Route::file("rss2.xml", "application/rss+xml").with_delay(Duration::from_secs(2)),
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sendmail_config_with(
+        dir.path(),
+        &[("Slow", http.url("/slow.xml"))],
+        "schedule = \"* * * * * *\"",
+    );
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .arg("-c")
+        .arg(&cfg)
+        .arg("daemon")
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the first run to start fetching", || {
+        !http.requests().is_empty()
+    });
+    sigterm(&daemon);
+    let status = wait_exit(&mut daemon);
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        sunk(dir.path()),
+        1,
+        "the run in progress finished and sent its digest before the daemon stopped"
+    );
+}
+
+#[test]
+fn one_digest_per_period_unless_forced() {
+    let http = HttpServer::start(vec![
+        ("/ok.xml", Route::file("rss2.xml", "application/rss+xml")),
+        ("/more.xml", Route::file("atom.xml", "application/atom+xml")),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sendmail_config_with(
+        dir.path(),
+        &[("Fine", http.url("/ok.xml"))],
+        "period = \"daily\"",
+    );
+    assert_eq!(tidings(&cfg, &["run"], &[]).status.code(), Some(0));
+    assert_eq!(sunk(dir.path()), 1);
+    // New stories arrive the same day: the period is spent, so nothing is sent or even fetched.
+    let cfg = sendmail_config_with(
+        dir.path(),
+        &[
+            ("Fine", http.url("/ok.xml")),
+            ("More", http.url("/more.xml")),
+        ],
+        "period = \"daily\"",
+    );
+    let again = tidings(&cfg, &["run"], &[]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(
+        stderr(&again).contains("already went out this period"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(sunk(dir.path()), 1);
+    assert!(http.requests().iter().all(|r| r.path != "/more.xml"));
+    let forced = tidings(&cfg, &["run", "--force"], &[]);
+    assert_eq!(forced.status.code(), Some(0));
+    assert_eq!(sunk(dir.path()), 2, "--force sends the new stories");
 }
