@@ -7,16 +7,16 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 
-use crate::config::{Config, FeedConfig, FeedLocation};
+use crate::config::{Config, FeedConfig, FeedLocation, MailboxConfig, MailboxKind};
 use crate::deliver::{self, DeliverError, Outgoing};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
-use crate::model::{Digest, Item, ItemKey, SourceError, SourceKey};
+use crate::model::{Attention, Digest, Item, ItemKey, SourceError, SourceKey};
 use crate::render::{RenderError, Rendered, Renderer};
 use crate::sources::feed::{self, FeedContext};
 use crate::sources::http::{Fetched, Fetcher, Validators};
-use crate::sources::maildir;
-use crate::state::{Delivery, SourceUpdate, State, StateError};
+use crate::sources::{imap, maildir, mbox};
+use crate::state::{Delivery, ImapUid, SourceUpdate, State, StateError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -41,6 +41,11 @@ pub struct Collected {
     pub items: Vec<Item>,
     pub errors: Vec<SourceError>,
     pub updates: Vec<SourceUpdate>,
+    /// Confirmation emails to list in the digest.
+    pub attention: Vec<Attention>,
+    /// IMAP messages read this run, by mailbox (index into `cfg.mailboxes`): recorded and acted
+    /// on (`after`) only once the digest carrying them was accepted.
+    pub imap_used: Vec<(usize, Vec<ImapUid>)>,
 }
 
 /// What a run did, for the exit code and the final report.
@@ -80,32 +85,10 @@ pub async fn collect(
         .collect::<Vec<_>>();
 
     let digested = Arc::new(state.digested_messages()?);
-    let mailboxes = cfg.mailboxes.iter().cloned().map(|m| {
-        let (tools, digested) = (tools.clone(), digested.clone());
-        async move {
-            let key = maildir::source_key(&m);
-            let label = m
-                .name
-                .clone()
-                .unwrap_or_else(|| m.path.display().to_string());
-            let res = tokio::task::spawn_blocking(move || {
-                maildir::read(&m, &digested, &tools.cleaner, &tools.sanitizer)
-            })
-            .await;
-            match res {
-                Ok(Ok(read)) => SourceResult {
-                    key,
-                    label,
-                    items: read.items,
-                    error: None,
-                    warnings: read.warnings,
-                    fetched: None,
-                },
-                Ok(Err(e)) => SourceResult::failed(key, label, format!("cannot read mailbox: {e}")),
-                Err(e) => SourceResult::failed(key, label, format!("mailbox reader crashed: {e}")),
-            }
-        }
-    });
+    let mailboxes = cfg
+        .mailboxes
+        .iter()
+        .map(|m| read_mailbox(m, state, digested.clone(), tools.clone()));
     let (feed_results, mailbox_results) =
         tokio::join!(feeds, futures_util::future::join_all(mailboxes));
 
@@ -116,11 +99,19 @@ pub async fn collect(
         items: Vec::new(),
         errors: Vec::new(),
         updates: Vec::new(),
+        attention: Vec::new(),
+        imap_used: Vec::new(),
     };
     // Results are re-ordered as in config so the digest does not depend on network timing.
     let mut results: Vec<SourceResult> = feed_results;
     results.sort_by_key(|r| cfg.feeds.iter().position(|f| feed_key(f) == r.key));
-    results.extend(mailbox_results);
+    for (i, (r, attention, used)) in mailbox_results.into_iter().enumerate() {
+        out.attention.extend(attention);
+        if !used.is_empty() {
+            out.imap_used.push((i, used));
+        }
+        results.push(r);
+    }
     for r in results {
         // The cut-off is fixed at the source's first sighting, so items that were too old on
         // the first run do not turn up on the second.
@@ -179,6 +170,74 @@ impl SourceResult {
             warnings: Vec::new(),
             fetched: None,
         }
+    }
+}
+
+/// One mailbox, whatever its kind: its result, its confirmation emails, and (IMAP) the
+/// messages used.
+async fn read_mailbox(
+    m: &MailboxConfig,
+    state: &State,
+    digested: Arc<HashSet<String>>,
+    tools: Arc<Tools>,
+) -> (SourceResult, Vec<Attention>, Vec<ImapUid>) {
+    if m.kind == MailboxKind::Imap {
+        let key = imap::source_key(m);
+        let label = imap::label(m);
+        return match imap::read(m, state, &digested, &tools.cleaner, &tools.sanitizer).await {
+            Ok(r) => (
+                SourceResult {
+                    key,
+                    label,
+                    items: r.read.items,
+                    error: None,
+                    warnings: r.read.warnings,
+                    fetched: None,
+                },
+                r.read.attention,
+                r.used,
+            ),
+            Err(e) => (
+                SourceResult::failed(key, label, format!("IMAP mailbox failed: {e}")),
+                Vec::new(),
+                Vec::new(),
+            ),
+        };
+    }
+    let key = maildir::source_key(m);
+    let label = m
+        .name
+        .clone()
+        .unwrap_or_else(|| m.path.display().to_string());
+    let m = m.clone();
+    let res = tokio::task::spawn_blocking(move || match m.kind {
+        MailboxKind::Mbox => mbox::read(&m, &digested, &tools.cleaner, &tools.sanitizer),
+        _ => maildir::read(&m, &digested, &tools.cleaner, &tools.sanitizer),
+    })
+    .await;
+    match res {
+        Ok(Ok(read)) => (
+            SourceResult {
+                key,
+                label,
+                items: read.items,
+                error: None,
+                warnings: read.warnings,
+                fetched: None,
+            },
+            read.attention,
+            Vec::new(),
+        ),
+        Ok(Err(e)) => (
+            SourceResult::failed(key, label, format!("cannot read mailbox: {e}")),
+            Vec::new(),
+            Vec::new(),
+        ),
+        Err(e) => (
+            SourceResult::failed(key, label, format!("mailbox reader crashed: {e}")),
+            Vec::new(),
+            Vec::new(),
+        ),
     }
 }
 
@@ -264,6 +323,7 @@ pub fn build(cfg: &Config, collected: &Collected, now: DateTime<Utc>) -> Digest 
         generated_at: now,
         groups: crate::group::group(&collected.items, &cfg.topics),
         errors: collected.errors.clone(),
+        attention: collected.attention.clone(),
     }
 }
 
@@ -327,7 +387,8 @@ pub async fn run(cfg: &Config, dry_run: bool) -> Result<RunReport, RunError> {
         source_errors: digest.errors.len(),
         ..Default::default()
     };
-    if digest.is_empty() {
+    // A digest with only confirmation emails is still sent: a subscription must not wait.
+    if digest.is_empty() && digest.attention.is_empty() {
         return Ok(report);
     }
     let (rendered, outgoing) = compose(cfg, &digest)?;
@@ -345,17 +406,53 @@ pub async fn run(cfg: &Config, dry_run: bool) -> Result<RunReport, RunError> {
     let messages: Vec<&str> = digest
         .stories()
         .flat_map(|s| s.message_ids.iter().map(String::as_str))
+        .chain(digest.attention.iter().map(|a| a.message_id.as_str()))
         .collect();
-    state.record_delivery(
+    let digest_id = state.record_delivery(
         now,
         &Delivery {
             message_id: &outgoing.message_id,
             recipients: &cfg.delivery.to,
             items,
-            messages,
+            messages: messages.clone(),
         },
     )?;
     report.sent = true;
     tracing::info!(stories = report.stories, message_id = %outgoing.message_id, "digest delivered");
+    after_delivery(cfg, &mut state, digest_id, &messages, &collected.imap_used).await?;
     Ok(report)
+}
+
+/// After an accepted and recorded send: remembers the IMAP messages the digest carried and
+/// applies each mailbox's `after` action to them. A failing action is logged, not fatal: the
+/// digest is out, and the messages are already recorded as digested.
+async fn after_delivery(
+    cfg: &Config,
+    state: &mut State,
+    digest_id: i64,
+    messages: &[&str],
+    imap_used: &[(usize, Vec<ImapUid>)],
+) -> Result<(), RunError> {
+    let delivered: HashSet<&str> = messages.iter().copied().collect();
+    for (i, used) in imap_used {
+        let Some(m) = cfg.mailboxes.get(*i) else {
+            continue;
+        };
+        let carried: Vec<ImapUid> = used
+            .iter()
+            .filter(|u| delivered.contains(u.message_id.as_str()))
+            .cloned()
+            .collect();
+        state.record_imap_digested(digest_id, &carried)?;
+        match imap::apply_after(m, &carried).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(source = %imap::label(m), messages = n, "after-delivery action applied")
+            }
+            Err(e) => {
+                tracing::warn!(source = %imap::label(m), error = %e, "after-delivery action failed")
+            }
+        }
+    }
+    Ok(())
 }
