@@ -78,6 +78,18 @@ const BOILERPLATE: &[&str] = &[
     "t.me/share",
     "/preferences",
     "/manage",
+    // The same furniture in other languages.
+    "im browser ansehen",
+    "online ansehen",
+    "abmelden",
+    "abbestellen",
+    "voir dans le navigateur",
+    "version en ligne",
+    "se désabonner",
+    "désinscription",
+    "ver en el navegador",
+    "darse de baja",
+    "cancelar suscripción",
 ];
 const GENERIC_LINK_TEXT: &[&str] = &[
     "read more",
@@ -157,14 +169,7 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
         .and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single())
         .map(|d: DateTime<Utc>| d.min(Utc::now()));
 
-    let html = msg.html_part(0).and_then(|p| match &p.body {
-        PartType::Html(h) => Some(h.to_string()),
-        _ => None,
-    });
-    let text = msg.text_part(0).and_then(|p| match &p.body {
-        PartType::Text(t) => Some(t.to_string()),
-        _ => None,
-    });
+    let (html, text) = bodies(msg);
     let warnings = mime_warnings(msg);
 
     if let Some(url) = confirmation(&subject, html.as_deref(), text.as_deref(), ctx.cleaner) {
@@ -401,6 +406,46 @@ fn text_links(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The HTML and plain-text bodies. When broken MIME left mail-parser without a body list, the
+/// first readable text part is used (as HTML if it looks like HTML).
+fn bodies(msg: &Message<'_>) -> (Option<String>, Option<String>) {
+    let html = msg.html_part(0).and_then(|p| match &p.body {
+        PartType::Html(h) => Some(h.to_string()),
+        _ => None,
+    });
+    let text = msg.text_part(0).and_then(|p| match &p.body {
+        PartType::Text(t) => Some(t.to_string()),
+        _ => None,
+    });
+    if html.is_some() || text.is_some() {
+        return (html, text);
+    }
+    for part in &msg.parts {
+        match &part.body {
+            PartType::Html(h) if !h.trim().is_empty() => return (Some(h.to_string()), None),
+            PartType::Text(t) if !t.trim().is_empty() => {
+                let head = t
+                    .trim_start()
+                    .get(..200)
+                    .unwrap_or(t.trim_start())
+                    .to_lowercase();
+                return if head.starts_with('<')
+                    && (head.contains("<html")
+                        || head.contains("<body")
+                        || head.contains("<table")
+                        || head.contains("<div"))
+                {
+                    (Some(t.to_string()), None)
+                } else {
+                    (None, Some(t.to_string()))
+                };
+            }
+            _ => {}
+        }
+    }
+    (None, None)
+}
+
 /// Broken MIME that mail-parser read around: recorded so the reader knows something is missing.
 fn mime_warnings(msg: &Message<'_>) -> Vec<String> {
     let mut out = Vec::new();
@@ -476,6 +521,11 @@ const WEB_VERSION: &[&str] = &[
     "read online",
     "read on the web",
     "open in browser",
+    "im browser ansehen",
+    "online ansehen",
+    "voir dans le navigateur",
+    "version en ligne",
+    "ver en el navegador",
 ];
 
 fn is_web_version(text: &str) -> bool {
@@ -715,7 +765,55 @@ fn headline_blurb(link: ElementRef<'_>, link_text: &str) -> Option<String> {
             .trim();
         return Some(rest.to_string());
     }
+    // "Headline<br>blurb": a link that opens its block on a line of its own.
+    if block_text.starts_with(link_text) && ends_line(link) {
+        let rest = text_without_minor_links(block);
+        let rest = rest
+            .strip_prefix(link_text)
+            .unwrap_or(&rest)
+            .trim_start_matches([' ', ':', '-', '–', '—', '.'])
+            .trim();
+        return Some(rest.to_string());
+    }
     None
+}
+
+/// True when the next thing after the link (or its bold wrapper) is a line break.
+fn ends_line(link: ElementRef<'_>) -> bool {
+    let mut node = link;
+    // Climb out of inline wrappers (`<b><a>…</a></b><br>`).
+    while node
+        .next_siblings()
+        .all(|n| n.value().as_text().is_some_and(|t| t.trim().is_empty()))
+    {
+        match node.parent().and_then(ElementRef::wrap) {
+            Some(p) if matches!(p.value().name(), "b" | "strong" | "span" | "em") => node = p,
+            _ => break,
+        }
+    }
+    node.next_siblings()
+        .find(|n| !n.value().as_text().is_some_and(|t| t.trim().is_empty()))
+        .and_then(ElementRef::wrap)
+        .is_some_and(|e| e.value().name() == "br")
+}
+
+/// The block's text without short links ("comments", "share"), which are not the blurb.
+fn text_without_minor_links(block: ElementRef<'_>) -> String {
+    let mut out = String::new();
+    for node in block.descendants() {
+        let Some(t) = node.value().as_text() else {
+            continue;
+        };
+        let in_minor_link = node.ancestors().filter_map(ElementRef::wrap).any(|a| {
+            a.value().name() == "a"
+                && element_text(a).split_whitespace().count() < MIN_HEADLINE_WORDS
+        });
+        if !in_minor_link {
+            out.push(' ');
+            out.push_str(t);
+        }
+    }
+    fold(&out)
 }
 
 /// The text of the first non-empty element after `block`, climbing a few levels for table
@@ -778,7 +876,10 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
         let found = if !prev.is_empty()
             && i > chunk_start
             && looks_like_headline(prev)
-            && (i < 2 || lines[i - 2].trim().is_empty() || i - 1 == chunk_start)
+            && (i < 2
+                || lines[i - 2].trim().is_empty()
+                || is_sponsor_label(lines[i - 2])
+                || i - 1 == chunk_start)
         {
             // Headline, URL, then the blurb below.
             let blurb = paragraph_from(&lines, i + 1);
@@ -853,7 +954,10 @@ fn paragraph_from(lines: &[&str], from: usize) -> String {
 fn paragraphs(lines: &[&str]) -> Vec<String> {
     lines
         .split(|l| l.trim().is_empty())
-        .map(|p| fold(&p.join(" ")))
+        .map(|p| {
+            let kept: Vec<&str> = p.iter().copied().filter(|l| !is_sponsor_label(l)).collect();
+            fold(&kept.join(" "))
+        })
         .filter(|p| !p.is_empty() && !is_social_junk(p))
         .collect()
 }
