@@ -444,9 +444,20 @@ async fn tls_wrap(
             addr: addr.to_string(),
             what: "TLS handshake",
         })?
-        .map_err(|e| ImapError::Tls {
-            addr: addr.to_string(),
-            message: e.to_string(),
+        .map_err(|e| {
+            // A certificate or protocol failure is final; a connection cut mid-handshake is
+            // the link's, and worth a retry.
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                ImapError::Tls {
+                    addr: addr.to_string(),
+                    message: e.to_string(),
+                }
+            } else {
+                ImapError::Connect {
+                    addr: addr.to_string(),
+                    source: e,
+                }
+            }
         })?;
     Ok(Box::new(tls))
 }
