@@ -1003,6 +1003,42 @@ keywords = ["rust"]
     }
 
     #[test]
+    fn imap_mailboxes_resolve_and_reject_plain_text_to_remote_hosts() {
+        let text = format!(
+            "{GOOD}\n[[mailboxes]]\ntype = \"imap\"\nname = \"Work\"\nhost = \"imap.example.org\"\nusername = \"me\"\npassword_command = \"pass imap\"\nfolders = [\"Newsletters\"]\nafter = \"move:Digested\"\nfrom = [\"*@substack.com\"]\n"
+        );
+        let c = parse(&text).unwrap();
+        let m = &c.mailboxes[1];
+        assert_eq!(m.kind, MailboxKind::Imap);
+        assert_eq!(m.from, vec!["*@substack.com".to_string()]);
+        let i = m.imap.as_ref().unwrap();
+        assert_eq!((i.port, i.security), (993, Security::Tls));
+        assert_eq!(i.folders, vec!["Newsletters".to_string()]);
+        assert_eq!(i.after, AfterDelivery::Move("Digested".into()));
+        assert_eq!(i.password, SecretSource::Command("pass imap".into()));
+
+        let plain = text.replace("after = \"move:Digested\"", "security = \"none\"");
+        let (_, key, message, _) = invalid(&plain);
+        assert_eq!(key, "mailboxes[1].security");
+        assert!(message.contains("only allowed for localhost"), "{message}");
+        let local = plain.replace("imap.example.org", "127.0.0.1");
+        assert_eq!(
+            parse(&local).unwrap().mailboxes[1]
+                .imap
+                .as_ref()
+                .unwrap()
+                .port,
+            143
+        );
+
+        let (_, key, _, hint) = invalid(&text.replace("move:Digested", "archive"));
+        assert_eq!(key, "mailboxes[1].after");
+        assert!(hint.unwrap().contains("move:Folder"));
+        let (_, key, _, _) = invalid(&text.replace("username = \"me\"\n", ""));
+        assert_eq!(key, "mailboxes[1].username");
+    }
+
+    #[test]
     fn good_config_resolves_defaults_and_relative_paths() {
         let c = parse(GOOD).unwrap();
         assert_eq!(c.digest.title, "Morning");
