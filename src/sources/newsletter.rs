@@ -1,14 +1,17 @@
 //! One newsletter email to its stories.
 //!
-//! A first version of story extraction: in an HTML newsletter every headline link (a link that
-//! is a heading, fills its own block, or opens its block in bold) with the text that follows it
-//! becomes a story; in a plain-text newsletter every bare URL line closes a story whose headline
-//! and blurb are the lines above or around it. Boilerplate links (view in browser, unsubscribe,
-//! preferences, share buttons…) are dropped; images are never carried. When nothing looks like a
-//! story, the whole message becomes one story (an essay-style newsletter).
+//! 1. Confirmation and welcome emails ("confirm your subscription") yield no stories but an
+//!    [`Attention`] entry with their link.
+//! 2. Headline candidates: in HTML every headline link (a heading, a link that fills its block,
+//!    a bold link opening its block, or a link on a line of its own) with the text that belongs
+//!    to it, and the section heading above it; in plain text every bare URL line with the
+//!    headline and blurb around it. Boilerplate links (view in browser, unsubscribe, share…) are
+//!    never candidates; candidates inside a block labelled "Sponsored"/"Presented by" are marked.
+//! 3. [`shape`] decides: a **roundup** gives one story per candidate, in order; a **single
+//!    post** (no headline, or much running text per headline) gives one story: its title, its
+//!    web link (`List-Post` ← title link ← "view online") and an excerpt of its opening.
+//! 4. Broken MIME: the readable text parts are used and a warning is recorded.
 
-use chrono::{DateTime, TimeZone, Utc};
-use mail_parser::{Message, MimeHeaders, PartType};
 use std::collections::HashSet;
 
 use ego_tree::NodeId;
@@ -259,11 +262,11 @@ const ESSAY_WORDS_PER_HEADLINE: usize = 350;
 /// The same, for a message that names its web version in `List-Post` (Substack, Ghost…).
 const POST_WORDS_PER_HEADLINE: usize = 180;
 
-/// Roundup or single post: an essay has at most one headline link, or few headlines for a lot
-/// of running text.
+/// Roundup or single post: an essay has no headline link, or few headlines for a lot of running
+/// text (less of it when `List-Post` names a web version, as Substack and Ghost do).
 pub fn shape(candidates: &[Found], body_text: &str, has_list_post: bool) -> Shape {
     let headlines = candidates.iter().filter(|f| !f.sponsored).count();
-    if headlines <= 1 {
+    if headlines == 0 {
         return Shape::SinglePost;
     }
     let words = body_text
@@ -272,7 +275,14 @@ pub fn shape(candidates: &[Found], body_text: &str, has_list_post: bool) -> Shap
         .map(|p| p.split_whitespace().count())
         .sum::<usize>();
     let per = words / headlines;
-    if per > ESSAY_WORDS_PER_HEADLINE || (has_list_post && per > POST_WORDS_PER_HEADLINE) {
+    // One headline: a short one-story alert is a roundup of one; a post with a title link is
+    // an essay.
+    let essay = if headlines == 1 {
+        has_list_post || per > POST_WORDS_PER_HEADLINE
+    } else {
+        per > ESSAY_WORDS_PER_HEADLINE || (has_list_post && per > POST_WORDS_PER_HEADLINE)
+    };
+    if essay {
         Shape::SinglePost
     } else {
         Shape::Roundup
@@ -420,7 +430,11 @@ fn bodies(msg: &Message<'_>) -> (Option<String>, Option<String>) {
     if html.is_some() || text.is_some() {
         return (html, text);
     }
-    for part in &msg.parts {
+    // Only parts that declare themselves text: a preamble of junk outside any part is not a body.
+    for part in msg.parts.iter().filter(|p| {
+        p.content_type()
+            .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("text"))
+    }) {
         match &part.body {
             PartType::Html(h) if !h.trim().is_empty() => return (Some(h.to_string()), None),
             PartType::Text(t) if !t.trim().is_empty() => {
@@ -897,8 +911,14 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
                 chunk_start = i + 1;
                 continue;
             };
-            let (title, blurb) = if looks_like_headline(first) {
-                (first.clone(), paras.get(1).cloned().unwrap_or_default())
+            // The headline is the last headline-like paragraph before the first blurb, so a
+            // masthead or date line above the first story is not taken for its title.
+            let lead = paras.iter().take_while(|p| looks_like_headline(p)).count();
+            let (title, blurb) = if lead > 0 {
+                (
+                    paras[lead - 1].clone(),
+                    paras.get(lead).cloned().unwrap_or_default(),
+                )
             } else {
                 (truncate_words(first, 100), first.clone())
             };
