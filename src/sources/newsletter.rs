@@ -14,6 +14,9 @@
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, TimeZone, Utc};
+use mail_parser::{Message, MimeHeaders, PartType};
+
 use ego_tree::NodeId;
 use scraper::{ElementRef, Html, Selector};
 
