@@ -23,6 +23,10 @@ pub const DEFAULT_PER_HOST: usize = 2;
 pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Messages larger than this in a Maildir are skipped rather than loaded whole.
 pub const DEFAULT_MAX_MESSAGE_BYTES: u64 = 20 * 1024 * 1024;
+/// The IMAP folder read when a mailbox names none.
+pub const DEFAULT_IMAP_FOLDER: &str = "INBOX";
+/// Deadline for connecting to an IMAP server and for each command on it.
+pub const DEFAULT_IMAP_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -145,6 +149,21 @@ struct RawMailbox {
     path: Option<Spanned<String>>,
     name: Option<String>,
     topic: Option<String>,
+    // IMAP only.
+    host: Option<Spanned<String>>,
+    port: Option<u16>,
+    security: Option<Spanned<String>>,
+    username: Option<String>,
+    password_env: Option<String>,
+    password_command: Option<String>,
+    folders: Option<Vec<String>>,
+    ca_file: Option<Spanned<String>>,
+    after: Option<Spanned<String>>,
+    // Any kind.
+    #[serde(default)]
+    from: Vec<String>,
+    #[serde(default)]
+    include_sponsored: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -263,15 +282,48 @@ impl std::fmt::Display for FeedLocation {
 #[derive(Debug, Clone)]
 pub struct MailboxConfig {
     pub kind: MailboxKind,
+    /// Empty for IMAP.
     pub path: PathBuf,
     pub name: Option<String>,
     pub topic: Option<String>,
+    /// Set for `type = "imap"`.
+    pub imap: Option<ImapConfig>,
+    /// Sender patterns (`*@substack.com`, `news@example.org`); empty reads every sender.
+    pub from: Vec<String>,
+    /// Keep sponsored blocks (labelled) instead of dropping them.
+    pub include_sponsored: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailboxKind {
     /// A Maildir (`cur/`, `new/`), or a folder of `.eml` files, or one `.eml` file.
     Maildir,
+    /// One mbox file (`From ` lines between messages).
+    Mbox,
+    /// Folders on an IMAP server.
+    Imap,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImapConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: Security,
+    pub username: String,
+    pub password: SecretSource,
+    pub folders: Vec<String>,
+    pub ca_file: Option<PathBuf>,
+    pub after: AfterDelivery,
+    pub timeout: Duration,
+}
+
+/// What happens to a newsletter in its IMAP folder once the digest carrying it was accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterDelivery {
+    None,
+    Seen,
+    Move(String),
+    Delete,
 }
 
 #[derive(Debug, Clone)]
@@ -535,31 +587,38 @@ impl Resolver<'_> {
             let kind_key = format!("mailboxes[{i}].type");
             let kind = match m_ref.kind.get_ref().as_str() {
                 "maildir" | "eml" => MailboxKind::Maildir,
-                "imap" => {
-                    return Err(self.err(m_ref.kind.span(), &kind_key, "mailbox type `imap` is not supported by this version yet".into(), Some("use type = \"maildir\" with a local copy of the folder (e.g. from mbsync/offlineimap)".into())));
-                }
+                "mbox" => MailboxKind::Mbox,
+                "imap" => MailboxKind::Imap,
                 other => {
                     return Err(self.err(
                         m_ref.kind.span(),
                         &kind_key,
                         format!("unknown mailbox type `{other}` in `{kind_key}`"),
-                        suggest(other, &["maildir", "eml", "imap"]),
+                        suggest(other, &["maildir", "eml", "mbox", "imap"]),
                     ));
                 }
             };
-            let path = m_ref.path.as_ref().ok_or_else(|| {
-                self.err(
-                    m.span(),
-                    &format!("mailboxes[{i}].path"),
-                    format!("missing key `path` in `mailboxes[{i}]`"),
-                    None,
-                )
-            })?;
+            let (path, imap) = if kind == MailboxKind::Imap {
+                (PathBuf::new(), Some(self.imap_mailbox(i, m)?))
+            } else {
+                let path = m_ref.path.as_ref().ok_or_else(|| {
+                    self.err(
+                        m.span(),
+                        &format!("mailboxes[{i}].path"),
+                        format!("missing key `path` in `mailboxes[{i}]`"),
+                        None,
+                    )
+                })?;
+                (self.anchor(path.get_ref()), None)
+            };
             mailboxes.push(MailboxConfig {
                 kind,
-                path: self.anchor(path.get_ref()),
+                path,
                 name: m_ref.name.clone(),
                 topic: m_ref.topic.clone(),
+                imap,
+                from: m_ref.from.clone(),
+                include_sponsored: m_ref.include_sponsored,
             });
         }
 
@@ -585,6 +644,113 @@ impl Resolver<'_> {
             feeds,
             mailboxes,
             topics,
+        })
+    }
+
+    fn imap_mailbox(&self, i: usize, m: &Spanned<RawMailbox>) -> Result<ImapConfig, ConfigError> {
+        let r = m.get_ref();
+        let key = |k: &str| format!("mailboxes[{i}].{k}");
+        let missing = |k: &str| {
+            self.err(
+                m.span(),
+                &key(k),
+                format!("missing key `{k}` in IMAP mailbox `mailboxes[{i}]`"),
+                None,
+            )
+        };
+        let host = r.host.as_ref().ok_or_else(|| missing("host"))?;
+        let host_name = host.get_ref().trim().to_string();
+        let security = match r.security.as_ref().map(|s| s.get_ref().as_str()) {
+            None | Some("tls") => Security::Tls,
+            Some("starttls") => Security::StartTls,
+            Some("none") => Security::None,
+            Some(other) => {
+                return Err(self.err(
+                    r.security.as_ref().map(|s| s.span()).unwrap_or(m.span()),
+                    &key("security"),
+                    format!("unknown value `{other}` for `{}`", key("security")),
+                    suggest(other, &["tls", "starttls", "none"])
+                        .or(Some("use \"tls\" or \"starttls\"".into())),
+                ));
+            }
+        };
+        // Plain IMAP sends the password in the clear: only ever to this machine.
+        if security == Security::None
+            && !matches!(host_name.as_str(), "localhost" | "127.0.0.1" | "::1")
+        {
+            return Err(self.err(
+                host.span(),
+                &key("security"),
+                format!("`security = \"none\"` is only allowed for localhost, not `{host_name}`"),
+                Some("use \"tls\" or \"starttls\"".into()),
+            ));
+        }
+        let username = r.username.clone().ok_or_else(|| missing("username"))?;
+        let password = match (&r.password_env, &r.password_command) {
+            (Some(_), Some(_)) => {
+                return Err(self.err(
+                    m.span(),
+                    &key("password_env"),
+                    format!(
+                        "set only one of `{}` and `{}`",
+                        key("password_env"),
+                        key("password_command")
+                    ),
+                    None,
+                ));
+            }
+            (Some(var), None) => SecretSource::Env(var.clone()),
+            (None, Some(cmd)) => SecretSource::Command(cmd.clone()),
+            (None, None) => return Err(missing("password_env")),
+        };
+        let ca_file = match &r.ca_file {
+            None => None,
+            Some(p) => {
+                let path = self.anchor(p.get_ref());
+                if !path.is_file() {
+                    return Err(self.err(
+                        p.span(),
+                        &key("ca_file"),
+                        format!("`{}`: `{}` does not exist", key("ca_file"), path.display()),
+                        None,
+                    ));
+                }
+                Some(path)
+            }
+        };
+        let after = match r.after.as_ref().map(|a| a.get_ref().trim()) {
+            None | Some("none") => AfterDelivery::None,
+            Some("seen") => AfterDelivery::Seen,
+            Some("delete") => AfterDelivery::Delete,
+            Some(a) if a.starts_with("move:") && a.len() > 5 => {
+                AfterDelivery::Move(a["move:".len()..].trim().to_string())
+            }
+            Some(other) => {
+                return Err(self.err(
+                    r.after.as_ref().map(|a| a.span()).unwrap_or(m.span()),
+                    &key("after"),
+                    format!("unknown value `{other}` for `{}`", key("after")),
+                    Some("use \"none\", \"seen\", \"delete\" or \"move:Folder\"".into()),
+                ));
+            }
+        };
+        let folders = match &r.folders {
+            Some(f) if !f.is_empty() => f.clone(),
+            _ => vec![DEFAULT_IMAP_FOLDER.to_string()],
+        };
+        Ok(ImapConfig {
+            port: r.port.unwrap_or(match security {
+                Security::Tls => 993,
+                _ => 143,
+            }),
+            host: host_name,
+            security,
+            username,
+            password,
+            folders,
+            ca_file,
+            after,
+            timeout: DEFAULT_IMAP_TIMEOUT,
         })
     }
 
@@ -884,6 +1050,42 @@ keywords = ["rust"]
             }) => (line, key, message, hint),
             other => panic!("expected an invalid-config error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn imap_mailboxes_resolve_and_reject_plain_text_to_remote_hosts() {
+        let text = format!(
+            "{GOOD}\n[[mailboxes]]\ntype = \"imap\"\nname = \"Work\"\nhost = \"imap.example.org\"\nusername = \"me\"\npassword_command = \"pass imap\"\nfolders = [\"Newsletters\"]\nafter = \"move:Digested\"\nfrom = [\"*@substack.com\"]\n"
+        );
+        let c = parse(&text).unwrap();
+        let m = &c.mailboxes[1];
+        assert_eq!(m.kind, MailboxKind::Imap);
+        assert_eq!(m.from, vec!["*@substack.com".to_string()]);
+        let i = m.imap.as_ref().unwrap();
+        assert_eq!((i.port, i.security), (993, Security::Tls));
+        assert_eq!(i.folders, vec!["Newsletters".to_string()]);
+        assert_eq!(i.after, AfterDelivery::Move("Digested".into()));
+        assert_eq!(i.password, SecretSource::Command("pass imap".into()));
+
+        let plain = text.replace("after = \"move:Digested\"", "security = \"none\"");
+        let (_, key, message, _) = invalid(&plain);
+        assert_eq!(key, "mailboxes[1].security");
+        assert!(message.contains("only allowed for localhost"), "{message}");
+        let local = plain.replace("imap.example.org", "127.0.0.1");
+        assert_eq!(
+            parse(&local).unwrap().mailboxes[1]
+                .imap
+                .as_ref()
+                .unwrap()
+                .port,
+            143
+        );
+
+        let (_, key, _, hint) = invalid(&text.replace("move:Digested", "archive"));
+        assert_eq!(key, "mailboxes[1].after");
+        assert!(hint.unwrap().contains("move:Folder"));
+        let (_, key, _, _) = invalid(&text.replace("username = \"me\"\n", ""));
+        assert_eq!(key, "mailboxes[1].username");
     }
 
     #[test]

@@ -163,6 +163,15 @@ fn push_break(out: &mut String) {
     }
 }
 
+/// Parses a whole HTML document, unless it nests deeper than [`MAX_NESTING`]: then its text
+/// alone is parsed, so hostile nesting costs linear time. Every document parse goes through here.
+pub fn parse_document(html: &str) -> scraper::Html {
+    if too_deep(html, MAX_NESTING) {
+        return scraper::Html::parse_document(&format!("<p>{}</p>", escape(&strip_tags(html))));
+    }
+    scraper::Html::parse_document(html)
+}
+
 /// A linear over-estimate of the element nesting depth: opening tags minus closing tags, void
 /// elements and `/>` not counted. Over-estimates (unclosed `<p>`) only cost formatting.
 pub fn too_deep(html: &str, limit: usize) -> bool {

@@ -5,13 +5,15 @@
 //! ```text
 //! config ─► sources ─► items ─► links ─► group ─► render ─► deliver ─► state
 //!           feeds (HTTP, concurrent)      merge     Tera      lettre     SQLite
-//!           mailboxes (blocking pool)     topics    HTML+text SMTP
+//!           mailboxes (blocking pool;     topics    HTML+text SMTP
+//!           IMAP async)
 //! ```
 //!
 //! 1. [`config`] parses `config.toml` into plain structs, then resolves them into a validated
 //!    [`config::Config`]; every error names file, line and key.
 //! 2. [`sources`] read feeds over HTTP (all at once, bounded globally and per host, each with a
-//!    deadline and a size cap, conditional GET) and newsletters from Maildirs. A failing source
+//!    deadline and a size cap, conditional GET) and newsletters from Maildirs, mbox files and IMAP
+//!    folders (read-only, `BODY.PEEK`), each cut into its stories. A failing source
 //!    becomes a [`model::SourceError`], never a failed run.
 //! 3. Every link is cleaned by [`links`] and every piece of HTML sanitized by [`html`] as the
 //!    item is made, so nothing unsafe or tracking reaches later stages.
@@ -20,7 +22,8 @@
 //!    MIME message and hands it to SMTP or sendmail.
 //! 6. [`state`] remembers sources, validators and deliveries. Items are recorded as delivered in
 //!    one transaction, only after the SMTP server accepted the digest: a failed send loses
-//!    nothing, and a rerun sends nothing twice.
+//!    nothing, and a rerun sends nothing twice. Only then are IMAP UIDs recorded and each IMAP
+//!    mailbox's `after` action (seen, move, delete) applied.
 //!
 //! [`pipeline`] runs these stages for `preview` and `run`.
 

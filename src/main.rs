@@ -178,6 +178,7 @@ fn check(cfg: &Config) -> anyhow::Result<()> {
         generated_at: chrono::Utc::now(),
         groups: vec![],
         errors: vec![],
+        attention: vec![],
     };
     renderer.render(&empty).context("templates do not render")?;
     if let config::Transport::Smtp(smtp) = &cfg.delivery.transport {

@@ -94,6 +94,22 @@ pub struct Digest {
     pub generated_at: DateTime<Utc>,
     pub groups: Vec<TopicGroup>,
     pub errors: Vec<SourceError>,
+    /// Messages the reader must act on (confirm a subscription), listed apart from stories.
+    pub attention: Vec<Attention>,
+}
+
+/// A confirmation or welcome email: not a story, but the reader needs to see its link or the
+/// subscription silently never starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attention {
+    /// The newsletter's name.
+    pub source: String,
+    pub subject: String,
+    /// The confirmation link, cleaned.
+    pub url: Option<String>,
+    /// The email's Message-ID, recorded as digested once the digest is sent.
+    #[serde(skip)]
+    pub message_id: String,
 }
 
 impl Digest {

@@ -7,16 +7,16 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 
-use crate::config::{Config, FeedConfig, FeedLocation};
+use crate::config::{Config, FeedConfig, FeedLocation, MailboxConfig, MailboxKind};
 use crate::deliver::{self, DeliverError, Outgoing};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
-use crate::model::{Digest, Item, ItemKey, SourceError, SourceKey};
+use crate::model::{Attention, Digest, Item, ItemKey, SourceError, SourceKey};
 use crate::render::{RenderError, Rendered, Renderer};
 use crate::sources::feed::{self, FeedContext};
 use crate::sources::http::{FetchError, Fetched, Fetcher, Validators};
-use crate::sources::maildir;
-use crate::state::{Delivery, SourceHealth, SourceUpdate, State, StateError};
+use crate::sources::{imap, maildir, mbox};
+use crate::state::{Delivery, ImapUid, SourceHealth, SourceUpdate, State, StateError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -43,6 +43,11 @@ pub struct Collected {
     pub items: Vec<Item>,
     pub errors: Vec<SourceError>,
     pub updates: Vec<SourceUpdate>,
+    /// Confirmation emails to list in the digest.
+    pub attention: Vec<Attention>,
+    /// IMAP messages read this run, by mailbox (index into `cfg.mailboxes`): recorded and acted
+    /// on (`after`) only once the digest carrying them was accepted.
+    pub imap_used: Vec<(usize, Vec<ImapUid>)>,
 }
 
 /// What a run did, for the exit code and the final report.
@@ -98,36 +103,10 @@ pub async fn collect(
         .collect::<Vec<_>>();
 
     let digested = Arc::new(state.digested_messages()?);
-    let mailboxes = cfg.mailboxes.iter().cloned().map(|m| {
-        let (tools, digested) = (tools.clone(), digested.clone());
-        async move {
-            let key = maildir::source_key(&m);
-            let label = m
-                .name
-                .clone()
-                .unwrap_or_else(|| m.path.display().to_string());
-            let started = std::time::Instant::now();
-            let res = tokio::task::spawn_blocking(move || {
-                maildir::read(&m, &digested, &tools.cleaner, &tools.sanitizer)
-            })
-            .await;
-            let elapsed_ms = Some(started.elapsed().as_millis() as u64);
-            match res {
-                Ok(Ok(read)) => SourceResult {
-                    label,
-                    items: read.items,
-                    warnings: read.warnings,
-                    update: SourceUpdate {
-                        key,
-                        elapsed_ms,
-                        ..Default::default()
-                    },
-                },
-                Ok(Err(e)) => SourceResult::failed(key, label, format!("cannot read mailbox: {e}")),
-                Err(e) => SourceResult::failed(key, label, format!("mailbox reader crashed: {e}")),
-            }
-        }
-    });
+    let mailboxes = cfg
+        .mailboxes
+        .iter()
+        .map(|m| read_mailbox(m, state, digested.clone(), tools.clone()));
     let (feed_results, mailbox_results) =
         tokio::join!(feeds, futures_util::future::join_all(mailboxes));
 
@@ -138,11 +117,19 @@ pub async fn collect(
         items: Vec::new(),
         errors: Vec::new(),
         updates: Vec::new(),
+        attention: Vec::new(),
+        imap_used: Vec::new(),
     };
     // Results are re-ordered as in config so the digest does not depend on network timing.
     let mut results: Vec<SourceResult> = feed_results;
     results.sort_by_key(|r| cfg.feeds.iter().position(|f| feed_key(f) == r.update.key));
-    results.extend(mailbox_results);
+    for (i, (r, attention, used)) in mailbox_results.into_iter().enumerate() {
+        out.attention.extend(attention);
+        if !used.is_empty() {
+            out.imap_used.push((i, used));
+        }
+        results.push(r);
+    }
     for r in results {
         // The cut-off is fixed at the source's first sighting, so items that were too old on
         // the first run do not turn up on the second.
@@ -203,6 +190,79 @@ impl SourceResult {
                 ..Default::default()
             },
         }
+    }
+}
+
+/// One mailbox, whatever its kind: its result, its confirmation emails, and (IMAP) the
+/// messages used.
+async fn read_mailbox(
+    m: &MailboxConfig,
+    state: &State,
+    digested: Arc<HashSet<String>>,
+    tools: Arc<Tools>,
+) -> (SourceResult, Vec<Attention>, Vec<ImapUid>) {
+    let started = std::time::Instant::now();
+    if m.kind == MailboxKind::Imap {
+        let key = imap::source_key(m);
+        let label = imap::label(m);
+        return match imap::read(m, state, &digested, &tools.cleaner, &tools.sanitizer).await {
+            Ok(r) => (
+                SourceResult {
+                    label,
+                    items: r.read.items,
+                    warnings: r.read.warnings,
+                    update: SourceUpdate {
+                        key,
+                        elapsed_ms: Some(started.elapsed().as_millis() as u64),
+                        ..Default::default()
+                    },
+                },
+                r.read.attention,
+                r.used,
+            ),
+            Err(e) => (
+                SourceResult::failed(key, label, format!("IMAP mailbox failed: {e}")),
+                Vec::new(),
+                Vec::new(),
+            ),
+        };
+    }
+    let key = maildir::source_key(m);
+    let label = m
+        .name
+        .clone()
+        .unwrap_or_else(|| m.path.display().to_string());
+    let m = m.clone();
+    let res = tokio::task::spawn_blocking(move || match m.kind {
+        MailboxKind::Mbox => mbox::read(&m, &digested, &tools.cleaner, &tools.sanitizer),
+        _ => maildir::read(&m, &digested, &tools.cleaner, &tools.sanitizer),
+    })
+    .await;
+    match res {
+        Ok(Ok(read)) => (
+            SourceResult {
+                label,
+                items: read.items,
+                warnings: read.warnings,
+                update: SourceUpdate {
+                    key,
+                    elapsed_ms: Some(started.elapsed().as_millis() as u64),
+                    ..Default::default()
+                },
+            },
+            read.attention,
+            Vec::new(),
+        ),
+        Ok(Err(e)) => (
+            SourceResult::failed(key, label, format!("cannot read mailbox: {e}")),
+            Vec::new(),
+            Vec::new(),
+        ),
+        Err(e) => (
+            SourceResult::failed(key, label, format!("mailbox reader crashed: {e}")),
+            Vec::new(),
+            Vec::new(),
+        ),
     }
 }
 
@@ -401,6 +461,7 @@ pub fn build(cfg: &Config, collected: &Collected, now: DateTime<Utc>) -> Digest 
         generated_at: now,
         groups: crate::group::group(&collected.items, &cfg.topics),
         errors: collected.errors.clone(),
+        attention: collected.attention.clone(),
     }
 }
 
@@ -486,7 +547,8 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
         source_errors: digest.errors.len(),
         ..Default::default()
     };
-    if digest.is_empty() {
+    // A digest with only confirmation emails is still sent: a subscription must not wait.
+    if digest.is_empty() && digest.attention.is_empty() {
         return Ok(report);
     }
     let (rendered, outgoing) = compose(cfg, &digest)?;
@@ -503,7 +565,9 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
     let messages: Vec<&str> = digest
         .stories()
         .flat_map(|s| s.message_ids.iter().map(String::as_str))
+        .chain(digest.attention.iter().map(|a| a.message_id.as_str()))
         .collect();
+    let carried = imap_carried(&messages, &collected.imap_used);
     let delivery = Delivery {
         message_id: &outgoing.message_id,
         recipients: &cfg.delivery.to,
@@ -514,7 +578,13 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
     // The digest is recorded as pending once the server has agreed to take it, just before the
     // body goes out; confirmed when the server accepts it, removed if it refuses.
     let sent = deliver::send(&cfg.delivery, &outgoing, || {
-        pending = Some(state.record_pending(now, &delivery)?);
+        let id = state.record_pending(now, &delivery)?;
+        pending = Some(id);
+        let uids: Vec<ImapUid> = carried
+            .iter()
+            .flat_map(|(_, u)| u.iter().cloned())
+            .collect();
+        state.record_imap_digested(id, &uids)?;
         Ok::<(), StateError>(())
     })
     .await;
@@ -535,6 +605,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
     }
     report.sent = true;
     tracing::info!(stories = report.stories, message_id = %outgoing.message_id, "digest delivered");
+    after_delivery(cfg, &carried).await;
     Ok(report)
 }
 
@@ -544,5 +615,45 @@ fn crash_here_for_tests(name: &str) {
     if std::env::var("TIDINGS_FAILPOINT").is_ok_and(|v| v == name) {
         eprintln!("failpoint `{name}`: aborting");
         std::process::abort();
+    }
+}
+
+/// The IMAP messages of each mailbox (by its index in config) that the digest carries.
+fn imap_carried(
+    messages: &[&str],
+    imap_used: &[(usize, Vec<ImapUid>)],
+) -> Vec<(usize, Vec<ImapUid>)> {
+    let delivered: HashSet<&str> = messages.iter().copied().collect();
+    imap_used
+        .iter()
+        .map(|(i, used)| {
+            (
+                *i,
+                used.iter()
+                    .filter(|u| delivered.contains(u.message_id.as_str()))
+                    .cloned()
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// After an accepted send: applies each IMAP mailbox's `after` action to the messages the
+/// digest carried. A failing action is logged, not fatal: the digest is out, and the messages
+/// are already recorded as digested.
+async fn after_delivery(cfg: &Config, carried: &[(usize, Vec<ImapUid>)]) {
+    for (i, uids) in carried {
+        let Some(m) = cfg.mailboxes.get(*i) else {
+            continue;
+        };
+        match imap::apply_after(m, uids).await {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(source = %imap::label(m), messages = n, "after-delivery action applied")
+            }
+            Err(e) => {
+                tracing::warn!(source = %imap::label(m), error = %e, "after-delivery action failed")
+            }
+        }
     }
 }

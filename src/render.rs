@@ -9,7 +9,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::model::{Digest, SourceError, StorySource};
+use crate::model::{Attention, Digest, SourceError, StorySource};
 
 pub const HTML_TEMPLATE: &str = "digest.html";
 pub const TEXT_TEMPLATE: &str = "digest.txt";
@@ -47,6 +47,8 @@ pub struct View<'a> {
     pub topic_count: usize,
     pub groups: Vec<GroupView<'a>>,
     pub errors: &'a [SourceError],
+    /// Confirmation emails waiting for the reader ("needs your attention").
+    pub attention: &'a [Attention],
 }
 
 #[derive(Serialize)]
@@ -118,6 +120,7 @@ pub fn view(d: &Digest) -> View<'_> {
             })
             .collect(),
         errors: &d.errors,
+        attention: &d.attention,
     }
 }
 
@@ -272,7 +275,29 @@ mod tests {
                 source: "Broken".into(),
                 message: "HTTP 500".into(),
             }],
+            attention: vec![],
         }
+    }
+
+    #[test]
+    fn attention_section_lists_confirmation_links() {
+        let mut d = digest();
+        d.attention.push(Attention {
+            source: "Harbour Notes".into(),
+            subject: "Confirm your subscription".into(),
+            url: Some("https://harbour.example/confirm?t=1&u=2".into()),
+            message_id: "<c@x>".into(),
+        });
+        let r = Renderer::new(None).unwrap().render(&d).unwrap();
+        assert!(r.text.contains("Needs your attention"), "{}", r.text);
+        assert!(r.text.contains("Harbour Notes: Confirm your subscription"));
+        assert!(r.text.contains("https://harbour.example/confirm?t=1&u=2"));
+        assert!(r.html.contains("Needs your attention"));
+        assert!(r
+            .html
+            .contains("href=\"https://harbour.example/confirm?t=1&amp;u=2\""));
+        let plain = Renderer::new(None).unwrap().render(&digest()).unwrap();
+        assert!(!plain.text.contains("Needs your attention"));
     }
 
     #[test]

@@ -65,6 +65,29 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("sources", "gone_since", "INTEGER"),
     ("sources", "moved_to", "TEXT"),
 ];
+/// IMAP messages already digested, by folder, UIDVALIDITY and UID: a UID means nothing once the
+/// folder's UIDVALIDITY changes, so both are kept.
+const IMAP_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS imap_digested (
+    mailbox TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    uidvalidity INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    digest_id INTEGER NOT NULL REFERENCES digests(id),
+    PRIMARY KEY (mailbox, folder, uidvalidity, uid)
+);
+";
+
+/// One IMAP message that went into an accepted digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImapUid {
+    pub mailbox: String,
+    pub folder: String,
+    pub uidvalidity: u32,
+    pub uid: u32,
+    pub message_id: String,
+}
 
 /// What one run learned about one source.
 #[derive(Debug, Clone, Default)]
@@ -182,6 +205,7 @@ impl State {
                     .map_err(wrap)?;
             }
         }
+        conn.execute_batch(IMAP_SCHEMA).map_err(wrap)?;
         Ok(State { conn, path })
     }
 
@@ -296,6 +320,64 @@ impl State {
             .query_row("SELECT MAX(sent_at) FROM digests", [], |r| r.get(0))
             .map_err(|e| self.err(e))?;
         Ok(secs.and_then(|s| DateTime::from_timestamp(s, 0)))
+    }
+
+    /// UIDs of `folder` (at `uidvalidity`) already digested for IMAP mailbox `mailbox`.
+    pub fn imap_digested(
+        &self,
+        mailbox: &str,
+        folder: &str,
+        uidvalidity: u32,
+    ) -> Result<HashSet<u32>, StateError> {
+        // A read-only state written by an older version has no such table yet: nothing digested.
+        let has_table: bool = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'imap_digested'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))?;
+        if !has_table {
+            return Ok(HashSet::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT uid FROM imap_digested WHERE mailbox = ?1 AND folder = ?2 AND uidvalidity = ?3")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![mailbox, folder, uidvalidity], |r| {
+                r.get::<_, u32>(0)
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Records IMAP messages carried by the digest `digest_id` (right after
+    /// [`State::record_pending`]; [`State::discard`] removes them again).
+    pub fn record_imap_digested(
+        &mut self,
+        digest_id: i64,
+        uids: &[ImapUid],
+    ) -> Result<(), StateError> {
+        let tx = self.conn.transaction().map_err(|source| StateError {
+            path: self.path.clone(),
+            source,
+        })?;
+        let res: rusqlite::Result<()> = (|| {
+            for u in uids {
+                tx.execute(
+                    "INSERT OR IGNORE INTO imap_digested (mailbox, folder, uidvalidity, uid, message_id, digest_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![u.mailbox, u.folder, u.uidvalidity, u.uid, u.message_id, digest_id],
+                )?;
+            }
+            Ok(())
+        })();
+        res.and_then(|_| tx.commit()).map_err(|source| StateError {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     pub fn digest_count(&self) -> Result<u64, StateError> {
@@ -424,6 +506,10 @@ impl State {
             )?;
             tx.execute(
                 "DELETE FROM digested_messages WHERE digest_id = ?1",
+                [digest_id],
+            )?;
+            tx.execute(
+                "DELETE FROM imap_digested WHERE digest_id = ?1",
                 [digest_id],
             )?;
             tx.execute("DELETE FROM digests WHERE id = ?1", [digest_id])?;

@@ -1,11 +1,12 @@
 //! Newsletters from local mail: a Maildir (`new/` and `cur/`), a folder of `.eml` files, or a
-//! single `.eml` file. Each message goes through [`newsletter::extract`].
+//! single `.eml` file. Each message goes through [`newsletter::extract`] by way of
+//! [`digest_message`], which the mbox and IMAP readers share.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::config::{MailboxConfig, DEFAULT_MAX_MESSAGE_BYTES};
-use crate::model::{Item, SourceKey};
+use crate::model::{Attention, Item, SourceKey};
 use crate::sources::newsletter::{self, NewsletterContext};
 use crate::{html::Sanitizer, links::Cleaner};
 
@@ -13,14 +14,144 @@ use crate::{html::Sanitizer, links::Cleaner};
 #[derive(Default)]
 pub struct MailboxRead {
     pub items: Vec<Item>,
+    /// Confirmation emails: listed in the digest, not digested as stories.
+    pub attention: Vec<Attention>,
     /// Per-message problems; the mailbox itself still counts as read.
     pub warnings: Vec<String>,
     pub messages_read: usize,
     pub messages_skipped: usize,
 }
 
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageOutcome {
+    /// Stories or an attention entry were taken from it; carries its Message-ID.
+    Used(String),
+    /// Digested in an earlier run (Message-ID guard), or from a sender the filters exclude.
+    Skipped,
+    /// Unusable; a warning was recorded.
+    Failed,
+}
+
 pub fn source_key(cfg: &MailboxConfig) -> SourceKey {
-    SourceKey(format!("maildir:{}", cfg.path.display()))
+    let scheme = match cfg.kind {
+        crate::config::MailboxKind::Mbox => "mbox",
+        _ => "maildir",
+    };
+    SourceKey(format!("{scheme}:{}", cfg.path.display()))
+}
+
+/// True when `address` matches one of the sender patterns (`*@substack.com`, `news@x.org`,
+/// `*news*`), case-insensitively; an empty list matches everyone.
+pub fn sender_matches(patterns: &[String], address: Option<&str>) -> bool {
+    if patterns.is_empty() {
+        return true;
+    }
+    let Some(addr) = address else {
+        return false;
+    };
+    let addr = addr.trim().to_lowercase();
+    patterns
+        .iter()
+        .any(|p| glob_match(&p.trim().to_lowercase(), &addr))
+}
+
+/// `*` matches any run of characters; everything else literally.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// What every message of one mailbox is read with.
+#[derive(Clone, Copy)]
+pub struct MessageReader<'a> {
+    pub cfg: &'a MailboxConfig,
+    pub source: &'a SourceKey,
+    pub digested: &'a HashSet<String>,
+    pub cleaner: &'a Cleaner,
+    pub sanitizer: &'a Sanitizer,
+}
+
+/// Parses one raw message, applies the sender filters and the Message-ID guard, and adds its
+/// stories (or its attention entry, or a warning) to `out`. `label` names the message in
+/// warnings; `fallback_id` stands in for a missing Message-ID.
+pub fn digest_message(
+    bytes: &[u8],
+    label: &str,
+    fallback_id: &str,
+    r: &MessageReader<'_>,
+    out: &mut MailboxRead,
+) -> MessageOutcome {
+    let MessageReader {
+        cfg,
+        source,
+        digested,
+        cleaner,
+        sanitizer,
+    } = *r;
+    let Some(msg) = mail_parser::MessageParser::default().parse(bytes) else {
+        out.warnings
+            .push(format!("message `{label}` is not a parsable email"));
+        return MessageOutcome::Failed;
+    };
+    let sender = msg.from().and_then(|a| a.first()).and_then(|a| a.address());
+    if !sender_matches(&cfg.from, sender) {
+        out.messages_skipped += 1;
+        return MessageOutcome::Skipped;
+    }
+    let ctx = NewsletterContext {
+        source,
+        name: cfg.name.as_deref(),
+        topic: cfg.topic.as_deref(),
+        cleaner,
+        sanitizer,
+        fallback_id,
+        include_sponsored: cfg.include_sponsored,
+    };
+    let extracted = newsletter::extract(&msg, &ctx);
+    if digested.contains(&extracted.message_id) {
+        out.messages_skipped += 1;
+        return MessageOutcome::Skipped;
+    }
+    out.messages_read += 1;
+    out.warnings.extend(
+        extracted
+            .warnings
+            .iter()
+            .map(|w| format!("message `{label}`: {w}")),
+    );
+    if let Some(a) = extracted.attention {
+        out.attention.push(a);
+        return MessageOutcome::Used(extracted.message_id);
+    }
+    if extracted.items.is_empty() {
+        let what = if extracted.subject.is_empty() {
+            format!("`{label}`")
+        } else {
+            format!("`{label}` ({})", extracted.subject)
+        };
+        out.warnings.push(format!(
+            "message {what} has no readable content (broken MIME?)"
+        ));
+        return MessageOutcome::Failed;
+    }
+    tracing::debug!(message = %label, stories = extracted.items.len(), "newsletter read");
+    out.items.extend(extracted.items);
+    MessageOutcome::Used(extracted.message_id)
 }
 
 /// The message files of a mailbox, in a stable order.
@@ -62,8 +193,14 @@ pub fn read(
     sanitizer: &Sanitizer,
 ) -> std::io::Result<MailboxRead> {
     let source = source_key(cfg);
+    let reader = MessageReader {
+        cfg,
+        source: &source,
+        digested,
+        cleaner,
+        sanitizer,
+    };
     let mut out = MailboxRead::default();
-    let parser = mail_parser::MessageParser::default();
     for file in message_files(&cfg.path)? {
         let file_name = file
             .file_name()
@@ -89,38 +226,30 @@ pub fn read(
                 continue;
             }
         };
-        let Some(msg) = parser.parse(&bytes[..]) else {
-            out.warnings
-                .push(format!("message `{file_name}` is not a parsable email"));
-            continue;
-        };
-        let ctx = NewsletterContext {
-            source: &source,
-            name: cfg.name.as_deref(),
-            topic: cfg.topic.as_deref(),
-            cleaner,
-            sanitizer,
-            fallback_id: &unique,
-        };
-        let extracted = newsletter::extract(&msg, &ctx);
-        if digested.contains(&extracted.message_id) {
-            out.messages_skipped += 1;
-            continue;
-        }
-        out.messages_read += 1;
-        if extracted.items.is_empty() {
-            let what = if extracted.subject.is_empty() {
-                format!("`{file_name}`")
-            } else {
-                format!("`{file_name}` ({})", extracted.subject)
-            };
-            out.warnings.push(format!(
-                "message {what} has no readable content (broken MIME?)"
-            ));
-            continue;
-        }
-        tracing::debug!(file = %file_name, stories = extracted.items.len(), "newsletter read");
-        out.items.extend(extracted.items);
+        digest_message(&bytes, &file_name, &unique, &reader, &mut out);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sender_filters() {
+        let pats = vec!["*@substack.com".to_string(), "news@scmp.com".to_string()];
+        for (addr, want) in [
+            (Some("writer@substack.com"), true),
+            (Some("Writer@SUBSTACK.com"), true),
+            (Some("news@scmp.com"), true),
+            (Some("other@scmp.com"), false),
+            (Some("x@substack.com.evil.org"), false),
+            (None, false),
+        ] {
+            assert_eq!(sender_matches(&pats, addr), want, "{addr:?}");
+        }
+        assert!(sender_matches(&[], None));
+        assert!(glob_match("*news*", "daily-news@e.org"));
+        assert!(!glob_match("a*b*c", "acb"));
+    }
 }

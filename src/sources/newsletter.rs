@@ -1,19 +1,28 @@
 //! One newsletter email to its stories.
 //!
-//! A first version of story extraction: in an HTML newsletter every headline link (a link that
-//! is a heading, fills its own block, or opens its block in bold) with the text that follows it
-//! becomes a story; in a plain-text newsletter every bare URL line closes a story whose headline
-//! and blurb are the lines above or around it. Boilerplate links (view in browser, unsubscribe,
-//! preferences, share buttons…) are dropped; images are never carried. When nothing looks like a
-//! story, the whole message becomes one story (an essay-style newsletter).
+//! 1. Confirmation and welcome emails ("confirm your subscription") yield no stories but an
+//!    [`Attention`] entry with their link.
+//! 2. Headline candidates: in HTML every headline link (a heading, a link that fills its block,
+//!    a bold link opening its block, or a link on a line of its own) with the text that belongs
+//!    to it, and the section heading above it; in plain text every bare URL line with the
+//!    headline and blurb around it. Boilerplate links (view in browser, unsubscribe, share…) are
+//!    never candidates; candidates inside a block labelled "Sponsored"/"Presented by" are marked.
+//! 3. [`shape`] decides: a **roundup** gives one story per candidate, in order; a **single
+//!    post** (no headline, or much running text per headline) gives one story: its title, its
+//!    web link (`List-Post` ← title link ← "view online") and an excerpt of its opening.
+//! 4. Broken MIME: the readable text parts are used and a warning is recorded.
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, TimeZone, Utc};
-use mail_parser::{Message, PartType};
-use scraper::{ElementRef, Html, Selector};
+use mail_parser::{Message, MimeHeaders, PartType};
+
+use ego_tree::NodeId;
+use scraper::{ElementRef, Selector};
 
 use crate::html::{escape, truncate_words, Sanitizer};
 use crate::links::Cleaner;
-use crate::model::{Item, ItemKey, SourceKey};
+use crate::model::{Attention, Item, ItemKey, SourceKey};
 use crate::sources::feed::{choose_title, identity};
 
 /// Link texts shorter than this many words are not headlines ("Read more", "Here").
@@ -75,6 +84,18 @@ const BOILERPLATE: &[&str] = &[
     "t.me/share",
     "/preferences",
     "/manage",
+    // The same furniture in other languages.
+    "im browser ansehen",
+    "online ansehen",
+    "abmelden",
+    "abbestellen",
+    "voir dans le navigateur",
+    "version en ligne",
+    "se désabonner",
+    "désinscription",
+    "ver en el navegador",
+    "darse de baja",
+    "cancelar suscripción",
 ];
 const GENERIC_LINK_TEXT: &[&str] = &[
     "read more",
@@ -95,6 +116,8 @@ pub struct NewsletterContext<'a> {
     pub sanitizer: &'a Sanitizer,
     /// Used when the message has no Message-ID (file name, IMAP UID…).
     pub fallback_id: &'a str,
+    /// Keep sponsored blocks (titled "Sponsored: …") instead of dropping them.
+    pub include_sponsored: bool,
 }
 
 /// A story found in the body, before it becomes an [`Item`].
@@ -104,6 +127,8 @@ pub struct Found {
     pub url: Option<String>,
     pub blurb: String,
     pub section: Option<String>,
+    /// Inside a block marked "sponsored", "presented by"…
+    pub sponsored: bool,
 }
 
 /// What one message yielded.
@@ -111,6 +136,19 @@ pub struct Extracted {
     pub message_id: String,
     pub subject: String,
     pub items: Vec<Item>,
+    /// Set for a confirmation or welcome email, which yields no stories.
+    pub attention: Option<Attention>,
+    /// Problems with the message that did not stop it being read (broken MIME…).
+    pub warnings: Vec<String>,
+}
+
+/// The shape of a newsletter, which decides how it is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Many stories, each a headline link with its blurb.
+    Roundup,
+    /// One essay: one story, its inline links are not stories.
+    SinglePost,
 }
 
 pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
@@ -137,28 +175,60 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
         .and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single())
         .map(|d: DateTime<Utc>| d.min(Utc::now()));
 
-    let html = msg.html_part(0).and_then(|p| match &p.body {
-        PartType::Html(h) => Some(h.to_string()),
-        _ => None,
-    });
-    let text = msg.text_part(0).and_then(|p| match &p.body {
-        PartType::Text(t) => Some(t.to_string()),
-        _ => None,
-    });
+    let (html, text) = bodies(msg);
+    let warnings = mime_warnings(msg);
 
-    let mut found = match (&html, &text) {
+    if let Some(url) = confirmation(&subject, html.as_deref(), text.as_deref(), ctx.cleaner) {
+        return Extracted {
+            attention: Some(Attention {
+                source: name,
+                subject: subject.clone(),
+                url,
+                message_id: message_id.clone(),
+            }),
+            message_id,
+            subject,
+            items: Vec::new(),
+            warnings,
+        };
+    }
+
+    let candidates = match (&html, &text) {
         (Some(h), _) => stories_from_html(h, ctx.cleaner),
         (None, Some(t)) => stories_from_text(t, ctx.cleaner),
         (None, None) => Vec::new(),
     };
+    let body_text = match (&html, &text) {
+        (Some(h), _) => crate::html::html_to_text(&ctx.sanitizer.sanitize(h)),
+        (None, Some(t)) => t.clone(),
+        _ => String::new(),
+    };
+    let list_post = list_post(msg, ctx.cleaner);
+    let shape = shape(&candidates, &body_text, list_post.is_some());
+    let mut found: Vec<Found> = match shape {
+        Shape::Roundup => candidates
+            .into_iter()
+            .filter(|f| ctx.include_sponsored || !f.sponsored)
+            .map(|mut f| {
+                if f.sponsored {
+                    f.title = format!("Sponsored: {}", f.title);
+                }
+                f
+            })
+            .collect(),
+        Shape::SinglePost => Vec::new(),
+    };
     if found.is_empty() {
-        found.extend(single_story(
-            msg,
-            &subject,
-            html.as_deref(),
-            text.as_deref(),
-            ctx,
-        ));
+        let web = list_post.or_else(|| match (&html, &text) {
+            (Some(h), _) => title_link_html(h, ctx.cleaner),
+            (None, Some(t)) => web_link_text(t, ctx.cleaner),
+            _ => None,
+        });
+        let title = html
+            .as_deref()
+            .and_then(post_title_html)
+            .unwrap_or_else(|| subject.clone());
+        found.extend(single_story(&title, web, &body_text));
     }
 
     let items = found
@@ -185,53 +255,346 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
         message_id,
         subject,
         items,
+        attention: None,
+        warnings,
     }
 }
 
-/// The whole message as one story: subject, the `List-Post`/archive link if any, opening text.
-fn single_story(
-    msg: &Message<'_>,
-    subject: &str,
-    html: Option<&str>,
-    text: Option<&str>,
-    ctx: &NewsletterContext<'_>,
-) -> Option<Found> {
-    let body_text = match (html, text) {
-        (Some(h), _) => crate::html::html_to_text(&ctx.sanitizer.sanitize(h)),
-        (None, Some(t)) => t.to_string(),
-        _ => String::new(),
-    };
-    if subject.is_empty() && body_text.trim().is_empty() {
-        return None;
+/// Words of running text per headline above which a newsletter reads as an essay.
+const ESSAY_WORDS_PER_HEADLINE: usize = 350;
+/// The same, for a message that names its web version in `List-Post` (Substack, Ghost…).
+const POST_WORDS_PER_HEADLINE: usize = 180;
+
+/// Roundup or single post: an essay has no headline link, or few headlines for a lot of running
+/// text (less of it when `List-Post` names a web version, as Substack and Ghost do).
+pub fn shape(candidates: &[Found], body_text: &str, has_list_post: bool) -> Shape {
+    let headlines = candidates.iter().filter(|f| !f.sponsored).count();
+    if headlines == 0 {
+        return Shape::SinglePost;
     }
-    let url = msg
-        .list_post()
+    let words = body_text
+        .split("\n\n")
+        .filter(|p| p.split_whitespace().count() >= 12)
+        .map(|p| p.split_whitespace().count())
+        .sum::<usize>();
+    let per = words / headlines;
+    // One headline: a short one-story alert is a roundup of one; a post with a title link is
+    // an essay.
+    let essay = if headlines == 1 {
+        has_list_post || per > POST_WORDS_PER_HEADLINE
+    } else {
+        per > ESSAY_WORDS_PER_HEADLINE || (has_list_post && per > POST_WORDS_PER_HEADLINE)
+    };
+    if essay {
+        Shape::SinglePost
+    } else {
+        Shape::Roundup
+    }
+}
+
+/// The post's web address from `List-Post` (or `List-Archive`), cleaned.
+fn list_post(msg: &Message<'_>, cleaner: &Cleaner) -> Option<String> {
+    msg.list_post()
         .as_text_list()
         .and_then(|l| {
             l.iter()
-                .find(|u| u.starts_with("http"))
+                .find(|u| u.trim_matches(['<', '>']).starts_with("http"))
                 .map(|u| u.trim_matches(['<', '>']).to_string())
         })
         .or_else(|| {
-            msg.list_archive()
-                .as_text()
-                .filter(|u| u.starts_with("http"))
-                .map(str::to_string)
+            msg.header_raw("List-Post").and_then(|raw| {
+                raw.split([',', ' ', '\t', '\r', '\n'])
+                    .map(|u| u.trim().trim_matches(['<', '>']))
+                    .find(|u| u.starts_with("http"))
+                    .map(str::to_string)
+            })
         })
-        .map(|u| ctx.cleaner.clean(&u));
+        .map(|u| cleaner.clean(&u))
+}
+
+/// Subjects and link texts of confirmation (double opt-in) and welcome emails.
+const CONFIRM_PHRASES: &[&str] = &[
+    "confirm your subscription",
+    "confirm your email",
+    "confirm your e-mail",
+    "confirm subscription",
+    "please confirm",
+    "verify your email",
+    "verify your e-mail",
+    "verify your subscription",
+    "activate your subscription",
+    "complete your subscription",
+    "finish subscribing",
+    "double opt-in",
+    "yes, subscribe me",
+];
+const WELCOME_SUBJECTS: &[&str] = &[
+    "welcome to",
+    "welcome!",
+    "thanks for subscribing",
+    "thank you for subscribing",
+    "you're subscribed",
+    "you’re subscribed",
+    "you are now subscribed",
+    "subscription confirmed",
+];
+/// Link text or URL parts of the button that confirms.
+const CONFIRM_LINK: &[&str] = &[
+    "confirm",
+    "verify",
+    "activate",
+    "opt-in",
+    "optin",
+    "subscribe me",
+];
+
+/// `Some(link)` when the message is a confirmation or welcome email (the link may be absent).
+fn confirmation(
+    subject: &str,
+    html: Option<&str>,
+    text: Option<&str>,
+    cleaner: &Cleaner,
+) -> Option<Option<String>> {
+    let subj = subject.to_lowercase();
+    let links = match (html, text) {
+        (Some(h), _) => html_links(h),
+        (None, Some(t)) => text_links(t),
+        _ => Vec::new(),
+    };
+    let confirm_link = links
+        .iter()
+        .find(|(t, u)| {
+            let (t, u) = (t.to_lowercase(), u.to_lowercase());
+            !u.contains("unsubscribe")
+                && CONFIRM_LINK.iter().any(|c| t.contains(c) || u.contains(c))
+        })
+        .map(|(_, u)| cleaner.clean(u));
+    let subject_confirms = CONFIRM_PHRASES.iter().any(|p| subj.contains(p));
+    let subject_welcomes = WELCOME_SUBJECTS.iter().any(|p| subj.starts_with(p));
+    let body = match (html, text) {
+        (Some(h), _) => crate::html::strip_tags(h),
+        (None, Some(t)) => t.to_string(),
+        _ => String::new(),
+    }
+    .to_lowercase();
+    let body_confirms = CONFIRM_PHRASES.iter().any(|p| body.contains(p));
+    // A short body that asks to confirm is a confirmation even under a bland subject; a long
+    // one is a newsletter that happens to mention confirming.
+    let short = body.split_whitespace().count() < 250;
+    if subject_confirms || (body_confirms && short && confirm_link.is_some()) {
+        return Some(confirm_link);
+    }
+    if subject_welcomes && short {
+        return Some(confirm_link.or_else(|| {
+            links
+                .iter()
+                .find(|(t, u)| !is_boilerplate(t, u) && u.starts_with("http"))
+                .map(|(_, u)| cleaner.clean(u))
+        }));
+    }
+    None
+}
+
+/// (text, href) of every http(s) link in the document, in order.
+fn html_links(html: &str) -> Vec<(String, String)> {
+    let doc = crate::html::parse_document(html);
+    doc.select(&LINKS)
+        .filter_map(|a| {
+            let href = a.value().attr("href")?.trim();
+            (href.starts_with("http://") || href.starts_with("https://"))
+                .then(|| (element_text(a), href.to_string()))
+        })
+        .collect()
+}
+
+/// (line, url) for every URL in a plain-text body.
+fn text_links(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .flat_map(|l| {
+            l.split_whitespace()
+                .map(|w| w.trim_matches(['<', '>', '(', ')', '.', ',']))
+                .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
+                .map(move |w| (l.trim().to_string(), w.to_string()))
+        })
+        .collect()
+}
+
+/// The HTML and plain-text bodies. When broken MIME left mail-parser without a body list, the
+/// first readable text part is used (as HTML if it looks like HTML).
+fn bodies(msg: &Message<'_>) -> (Option<String>, Option<String>) {
+    let html = msg.html_part(0).and_then(|p| match &p.body {
+        PartType::Html(h) => Some(h.to_string()),
+        _ => None,
+    });
+    let text = msg.text_part(0).and_then(|p| match &p.body {
+        PartType::Text(t) => Some(t.to_string()),
+        _ => None,
+    });
+    if html.is_some() || text.is_some() {
+        return (html, text);
+    }
+    // Only parts that declare themselves text: a preamble of junk outside any part is not a body.
+    for part in msg.parts.iter().filter(|p| {
+        p.content_type()
+            .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("text"))
+    }) {
+        match &part.body {
+            PartType::Html(h) if !h.trim().is_empty() => return (Some(h.to_string()), None),
+            PartType::Text(t) if !t.trim().is_empty() => {
+                let head = t
+                    .trim_start()
+                    .get(..200)
+                    .unwrap_or(t.trim_start())
+                    .to_lowercase();
+                return if head.starts_with('<')
+                    && (head.contains("<html")
+                        || head.contains("<body")
+                        || head.contains("<table")
+                        || head.contains("<div"))
+                {
+                    (Some(t.to_string()), None)
+                } else {
+                    (None, Some(t.to_string()))
+                };
+            }
+            _ => {}
+        }
+    }
+    (None, None)
+}
+
+/// Broken MIME that mail-parser read around: recorded so the reader knows something is missing.
+fn mime_warnings(msg: &Message<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let raw = msg.raw_message();
+    if let Some(ct) = msg.content_type() {
+        if ct.ctype().eq_ignore_ascii_case("multipart") {
+            match ct.attribute("boundary") {
+                Some(b) => {
+                    let end = format!("--{b}--");
+                    if !raw.windows(end.len()).any(|w| w == end.as_bytes()) {
+                        out.push(format!(
+                            "multipart body has no closing boundary `{end}` (truncated?); read what was there"
+                        ));
+                    }
+                }
+                None => {
+                    out.push("multipart message without a boundary; read what was there".into())
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The essay's title in the body: the first `h1` (or the first heading), if any.
+fn post_title_html(html: &str) -> Option<String> {
+    let doc = crate::html::parse_document(html);
+    let sel = Selector::parse("h1, h2").ok()?;
+    doc.select(&sel)
+        .map(element_text)
+        .find(|t| t.split_whitespace().count() >= 2 && t.len() <= MAX_HEADLINE_CHARS)
+}
+
+/// The essay's web link in an HTML body: the title link, else "view online".
+fn title_link_html(html: &str, cleaner: &Cleaner) -> Option<String> {
+    let doc = crate::html::parse_document(html);
+    let sel = Selector::parse("h1 a[href], h2 a[href]").ok()?;
+    let title = doc
+        .select(&sel)
+        .find(|a| {
+            let href = a.value().attr("href").unwrap_or("");
+            href.starts_with("http")
+                && !element_text(*a).is_empty()
+                && !is_boilerplate(&element_text(*a), href)
+        })
+        .and_then(|a| a.value().attr("href").map(str::to_string));
+    title
+        .or_else(|| {
+            html_links(html)
+                .into_iter()
+                .find(|(t, _)| is_web_version(t))
+                .map(|(_, u)| u)
+        })
+        .map(|u| cleaner.clean(&u))
+}
+
+/// "View online: URL", "Read on the web: URL" in a plain-text essay.
+fn web_link_text(text: &str, cleaner: &Cleaner) -> Option<String> {
+    text_links(text)
+        .into_iter()
+        .find(|(line, _)| is_web_version(line))
+        .map(|(_, u)| cleaner.clean(&u))
+}
+
+const WEB_VERSION: &[&str] = &[
+    "view in browser",
+    "view in your browser",
+    "view this email",
+    "view this post",
+    "view it in your browser",
+    "view online",
+    "web version",
+    "read online",
+    "read on the web",
+    "open in browser",
+    "im browser ansehen",
+    "online ansehen",
+    "voir dans le navigateur",
+    "version en ligne",
+    "ver en el navegador",
+];
+
+fn is_web_version(text: &str) -> bool {
+    let t = text.to_lowercase();
+    WEB_VERSION.iter().any(|w| t.contains(w))
+}
+
+/// The whole message as one story: its title, its web link, its opening paragraphs.
+fn single_story(title: &str, url: Option<String>, body_text: &str) -> Option<Found> {
+    if title.is_empty() && body_text.trim().is_empty() {
+        return None;
+    }
     // A subject alone is not a story: a message whose body cannot be read (broken MIME) is
     // reported by the caller rather than digested as an empty entry.
-    let blurb = body_text
+    let mut blurb = String::new();
+    for p in body_text
         .split("\n\n")
-        .map(str::trim)
-        .find(|p| p.split_whitespace().count() >= 5)?
-        .to_string();
+        .map(|p| fold(p.trim()))
+        .filter(|p| p.split_whitespace().count() >= 8 && !is_furniture_text(p) && p != title)
+    {
+        if !blurb.is_empty() {
+            blurb.push_str("\n\n");
+        }
+        blurb.push_str(&p);
+        if blurb.len() >= MAX_BLURB_CHARS {
+            break;
+        }
+    }
+    if blurb.is_empty() {
+        return None;
+    }
     Some(Found {
-        title: subject.to_string(),
+        title: title.to_string(),
         url,
         blurb,
         section: None,
+        sponsored: false,
     })
+}
+
+/// A paragraph of newsletter furniture (unsubscribe lines, addresses, legal text).
+fn is_furniture_text(p: &str) -> bool {
+    let l = p.to_lowercase();
+    is_web_version(&l)
+        || BOILERPLATE.iter().take(40).any(|b| l.contains(b))
+        || l.contains("you are receiving")
+        || l.contains("you received this")
+        || l.contains("you're receiving")
+        || l.contains("all rights reserved")
+        || l.contains("©")
+        || l.contains("(c) 20")
+        || is_social_junk(p)
 }
 
 /// True for links that are newsletter furniture rather than stories.
@@ -245,8 +608,25 @@ fn fold(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The visible text of an element: what is inside `<script>`, `<style>` and the like is code,
+/// not prose, and must not end up in a blurb.
 fn element_text(e: ElementRef<'_>) -> String {
-    fold(&e.text().collect::<Vec<_>>().join(" "))
+    let hidden = |n: ego_tree::NodeRef<'_, scraper::Node>| {
+        n.ancestors().take_while(|a| a.id() != e.id()).any(|a| {
+            a.value().as_element().is_some_and(|el| {
+                matches!(
+                    el.name(),
+                    "script" | "style" | "noscript" | "template" | "title"
+                )
+            })
+        })
+    };
+    let parts: Vec<&str> = e
+        .descendants()
+        .filter(|n| !hidden(*n))
+        .filter_map(|n| n.value().as_text().map(|t| &**t))
+        .collect();
+    fold(&parts.join(" "))
 }
 
 fn is_heading(name: &str) -> bool {
@@ -273,12 +653,14 @@ pub fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
     if crate::html::too_deep(html, crate::html::MAX_NESTING) {
         return stories_from_text(&crate::html::strip_tags(html), cleaner);
     }
-    let doc = Html::parse_document(html);
+    let doc = crate::html::parse_document(html);
     let Ok(sel) = Selector::parse("h1, h2, h3, h4, a[href]") else {
         return Vec::new();
     };
     let mut out: Vec<Found> = Vec::new();
+    let mut links: Vec<ElementRef<'_>> = Vec::new();
     let mut section: Option<String> = None;
+    let mut section_sponsored = false;
     for el in doc.select(&sel) {
         let name = el.value().name();
         if is_heading(name) {
@@ -289,6 +671,7 @@ pub fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
                 .any(|d| d.value().name() == "a");
             let text = element_text(el);
             if !has_link && !text.is_empty() && text.len() <= 60 {
+                section_sponsored = is_sponsor_label(&text);
                 section = Some(text);
             }
             continue;
@@ -321,14 +704,70 @@ pub fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
         if out.iter().any(|f| f.url.as_deref() == Some(url.as_str())) {
             continue;
         }
+        links.push(el);
         out.push(Found {
             title: text,
             url: Some(url),
             blurb,
-            section: section.clone(),
+            section: section.clone().filter(|_| !section_sponsored),
+            sponsored: section_sponsored,
         });
     }
+    let ids: HashSet<NodeId> = links.iter().map(|l| l.id()).collect();
+    for (f, link) in out.iter_mut().zip(&links) {
+        f.sponsored = f.sponsored || in_sponsored_block(*link, &ids);
+    }
     out
+}
+
+/// "Sponsored", "Presented by Acme", "Together with Acme", "— Advertisement —".
+const SPONSOR_MARKERS: &[&str] = &[
+    "sponsored",
+    "sponsor",
+    "presented by",
+    "together with",
+    "in partnership with",
+    "brought to you by",
+    "a message from",
+    "advertisement",
+    "paid post",
+    "partner content",
+    "from our partners",
+];
+/// A sponsor label is short; longer text that mentions a sponsor is prose.
+const MAX_SPONSOR_LABEL_CHARS: usize = 60;
+
+fn is_sponsor_label(text: &str) -> bool {
+    let t = text
+        .trim()
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    t.len() <= MAX_SPONSOR_LABEL_CHARS && SPONSOR_MARKERS.iter().any(|m| t.starts_with(m))
+}
+
+/// True when the smallest block around `link` that holds no other headline carries a sponsor
+/// label.
+fn in_sponsored_block(link: ElementRef<'_>, headlines: &HashSet<NodeId>) -> bool {
+    for anc in link.ancestors().filter_map(ElementRef::wrap) {
+        if matches!(anc.value().name(), "body" | "html") {
+            return false;
+        }
+        let other = anc
+            .descendants()
+            .any(|d| d.id() != link.id() && headlines.contains(&d.id()));
+        if other {
+            return false;
+        }
+        let labelled = anc.descendants().any(|d| {
+            d.value()
+                .as_text()
+                .is_some_and(|t| is_sponsor_label(t) && !t.trim().is_empty())
+        });
+        if labelled {
+            return true;
+        }
+    }
+    false
 }
 
 /// If the link is a headline, the blurb that belongs to it (possibly empty); `None` for an
@@ -360,7 +799,55 @@ fn headline_blurb(link: ElementRef<'_>, link_text: &str) -> Option<String> {
             .trim();
         return Some(rest.to_string());
     }
+    // "Headline<br>blurb": a link that opens its block on a line of its own.
+    if block_text.starts_with(link_text) && ends_line(link) {
+        let rest = text_without_minor_links(block);
+        let rest = rest
+            .strip_prefix(link_text)
+            .unwrap_or(&rest)
+            .trim_start_matches([' ', ':', '-', '–', '—', '.'])
+            .trim();
+        return Some(rest.to_string());
+    }
     None
+}
+
+/// True when the next thing after the link (or its bold wrapper) is a line break.
+fn ends_line(link: ElementRef<'_>) -> bool {
+    let mut node = link;
+    // Climb out of inline wrappers (`<b><a>…</a></b><br>`).
+    while node
+        .next_siblings()
+        .all(|n| n.value().as_text().is_some_and(|t| t.trim().is_empty()))
+    {
+        match node.parent().and_then(ElementRef::wrap) {
+            Some(p) if matches!(p.value().name(), "b" | "strong" | "span" | "em") => node = p,
+            _ => break,
+        }
+    }
+    node.next_siblings()
+        .find(|n| !n.value().as_text().is_some_and(|t| t.trim().is_empty()))
+        .and_then(ElementRef::wrap)
+        .is_some_and(|e| e.value().name() == "br")
+}
+
+/// The block's text without short links ("comments", "share"), which are not the blurb.
+fn text_without_minor_links(block: ElementRef<'_>) -> String {
+    let mut out = String::new();
+    for node in block.descendants() {
+        let Some(t) = node.value().as_text() else {
+            continue;
+        };
+        let in_minor_link = node.ancestors().filter_map(ElementRef::wrap).any(|a| {
+            a.value().name() == "a"
+                && element_text(a).split_whitespace().count() < MIN_HEADLINE_WORDS
+        });
+        if !in_minor_link {
+            out.push(' ');
+            out.push_str(t);
+        }
+    }
+    fold(&out)
 }
 
 /// The text of the first non-empty element after `block`, climbing a few levels for table
@@ -418,11 +905,15 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
             continue;
         }
         let url = cleaner.clean(url);
+        let sponsored = lines[chunk_start..i].iter().any(|l| is_sponsor_label(l));
         let prev = i.checked_sub(1).map(|p| lines[p].trim()).unwrap_or("");
         let found = if !prev.is_empty()
             && i > chunk_start
             && looks_like_headline(prev)
-            && (i < 2 || lines[i - 2].trim().is_empty() || i - 1 == chunk_start)
+            && (i < 2
+                || lines[i - 2].trim().is_empty()
+                || is_sponsor_label(lines[i - 2])
+                || i - 1 == chunk_start)
         {
             // Headline, URL, then the blurb below.
             let blurb = paragraph_from(&lines, i + 1);
@@ -431,6 +922,7 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
                 url: Some(url),
                 blurb,
                 section: None,
+                sponsored,
             }
         } else {
             // Headline, paragraphs, then the URL closing the story (the seed newsletter's shape).
@@ -439,8 +931,14 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
                 chunk_start = i + 1;
                 continue;
             };
-            let (title, blurb) = if looks_like_headline(first) {
-                (first.clone(), paras.get(1).cloned().unwrap_or_default())
+            // The headline is the last headline-like paragraph before the first blurb, so a
+            // masthead or date line above the first story is not taken for its title.
+            let lead = paras.iter().take_while(|p| looks_like_headline(p)).count();
+            let (title, blurb) = if lead > 0 {
+                (
+                    paras[lead - 1].clone(),
+                    paras.get(lead).cloned().unwrap_or_default(),
+                )
             } else {
                 (truncate_words(first, 100), first.clone())
             };
@@ -449,6 +947,7 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
                 url: Some(url),
                 blurb,
                 section: None,
+                sponsored,
             }
         };
         out.push(found);
@@ -495,7 +994,10 @@ fn paragraph_from(lines: &[&str], from: usize) -> String {
 fn paragraphs(lines: &[&str]) -> Vec<String> {
     lines
         .split(|l| l.trim().is_empty())
-        .map(|p| fold(&p.join(" ")))
+        .map(|p| {
+            let kept: Vec<&str> = p.iter().copied().filter(|l| !is_sponsor_label(l)).collect();
+            fold(&kept.join(" "))
+        })
         .filter(|p| !p.is_empty() && !is_social_junk(p))
         .collect()
 }

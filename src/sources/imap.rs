@@ -1,0 +1,556 @@
+//! Newsletters from folders on an IMAP server (`[[mailboxes]] type = "imap"`).
+//!
+//! - TLS is implicit (`security = "tls"`, port 993) or upgraded with STARTTLS (port 143), always
+//!   verified: against the public roots, plus the PEM `ca_file` for a private CA. Plain IMAP is
+//!   only accepted for localhost (checked in [`crate::config`]).
+//! - Folders are opened with EXAMINE (read-only) and bodies fetched with `BODY.PEEK[]`, so reading
+//!   never marks anything read. Only UIDs not digested before (per folder and UIDVALIDITY, kept in
+//!   [`crate::state`]) are fetched; the Message-ID guard in [`maildir::digest_message`] catches
+//!   the same newsletter arriving twice.
+//! - A dropped connection or a timeout is retried once from a fresh connection; a wrong password
+//!   is not retried. Either way the failure is this mailbox's, not the run's.
+//! - [`apply_after`] runs only after the digest was accepted by SMTP and recorded: it marks the
+//!   messages `\Seen`, moves them, or deletes them, as `after` says.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_imap::{Client, Session};
+use futures_util::StreamExt;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::config::DEFAULT_MAX_MESSAGE_BYTES;
+use crate::config::{AfterDelivery, ImapConfig, MailboxConfig, SecretSource, Security};
+use crate::html::Sanitizer;
+use crate::links::Cleaner;
+use crate::model::SourceKey;
+use crate::sources::maildir::{digest_message, MailboxRead, MessageOutcome, MessageReader};
+use crate::state::{ImapUid, State};
+
+/// Attempts per mailbox when the connection drops or times out.
+const MAX_ATTEMPTS: usize = 2;
+/// Pause before the retry, so a server that just dropped us is not hit again at once.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+/// UIDs per `UID FETCH`, so one command never asks for a whole folder's bodies.
+const FETCH_CHUNK: usize = 50;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("cannot read the IMAP password: {0}")]
+    Password(String),
+    #[error("cannot connect to `{addr}`: {source}")]
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("TLS with `{addr}` failed: {message}")]
+    Tls { addr: String, message: String },
+    #[error("cannot read `ca_file` `{path}`: {message}")]
+    CaFile { path: String, message: String },
+    #[error("login to `{addr}` as `{user}` failed (wrong username or password?): {message}")]
+    Login {
+        addr: String,
+        user: String,
+        message: String,
+    },
+    #[error("`{addr}` timed out during {what}")]
+    Timeout { addr: String, what: &'static str },
+    #[error("IMAP error from `{addr}` during {what}: {source}")]
+    Protocol {
+        addr: String,
+        what: &'static str,
+        source: async_imap::error::Error,
+    },
+}
+
+impl ImapError {
+    /// Worth a fresh connection: the link failed, not the request.
+    fn is_transient(&self) -> bool {
+        match self {
+            ImapError::Connect { .. } | ImapError::Timeout { .. } => true,
+            ImapError::Protocol { source, .. } => matches!(
+                source,
+                async_imap::error::Error::Io(_) | async_imap::error::Error::ConnectionLost
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// Any byte stream a session can run over: TCP, or TLS over TCP.
+trait ImapStream: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> ImapStream for T {}
+type ImapSession = Session<Box<dyn ImapStream>>;
+
+pub fn source_key(cfg: &MailboxConfig) -> SourceKey {
+    match &cfg.imap {
+        Some(i) => SourceKey(format!("imap:{}@{}:{}", i.username, i.host, i.port)),
+        None => SourceKey("imap:?".into()),
+    }
+}
+
+/// How the mailbox is named in logs and in the digest: its `name`, else `user@host`.
+pub fn label(cfg: &MailboxConfig) -> String {
+    match (&cfg.name, &cfg.imap) {
+        (Some(n), _) => n.clone(),
+        (None, Some(i)) => format!("{}@{}", i.username, i.host),
+        (None, None) => "IMAP mailbox".into(),
+    }
+}
+
+/// What one IMAP mailbox yielded, plus the messages to record and act on after delivery.
+#[derive(Default)]
+pub struct ImapRead {
+    pub read: MailboxRead,
+    pub used: Vec<ImapUid>,
+}
+
+/// Reads every folder of the mailbox: the messages not digested before.
+pub async fn read(
+    cfg: &MailboxConfig,
+    state: &State,
+    digested: &HashSet<String>,
+    cleaner: &Cleaner,
+    sanitizer: &Sanitizer,
+) -> Result<ImapRead, ImapError> {
+    let imap = cfg.imap.as_ref().expect("imap mailbox has imap config");
+    let password = password(&imap.password)?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match read_once(cfg, imap, &password, state, digested, cleaner, sanitizer).await {
+            Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
+                tracing::warn!(source = %label(cfg), error = %e, "IMAP connection failed; retrying");
+                tokio::time::sleep(RETRY_PAUSE).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site; bundling them would only rename the same list"
+)]
+async fn read_once(
+    cfg: &MailboxConfig,
+    imap: &ImapConfig,
+    password: &str,
+    state: &State,
+    digested: &HashSet<String>,
+    cleaner: &Cleaner,
+    sanitizer: &Sanitizer,
+) -> Result<ImapRead, ImapError> {
+    let addr = format!("{}:{}", imap.host, imap.port);
+    let key = source_key(cfg);
+    let mut session = connect(imap, password).await?;
+    let reader = MessageReader {
+        cfg,
+        source: &key,
+        digested,
+        cleaner,
+        sanitizer,
+    };
+    let mut out = ImapRead::default();
+    for folder in &imap.folders {
+        // EXAMINE: the folder is opened read-only, so nothing about it changes by reading.
+        let mailbox = match within(imap.timeout, &addr, "EXAMINE", session.examine(folder)).await {
+            Ok(m) => m,
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => {
+                out.read
+                    .warnings
+                    .push(format!("folder `{folder}` cannot be opened: {e}"));
+                continue;
+            }
+        };
+        let uidvalidity = mailbox.uid_validity.unwrap_or(0);
+        let known = state
+            .imap_digested(&key.0, folder, uidvalidity)
+            .unwrap_or_default();
+        let mut uids: Vec<u32> =
+            within(imap.timeout, &addr, "UID SEARCH", session.uid_search("ALL"))
+                .await?
+                .into_iter()
+                .filter(|u| !known.contains(u))
+                .collect();
+        uids.sort_unstable();
+        let mut bodies: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
+        for chunk in uids.chunks(FETCH_CHUNK) {
+            let set = uid_set(chunk);
+            let fetched = within(imap.timeout, &addr, "UID FETCH", async {
+                let mut stream = session.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
+                let mut got = Vec::new();
+                while let Some(f) = stream.next().await {
+                    let f = f?;
+                    if let (Some(uid), Some(body)) = (f.uid, f.body()) {
+                        got.push((uid, body.to_vec()));
+                    }
+                }
+                Ok(got)
+            })
+            .await?;
+            bodies.extend(fetched);
+        }
+        tracing::debug!(source = %label(cfg), folder, new = bodies.len(), "IMAP folder read");
+        for (uid, body) in bodies {
+            let name = format!("{folder}/{uid}");
+            if body.len() as u64 > DEFAULT_MAX_MESSAGE_BYTES {
+                out.read.warnings.push(format!(
+                    "message `{name}` is {} bytes, over the {DEFAULT_MAX_MESSAGE_BYTES}-byte limit; skipped",
+                    body.len()
+                ));
+                continue;
+            }
+            let fallback = format!("imap-{}-{folder}-{uidvalidity}-{uid}", imap.host);
+            if let MessageOutcome::Used(message_id) =
+                digest_message(&body, &name, &fallback, &reader, &mut out.read)
+            {
+                out.used.push(ImapUid {
+                    mailbox: key.0.clone(),
+                    folder: folder.clone(),
+                    uidvalidity,
+                    uid,
+                    message_id,
+                });
+            }
+        }
+    }
+    // The data is in hand: a failing LOGOUT changes nothing.
+    let _ = within(imap.timeout, &addr, "LOGOUT", session.logout()).await;
+    Ok(out)
+}
+
+/// After an accepted send: marks, moves or deletes the digested messages as `after` says.
+/// Messages whose folder changed UIDVALIDITY since they were read are left alone.
+pub async fn apply_after(cfg: &MailboxConfig, uids: &[ImapUid]) -> Result<usize, ImapError> {
+    let imap = cfg.imap.as_ref().expect("imap mailbox has imap config");
+    if imap.after == AfterDelivery::None || uids.is_empty() {
+        return Ok(0);
+    }
+    let addr = format!("{}:{}", imap.host, imap.port);
+    let password = password(&imap.password)?;
+    let mut session = connect(imap, &password).await?;
+    let mut by_folder: BTreeMap<&str, Vec<&ImapUid>> = BTreeMap::new();
+    for u in uids {
+        by_folder.entry(u.folder.as_str()).or_default().push(u);
+    }
+    let mut done = 0;
+    for (folder, list) in by_folder {
+        let mailbox = within(imap.timeout, &addr, "SELECT", session.select(folder)).await?;
+        let current = mailbox.uid_validity.unwrap_or(0);
+        let mut set: Vec<u32> = list
+            .iter()
+            .filter(|u| u.uidvalidity == current)
+            .map(|u| u.uid)
+            .collect();
+        if set.is_empty() {
+            continue;
+        }
+        set.sort_unstable();
+        let set = uid_set(&set);
+        match &imap.after {
+            AfterDelivery::None => {}
+            AfterDelivery::Seen => {
+                store(&mut session, imap, &addr, &set, "+FLAGS.SILENT (\\Seen)").await?;
+            }
+            AfterDelivery::Delete => {
+                store(&mut session, imap, &addr, &set, "+FLAGS.SILENT (\\Deleted)").await?;
+                within(imap.timeout, &addr, "UID EXPUNGE", async {
+                    let s = session.uid_expunge(&set).await?;
+                    let _: Vec<_> = s.collect().await;
+                    Ok(())
+                })
+                .await?;
+            }
+            AfterDelivery::Move(target) => {
+                let moved = within(
+                    imap.timeout,
+                    &addr,
+                    "UID MOVE",
+                    session.uid_mv(&set, target),
+                )
+                .await;
+                if let Err(ImapError::Protocol {
+                    source: async_imap::error::Error::No(_),
+                    ..
+                }) = moved
+                {
+                    // Most servers answer NO [TRYCREATE] for a missing folder: create it once.
+                    within(imap.timeout, &addr, "CREATE", session.create(target)).await?;
+                    within(
+                        imap.timeout,
+                        &addr,
+                        "UID MOVE",
+                        session.uid_mv(&set, target),
+                    )
+                    .await?;
+                } else {
+                    moved?;
+                }
+            }
+        }
+        done += list.len();
+    }
+    let _ = within(imap.timeout, &addr, "LOGOUT", session.logout()).await;
+    Ok(done)
+}
+
+async fn store(
+    session: &mut ImapSession,
+    imap: &ImapConfig,
+    addr: &str,
+    set: &str,
+    what: &str,
+) -> Result<(), ImapError> {
+    within(imap.timeout, addr, "UID STORE", async {
+        let s = session.uid_store(set, what).await?;
+        let _: Vec<_> = s.collect().await;
+        Ok(())
+    })
+    .await
+}
+
+/// `1:3,7,9:10` for sorted UIDs.
+fn uid_set(uids: &[u32]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            i += 1;
+            end = uids[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}:{end}")
+        });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+fn password(secret: &SecretSource) -> Result<String, ImapError> {
+    match secret {
+        SecretSource::Env(var) => std::env::var(var).map_err(|_| {
+            ImapError::Password(format!(
+                "environment variable `{var}` (from password_env) is not set"
+            ))
+        }),
+        SecretSource::Command(cmd) => {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .stdin(std::process::Stdio::null())
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .map_err(|e| {
+                    ImapError::Password(format!("password_command could not start: {e}"))
+                })?;
+            if !out.status.success() {
+                return Err(ImapError::Password(format!(
+                    "password_command failed ({})",
+                    out.status
+                )));
+            }
+            let s = String::from_utf8(out.stdout)
+                .map_err(|_| ImapError::Password("password_command printed non-UTF-8".into()))?;
+            let s = s.trim_end_matches(['\r', '\n']).to_string();
+            if s.is_empty() {
+                return Err(ImapError::Password(
+                    "password_command printed nothing".into(),
+                ));
+            }
+            Ok(s)
+        }
+    }
+}
+
+/// Runs one IMAP step under the deadline, naming the step in the error.
+async fn within<T, F>(
+    limit: Duration,
+    addr: &str,
+    what: &'static str,
+    fut: F,
+) -> Result<T, ImapError>
+where
+    F: std::future::Future<Output = async_imap::error::Result<T>>,
+{
+    match tokio::time::timeout(limit, fut).await {
+        Err(_) => Err(ImapError::Timeout {
+            addr: addr.to_string(),
+            what,
+        }),
+        Ok(Err(source)) => Err(ImapError::Protocol {
+            addr: addr.to_string(),
+            what,
+            source,
+        }),
+        Ok(Ok(v)) => Ok(v),
+    }
+}
+
+fn tls_connector(imap: &ImapConfig) -> Result<tokio_rustls::TlsConnector, ImapError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = &imap.ca_file {
+        let ca_err = |message: String| ImapError::CaFile {
+            path: path.display().to_string(),
+            message,
+        };
+        let mut added = 0;
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| ca_err(e.to_string()))? {
+            let cert = cert.map_err(|e| ca_err(e.to_string()))?;
+            roots.add(cert).map_err(|e| ca_err(e.to_string()))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(ca_err("no PEM certificate in the file".into()));
+        }
+    }
+    // ring only: with two providers compiled in, rustls cannot pick a process default.
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| ImapError::Tls {
+        addr: imap.host.clone(),
+        message: e.to_string(),
+    })?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+async fn tls_wrap(
+    imap: &ImapConfig,
+    addr: &str,
+    tcp: TcpStream,
+) -> Result<Box<dyn ImapStream>, ImapError> {
+    let connector = tls_connector(imap)?;
+    let name = ServerName::try_from(imap.host.clone()).map_err(|e| ImapError::Tls {
+        addr: addr.to_string(),
+        message: format!("`{}` is not a valid server name: {e}", imap.host),
+    })?;
+    let tls = tokio::time::timeout(imap.timeout, connector.connect(name, tcp))
+        .await
+        .map_err(|_| ImapError::Timeout {
+            addr: addr.to_string(),
+            what: "TLS handshake",
+        })?
+        .map_err(|e| {
+            // A certificate or protocol failure is final; a connection cut mid-handshake is
+            // the link's, and worth a retry.
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                ImapError::Tls {
+                    addr: addr.to_string(),
+                    message: e.to_string(),
+                }
+            } else {
+                ImapError::Connect {
+                    addr: addr.to_string(),
+                    source: e,
+                }
+            }
+        })?;
+    Ok(Box::new(tls))
+}
+
+/// Connects, secures the connection as configured, and logs in.
+async fn connect(imap: &ImapConfig, password: &str) -> Result<ImapSession, ImapError> {
+    let addr = format!("{}:{}", imap.host, imap.port);
+    let tcp = tokio::time::timeout(
+        imap.timeout,
+        TcpStream::connect((imap.host.as_str(), imap.port)),
+    )
+    .await
+    .map_err(|_| ImapError::Timeout {
+        addr: addr.clone(),
+        what: "connect",
+    })?
+    .map_err(|source| ImapError::Connect {
+        addr: addr.clone(),
+        source,
+    })?;
+    let greeting_lost = || ImapError::Protocol {
+        addr: addr.clone(),
+        what: "greeting",
+        source: async_imap::error::Error::ConnectionLost,
+    };
+    let stream: Box<dyn ImapStream> = match imap.security {
+        Security::Tls => tls_wrap(imap, &addr, tcp).await?,
+        Security::None => Box::new(tcp),
+        Security::StartTls => {
+            let mut client = Client::new(tcp);
+            within(imap.timeout, &addr, "greeting", async {
+                Ok(client.read_response().await?)
+            })
+            .await?
+            .ok_or_else(greeting_lost)?;
+            within(
+                imap.timeout,
+                &addr,
+                "STARTTLS",
+                client.run_command_and_check_ok("STARTTLS", None),
+            )
+            .await?;
+            let tcp = client.into_inner();
+            let tls = tls_wrap(imap, &addr, tcp).await?;
+            // After STARTTLS there is no second greeting.
+            let client = Client::new(tls);
+            return login(imap, &addr, client, password).await;
+        }
+    };
+    let mut client = Client::new(stream);
+    within(imap.timeout, &addr, "greeting", async {
+        Ok(client.read_response().await?)
+    })
+    .await?
+    .ok_or_else(greeting_lost)?;
+    login(imap, &addr, client, password).await
+}
+
+async fn login(
+    imap: &ImapConfig,
+    addr: &str,
+    client: Client<Box<dyn ImapStream>>,
+    password: &str,
+) -> Result<ImapSession, ImapError> {
+    match tokio::time::timeout(imap.timeout, client.login(&imap.username, password)).await {
+        Err(_) => Err(ImapError::Timeout {
+            addr: addr.to_string(),
+            what: "LOGIN",
+        }),
+        Ok(Ok(session)) => Ok(session),
+        Ok(Err((async_imap::error::Error::No(m) | async_imap::error::Error::Bad(m), _))) => {
+            Err(ImapError::Login {
+                addr: addr.to_string(),
+                user: imap.username.clone(),
+                message: m.trim().to_string(),
+            })
+        }
+        Ok(Err((source, _))) => Err(ImapError::Protocol {
+            addr: addr.to_string(),
+            what: "LOGIN",
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets_are_compact() {
+        assert_eq!(uid_set(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        assert_eq!(uid_set(&[5]), "5");
+        assert_eq!(uid_set(&[]), "");
+    }
+}

@@ -1,0 +1,505 @@
+//! IMAP mailboxes against the real Dovecot started by `tests/mail/with-servers.sh`: implicit TLS
+//! and STARTTLS verified against the test CA, messages read once and left unread (checked over
+//! IMAP), `after = "move:…"` applied only after a successful send, a wrong password named with
+//! its mailbox, and a connection dropped mid-fetch retried while the other sources still make
+//! the digest.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::unix::fs::chown;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::*;
+use futures_util::StreamExt;
+
+const SMTP_PASSWORD_VAR: &str = "TIDINGS_IT_SMTP_PASSWORD";
+const IMAP_PASSWORD_VAR: &str = "TIDINGS_IT_IMAP_PASSWORD";
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/newsletters");
+
+struct Imap {
+    host: String,
+    port: u16,
+    tls_port: u16,
+    user: String,
+    password: String,
+    maildir: PathBuf,
+    uid: u32,
+}
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests through `tests/mail/with-servers.sh cargo test` (or `bash tests/run`), which starts Dovecot")
+    })
+}
+
+impl Imap {
+    fn get() -> Imap {
+        Imap {
+            host: var("TIDINGS_TEST_IMAP_HOST"),
+            port: var("TIDINGS_TEST_IMAP_PORT").parse().unwrap(),
+            tls_port: var("TIDINGS_TEST_IMAPS_PORT").parse().unwrap(),
+            user: var("TIDINGS_TEST_IMAP_USER"),
+            password: var("TIDINGS_TEST_IMAP_PASSWORD"),
+            maildir: PathBuf::from(var("TIDINGS_TEST_IMAP_MAILDIR")),
+            uid: var("TIDINGS_TEST_IMAP_UID").parse().unwrap(),
+        }
+    }
+
+    /// Delivers a corpus message into `folder` the Maildir way (tmp/, then rename into new/),
+    /// owned by the mail user so Dovecot can index it.
+    fn drop_message(&self, folder: &str, fixture: &str) {
+        let dir = self.maildir.join(format!(".{folder}"));
+        for sub in ["", "cur", "new", "tmp"] {
+            let d = dir.join(sub);
+            if !d.exists() {
+                std::fs::create_dir_all(&d).unwrap();
+            }
+            chown(&d, Some(self.uid), Some(self.uid)).unwrap();
+        }
+        let bytes = std::fs::read(Path::new(CORPUS).join(format!("{fixture}.eml"))).unwrap();
+        let name = format!("{}.M{}.tidings-test", 1_790_000_000, nonce());
+        let tmp = dir.join("tmp").join(&name);
+        std::fs::write(&tmp, bytes).unwrap();
+        chown(&tmp, Some(self.uid), Some(self.uid)).unwrap();
+        std::fs::rename(&tmp, dir.join("new").join(&name)).unwrap();
+    }
+
+    /// (UID, flags) of every message in `folder`, read over IMAPS; `None` if the folder is missing.
+    fn flags(&self, folder: &str) -> Option<Vec<(u32, Vec<String>)>> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut roots = rustls::RootCertStore::empty();
+            use rustls::pki_types::pem::PemObject;
+            for c in
+                rustls::pki_types::CertificateDer::pem_file_iter(var("TIDINGS_TEST_CA")).unwrap()
+            {
+                roots.add(c.unwrap()).unwrap();
+            }
+            let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.tls_port))
+                .await
+                .unwrap();
+            let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+                .connect(
+                    rustls::pki_types::ServerName::try_from(self.host.clone()).unwrap(),
+                    tcp,
+                )
+                .await
+                .unwrap();
+            let mut client = async_imap::Client::new(tls);
+            client.read_response().await.unwrap();
+            let mut s = client
+                .login(&self.user, &self.password)
+                .await
+                .map_err(|e| e.0)
+                .unwrap();
+            if s.examine(folder).await.is_err() {
+                return None;
+            }
+            let mut out = Vec::new();
+            {
+                let mut stream = s.uid_fetch("1:*", "(UID FLAGS)").await.unwrap();
+                while let Some(f) = stream.next().await {
+                    let f = f.unwrap();
+                    let flags = f.flags().map(|fl| format!("{fl:?}")).collect();
+                    out.push((f.uid.unwrap(), flags));
+                }
+            }
+            let _ = s.logout().await;
+            Some(out)
+        })
+    }
+}
+
+fn is_seen(flags: &[String]) -> bool {
+    flags.iter().any(|f| f == "Seen")
+}
+
+struct Mailbox<'a> {
+    name: &'a str,
+    port: u16,
+    security: &'a str,
+    folder: &'a str,
+    after: &'a str,
+    password_var: &'a str,
+}
+
+fn write_config(
+    dir: &Path,
+    mail: &MailEnv,
+    imap: &Imap,
+    smtp_up: bool,
+    to: &str,
+    mailboxes: &[Mailbox<'_>],
+    with_maildir: bool,
+) -> PathBuf {
+    let smtp_port = if smtp_up {
+        mail.starttls_port
+    } else {
+        closed_port()
+    };
+    let mut text = format!(
+        r#"
+[digest]
+title = "IMAP digest"
+lookback = "3650d"
+
+[state]
+path = "state/tidings.db"
+
+[delivery]
+from = "Tidings <digest@example.org>"
+to = ["{to}"]
+
+[smtp]
+host = "{host}"
+port = {smtp_port}
+security = "starttls"
+username = "{user}"
+password_env = "{SMTP_PASSWORD_VAR}"
+ca_file = "{ca}"
+timeout = "10s"
+"#,
+        host = mail.host,
+        user = mail.user,
+        ca = mail.ca.display(),
+    );
+    for m in mailboxes {
+        text.push_str(&format!(
+            r#"
+[[mailboxes]]
+type = "imap"
+name = "{name}"
+host = "{host}"
+port = {port}
+security = "{security}"
+username = "{user}"
+password_env = "{password_var}"
+ca_file = "{ca}"
+folders = ["{folder}"]
+after = "{after}"
+"#,
+            name = m.name,
+            host = imap.host,
+            port = m.port,
+            security = m.security,
+            user = imap.user,
+            password_var = m.password_var,
+            ca = mail.ca.display(),
+            folder = m.folder,
+            after = m.after,
+        ));
+    }
+    if with_maildir {
+        let maildir = dir.join("Local");
+        if !maildir.exists() {
+            copy_maildir(&maildir);
+        }
+        text.push_str("\n[[mailboxes]]\ntype = \"maildir\"\nname = \"Local\"\npath = \"Local\"\n");
+    }
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn digest_text(raw: &str) -> String {
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap();
+    msg.body_text(0).unwrap_or_default().into_owned()
+}
+
+#[test]
+fn implicit_tls_reads_new_messages_once_and_leaves_them_unread() {
+    let mail = MailEnv::get();
+    let imap = Imap::get();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = format!("Tls{}", nonce());
+    let to = format!("imap-tls-{}@example.org", nonce());
+    imap.drop_message(&folder, "roundup-html-headings");
+    imap.drop_message(&folder, "single-post-substack");
+    let boxes = [Mailbox {
+        name: "News over TLS",
+        port: imap.tls_port,
+        security: "tls",
+        folder: &folder,
+        after: "none",
+        password_var: IMAP_PASSWORD_VAR,
+    }];
+    let cfg = write_config(dir.path(), &mail, &imap, true, &to, &boxes, false);
+    let env = [
+        (SMTP_PASSWORD_VAR, mail.password.as_str()),
+        (IMAP_PASSWORD_VAR, imap.password.as_str()),
+    ];
+
+    let first = tidings(&cfg, &["run"], &env);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let got = mail.received_for(&to);
+    assert_eq!(got.len(), 1);
+    let text = digest_text(&got[0]);
+    assert!(
+        text.contains("Copper prices climb as smelters pause output"),
+        "{text}"
+    );
+    assert!(text.contains("https://news.example.org/2026/03/01/copper-prices-climb"));
+    assert!(text.contains("The quiet economics of ferries"), "{text}");
+    assert!(!text.to_lowercase().contains("unsubscribe"), "{text}");
+
+    // BODY.PEEK: reading marked nothing read.
+    let flags = imap.flags(&folder).expect("folder exists");
+    assert_eq!(flags.len(), 2);
+    assert!(flags.iter().all(|(_, f)| !is_seen(f)), "{flags:?}");
+
+    // Nothing new: nothing sent.
+    let second = tidings(&cfg, &["run"], &env);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(
+        mail.received_for(&to).len(),
+        1,
+        "a message was digested twice"
+    );
+
+    // One new message: only its stories.
+    imap.drop_message(&folder, "roundup-table-esp");
+    let third = tidings(&cfg, &["run"], &env);
+    assert_eq!(third.status.code(), Some(0), "{}", stderr(&third));
+    let got = mail.received_for(&to);
+    assert_eq!(got.len(), 2);
+    let newest = got
+        .iter()
+        .map(|m| digest_text(m))
+        .find(|t| t.contains("Night trains return to the coastal line"))
+        .expect("the new message was digested");
+    assert!(!newest.contains("Copper prices climb"), "{newest}");
+    let flags = imap.flags(&folder).unwrap();
+    assert!(flags.iter().all(|(_, f)| !is_seen(f)), "{flags:?}");
+}
+
+#[test]
+fn starttls_moves_messages_only_after_a_successful_send() {
+    let mail = MailEnv::get();
+    let imap = Imap::get();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = format!("Start{}", nonce());
+    let target = format!("Digested{}", nonce());
+    let to = format!("imap-move-{}@example.org", nonce());
+    imap.drop_message(&folder, "roundup-bold-inline");
+    imap.drop_message(&folder, "confirmation");
+    let after = format!("move:{target}");
+    let boxes = [Mailbox {
+        name: "News over STARTTLS",
+        port: imap.port,
+        security: "starttls",
+        folder: &folder,
+        after: &after,
+        password_var: IMAP_PASSWORD_VAR,
+    }];
+    let env = [
+        (SMTP_PASSWORD_VAR, mail.password.as_str()),
+        (IMAP_PASSWORD_VAR, imap.password.as_str()),
+    ];
+
+    // SMTP down: the send fails, and nothing moves.
+    let cfg = write_config(dir.path(), &mail, &imap, false, &to, &boxes, false);
+    let down = tidings(&cfg, &["run"], &env);
+    assert_eq!(down.status.code(), Some(1), "{}", stderr(&down));
+    assert_eq!(
+        imap.flags(&folder).unwrap().len(),
+        2,
+        "moved before delivery"
+    );
+    assert!(imap.flags(&target).is_none_or(|f| f.is_empty()));
+
+    // SMTP up: sent, then moved.
+    let cfg = write_config(dir.path(), &mail, &imap, true, &to, &boxes, false);
+    let up = tidings(&cfg, &["run"], &env);
+    assert_eq!(up.status.code(), Some(0), "{}", stderr(&up));
+    let got = mail.received_for(&to);
+    assert_eq!(got.len(), 1);
+    let text = digest_text(&got[0]);
+    assert!(text.contains("Ferry strike ends after nine days"), "{text}");
+    assert!(text.contains("Needs your attention"), "{text}");
+    assert!(
+        text.contains("https://orchard.example/subscribe/confirm?token=5f4e3d"),
+        "{text}"
+    );
+    assert_eq!(imap.flags(&folder).unwrap().len(), 0, "not moved");
+    let moved = imap.flags(&target).expect("target folder created");
+    assert_eq!(moved.len(), 2);
+    assert!(moved.iter().all(|(_, f)| !is_seen(f)), "{moved:?}");
+}
+
+#[test]
+fn wrong_password_names_the_mailbox_and_other_sources_still_digest() {
+    let mail = MailEnv::get();
+    let imap = Imap::get();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = format!("Wrong{}", nonce());
+    let to = format!("imap-wrong-{}@example.org", nonce());
+    imap.drop_message(&folder, "roundup-plain-text");
+    let boxes = [Mailbox {
+        name: "Work IMAP",
+        port: imap.tls_port,
+        security: "tls",
+        folder: &folder,
+        after: "seen",
+        password_var: IMAP_PASSWORD_VAR,
+    }];
+    let cfg = write_config(dir.path(), &mail, &imap, true, &to, &boxes, true);
+    let wrong = "not-the-imap-password-42";
+    let out = tidings(
+        &cfg,
+        &["run"],
+        &[
+            (SMTP_PASSWORD_VAR, mail.password.as_str()),
+            (IMAP_PASSWORD_VAR, wrong),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a failed source shows in the exit code"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("Work IMAP") && err.contains("login"), "{err}");
+    assert!(!err.contains(wrong), "the password leaked: {err}");
+    let got = mail.received_for(&to);
+    assert_eq!(got.len(), 1, "the maildir still makes a digest");
+    let text = digest_text(&got[0]);
+    assert!(text.contains("Work IMAP: IMAP mailbox failed"), "{text}");
+    assert!(
+        !text.contains("Rust 1.95 stabilises async closures"),
+        "{text}"
+    );
+    assert!(!text.contains(wrong));
+}
+
+/// A TCP proxy to `upstream` that cuts the first connection after `cut_after` bytes from the
+/// server, and forwards later connections whole (or cuts every one with `always`).
+fn flaky_proxy(upstream: u16, cut_after: usize, always: bool) -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let conns = Arc::new(AtomicUsize::new(0));
+    let conns2 = conns.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let n = conns2.fetch_add(1, Ordering::SeqCst);
+            let cut = always || n == 0;
+            let server = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+            let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let (mut c2, mut s2) = (c2, s2);
+                let _ = std::io::copy(&mut c2, &mut s2);
+                let _ = s2.shutdown(Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let (mut client, mut server) = (client, server);
+                let mut sent = 0;
+                let mut buf = [0u8; 1024];
+                loop {
+                    let n = match server.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let n = if cut { n.min(cut_after - sent) } else { n };
+                    if client.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    sent += n;
+                    if cut && sent >= cut_after {
+                        break;
+                    }
+                }
+                let _ = client.shutdown(Shutdown::Both);
+                let _ = server.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    (port, conns)
+}
+
+#[test]
+fn a_connection_dropped_mid_fetch_is_retried_and_a_dead_one_reported() {
+    let mail = MailEnv::get();
+    let imap = Imap::get();
+    let dir = tempfile::tempdir().unwrap();
+    let flaky_folder = format!("Flaky{}", nonce());
+    let dead_folder = format!("Dead{}", nonce());
+    let to = format!("imap-drop-{}@example.org", nonce());
+    for f in [
+        "roundup-table-esp",
+        "single-post-substack",
+        "single-post-ghost",
+    ] {
+        imap.drop_message(&flaky_folder, f);
+    }
+    imap.drop_message(&dead_folder, "windows-1252");
+    // Past the TLS handshake, greeting, login and search: the cut lands in the bodies.
+    let (flaky_port, flaky_conns) = flaky_proxy(imap.tls_port, 9000, false);
+    // The dead mailbox's folder holds little, so it is cut early enough to always drop.
+    let (dead_port, dead_conns) = flaky_proxy(imap.tls_port, 2500, true);
+    let boxes = [
+        Mailbox {
+            name: "Flaky IMAP",
+            port: flaky_port,
+            security: "tls",
+            folder: &flaky_folder,
+            after: "none",
+            password_var: IMAP_PASSWORD_VAR,
+        },
+        Mailbox {
+            name: "Dead IMAP",
+            port: dead_port,
+            security: "tls",
+            folder: &dead_folder,
+            after: "none",
+            password_var: IMAP_PASSWORD_VAR,
+        },
+    ];
+    let cfg = write_config(dir.path(), &mail, &imap, true, &to, &boxes, true);
+    let out = tidings(
+        &cfg,
+        &["run"],
+        &[
+            (SMTP_PASSWORD_VAR, mail.password.as_str()),
+            (IMAP_PASSWORD_VAR, imap.password.as_str()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        flaky_conns.load(Ordering::SeqCst),
+        2,
+        "one retry after the drop"
+    );
+    assert_eq!(
+        dead_conns.load(Ordering::SeqCst),
+        2,
+        "one retry, then reported"
+    );
+    let got = mail.received_for(&to);
+    assert_eq!(got.len(), 1);
+    let text = digest_text(&got[0]);
+    assert!(
+        text.contains("River levels hit a record low across the basin"),
+        "{text}"
+    );
+    assert!(text.contains("The quiet economics of ferries"), "{text}");
+    assert!(text.contains("Notes on compost"), "{text}");
+    assert!(text.contains("Dead IMAP: IMAP mailbox failed"), "{text}");
+    assert!(!text.contains("Energy bills fall"), "{text}");
+    let err = stderr(&out);
+    assert!(err.contains("retrying"), "{err}");
+}
