@@ -107,7 +107,7 @@ fn handle(mut stream: TcpStream) {
             static BOMB: std::sync::LazyLock<Vec<u8>> =
                 std::sync::LazyLock::new(|| gzip_bomb(20 * 1024 * 1024));
             let bomb = &*BOMB;
-            head(&mut stream, "200 OK", &format!("Content-Type: application/rss+xml\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n", bomb.len())).and_then(|_| stream.write_all(&bomb))
+            head(&mut stream, "200 OK", &format!("Content-Type: application/rss+xml\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n", bomb.len())).and_then(|_| stream.write_all(bomb))
         }
         "/laughs.xml" => send(
             &mut stream,
