@@ -26,11 +26,13 @@
 
 pub mod config;
 pub mod deliver;
+pub mod edit;
 pub mod group;
 pub mod html;
 pub mod links;
 pub mod lock;
 pub mod model;
+pub mod opml;
 pub mod pipeline;
 pub mod render;
 pub mod sources;
