@@ -316,9 +316,9 @@ impl ConfigFile {
     pub fn remove_feed(&mut self, key: &str) -> Result<FeedEntry, EditError> {
         let key = key.trim();
         let feeds = self.feeds();
-        let by_url = feeds
-            .iter()
-            .position(|f| feed_identity(&self.cleaner, &f.url) == feed_identity(&self.cleaner, key));
+        let by_url = feeds.iter().position(|f| {
+            feed_identity(&self.cleaner, &f.url) == feed_identity(&self.cleaner, key)
+        });
         let by_name: Vec<usize> = feeds
             .iter()
             .enumerate()
@@ -362,7 +362,11 @@ impl ConfigFile {
             .and_then(Item::as_table_like)
             .and_then(|d| d.get("to"))
             .and_then(Item::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -388,17 +392,7 @@ impl ConfigFile {
         }
         let path = self.path.clone();
         let to = self.recipient_array(&path)?;
-        let mut value = Value::from(address);
-        *value.decor_mut() = toml_edit::Decor::new(next_element_prefix(to), "");
-        // The last element's suffix (space before a `]` on the same line) moves to the new one.
-        if let Some(last) = to.iter_mut().last() {
-            let suffix = last.decor().suffix().cloned();
-            if let Some(s) = suffix {
-                last.decor_mut().set_suffix("");
-                value.decor_mut().set_suffix(s);
-            }
-        }
-        to.push_formatted(value);
+        push_in_layout(to, Value::from(address));
         Ok(())
     }
 
@@ -452,7 +446,11 @@ impl ConfigFile {
             keywords: t
                 .get("keywords")
                 .and_then(Item::as_array)
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default(),
         };
         match self.doc.get("topics") {
@@ -518,9 +516,19 @@ impl ConfigFile {
                 if let Some((k, arr)) = list {
                     t.insert(k, toml_edit::value(arr));
                 }
-                // A blank line before the new header, as between the others.
-                t.decor_mut().set_prefix("\n");
+                let last = a.iter().filter_map(Table::position).max();
                 a.push(t);
+                // A blank line before the new header, as between the others, after the comment
+                // lines that hang under the last entry (see `take_attached_comments`).
+                let attached = match last {
+                    Some(pos) => take_attached_comments(&mut self.doc, pos),
+                    None => String::new(),
+                };
+                if let Some(Item::ArrayOfTables(a)) = self.doc.get_mut(key) {
+                    if let Some(t) = a.iter_mut().last() {
+                        t.decor_mut().set_prefix(format!("{attached}\n"));
+                    }
+                }
                 Ok(())
             }
             Some(Item::Value(Value::Array(a))) => {
@@ -531,9 +539,7 @@ impl ConfigFile {
                 if let Some((k, arr)) = list {
                     t.insert(k, Value::Array(arr));
                 }
-                let mut value = Value::InlineTable(t);
-                *value.decor_mut() = toml_edit::Decor::new(next_element_prefix(a), "");
-                a.push_formatted(value);
+                push_in_layout(a, Value::InlineTable(t));
                 Ok(())
             }
             _ => Err(EditError::Layout {
@@ -653,8 +659,8 @@ pub async fn fetch_and_add(
     let (parsed, written) = parse_feed_url(input)?;
     // Nothing is fetched for a feed that is already there.
     file.refuse_duplicate(&written)?;
-    let fetcher = Fetcher::new(&file.config().fetch)
-        .map_err(|e| DiscoverError::Client(e.to_string()))?;
+    let fetcher =
+        Fetcher::new(&file.config().fetch).map_err(|e| DiscoverError::Client(e.to_string()))?;
     let found = discover(&fetcher, &file.cleaner, &parsed).await?;
     // The URL as the user wrote it when it is the feed; the resolved link when a page named it.
     let url = match &found.page {
@@ -884,12 +890,19 @@ pub fn feed_link(html: &str, page: &url::Url) -> Option<url::Url> {
         .unwrap_or_else(|| page.clone());
     doc.select(&link_sel).find_map(|el| {
         let el = el.value();
-        let alternate = el
-            .attr("rel")
-            .is_some_and(|r| r.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case("alternate")));
+        let alternate = el.attr("rel").is_some_and(|r| {
+            r.split_ascii_whitespace()
+                .any(|t| t.eq_ignore_ascii_case("alternate"))
+        });
         let kind = el
             .attr("type")
-            .map(|t| t.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|t| {
+                t.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .unwrap_or_default();
         if !alternate || !FEED_LINK_TYPES.contains(&kind.as_str()) {
             return None;
@@ -925,56 +938,159 @@ fn feed_list(feeds: &[FeedEntry]) -> String {
         .join("\n")
 }
 
-/// The whitespace before a new last element of `a`, copied from the list's own layout: a new
-/// line and the same indent when the list has one element per line, else one space.
-fn next_element_prefix(a: &Array) -> String {
-    let Some(last) = a.iter().last() else {
-        return String::new();
-    };
-    let prefix = last
-        .decor()
-        .prefix()
-        .and_then(|p| p.as_str())
-        .unwrap_or("");
-    match prefix.rfind('\n') {
-        Some(i) => format!("\n{}", &prefix[i + 1..]),
-        None if a.len() == 1 => {
-            // One element so far: its prefix is the space after `[`, if any.
-            if prefix.is_empty() {
-                " ".into()
-            } else {
-                prefix.to_string()
-            }
-        }
-        None => " ".into(),
+// Lists keep their layout. In a list written one element per line, toml_edit keeps the comment
+// on an element's line in the *next* element's prefix (after the comma), or, for the last
+// element, in the list's trailing text (with a trailing comma) or the element's own suffix
+// (without). The two functions below move those line ends so that each comment stays on the
+// line of the element it was written beside.
+
+fn raw(s: Option<&toml_edit::RawString>) -> String {
+    s.and_then(|r| r.as_str()).unwrap_or("").to_string()
+}
+
+/// The text up to and including the first line break, and the rest.
+fn first_line(s: &str) -> (&str, &str) {
+    match s.find('\n') {
+        Some(i) => s.split_at(i + 1),
+        None => (s, ""),
     }
 }
 
-/// Removes element `index` of an inline list; the first element's prefix (the space or line
-/// break after `[`) passes to the element that becomes first.
+/// Appends `value` to `a` in the layout the list has: on its own line with the same indent when
+/// the list has one element per line, else after a space.
+fn push_in_layout(a: &mut Array, mut value: Value) {
+    let n = a.len();
+    let Some(last) = n.checked_sub(1).and_then(|i| a.get(i)) else {
+        a.push_formatted(value);
+        return;
+    };
+    let last_prefix = raw(last.decor().prefix());
+    let comma = a.trailing_comma();
+    // Where the text after the last element (its line's comment, the break before `]`) lives.
+    let holder = if comma {
+        raw(Some(a.trailing()))
+    } else {
+        raw(last.decor().suffix())
+    };
+    if holder.contains('\n') || (last_prefix.contains('\n') && holder.trim().is_empty()) {
+        let indent = last_prefix
+            .rfind('\n')
+            .map(|i| last_prefix[i + 1..].to_string())
+            .unwrap_or_default();
+        let (line_end, rest) = first_line(&holder);
+        let line_end = if line_end.contains('\n') {
+            line_end.to_string()
+        } else {
+            // `[\n  "a",\n  "b"]`: one per line, but `]` closes the last line.
+            format!("{line_end}\n")
+        };
+        let closing = if holder.contains('\n') {
+            format!("\n{rest}")
+        } else {
+            String::new()
+        };
+        *value.decor_mut() = toml_edit::Decor::new(format!("{line_end}{indent}"), "");
+        if comma {
+            a.set_trailing(closing);
+        } else {
+            if let Some(last) = a.get_mut(n - 1) {
+                last.decor_mut().set_suffix("");
+            }
+            value.decor_mut().set_suffix(closing);
+        }
+    } else {
+        // One line: `[ "a" ]` becomes `[ "a", "b" ]`; the space before `]` moves along.
+        let prefix = if n == 1 && !last_prefix.is_empty() {
+            last_prefix
+        } else {
+            " ".to_string()
+        };
+        let suffix = if comma {
+            String::new()
+        } else {
+            raw(last.decor().suffix())
+        };
+        if !comma {
+            if let Some(last) = a.get_mut(n - 1) {
+                last.decor_mut().set_suffix("");
+            }
+        }
+        *value.decor_mut() = toml_edit::Decor::new(prefix, suffix);
+    }
+    a.push_formatted(value);
+}
+
+/// Removes element `index` of a list. The text before it up to its line's start (the comment on
+/// the previous element's line, or what follows `[`) stays; the comment on its own line goes
+/// with it.
 fn remove_array_element(a: &mut Array, index: usize) {
+    let comma = a.trailing_comma();
     let removed = a.remove(index);
-    if index == 0 {
-        let prefix = removed
+    let prefix = raw(removed.decor().prefix());
+    let suffix = raw(removed.decor().suffix());
+    let n = a.len();
+    if !prefix.contains('\n') {
+        // One line: the first element's prefix (the space after `[`) passes to the new first,
+        // the last element's suffix (the space before `]`) to the new last.
+        if index == 0 {
+            if let Some(first) = a.get_mut(0) {
+                first.decor_mut().set_prefix(prefix);
+            }
+        } else if index == n {
+            if let Some(last) = a.get_mut(n - 1) {
+                last.decor_mut().set_suffix(suffix);
+            }
+        }
+        return;
+    }
+    let (kept, _) = first_line(&prefix);
+    if index < n {
+        if let Some(next) = a.get_mut(index) {
+            let own = raw(next.decor().prefix());
+            next.decor_mut()
+                .set_prefix(format!("{kept}{}", first_line(&own).1));
+        }
+    } else if comma {
+        let own = raw(Some(a.trailing()));
+        a.set_trailing(format!("{kept}{}", first_line(&own).1));
+    } else if let Some(last) = n.checked_sub(1).and_then(|i| a.get_mut(i)) {
+        last.decor_mut()
+            .set_suffix(format!("{kept}{}", first_line(&suffix).1));
+    }
+}
+
+/// The comment lines right under the table at document position `pos`, with no blank line
+/// between them and its last key (`# no name: use the feed's title`), are taken out of the
+/// following header's prefix (or the file's trailing text), where toml_edit keeps them, and
+/// returned, so a new table inserted after that table goes below them. Comments after a blank
+/// line belong to what follows and stay where they are.
+fn take_attached_comments(doc: &mut DocumentMut, pos: usize) -> String {
+    let split = |text: &str| -> (String, String) {
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            if line.trim().is_empty() {
+                return (text[..offset].to_string(), text[offset..].to_string());
+            }
+            offset += line.len();
+        }
+        // No blank line: the comments sit right above the next header and belong to it.
+        (String::new(), text.to_string())
+    };
+    if let Some(next) = next_table_after(doc, pos) {
+        let prefix = next
             .decor()
             .prefix()
             .and_then(|p| p.as_str())
             .unwrap_or("")
             .to_string();
-        if let Some(first) = a.get_mut(0) {
-            first.decor_mut().set_prefix(prefix);
-        }
-    } else if index == a.len() {
-        // The removed last element carried the space before `]`, if it was on one line.
-        let suffix = removed
-            .decor()
-            .suffix()
-            .and_then(|p| p.as_str())
-            .unwrap_or("")
-            .to_string();
-        if let Some(last) = a.get_mut(index - 1) {
-            last.decor_mut().set_suffix(suffix);
-        }
+        let (head, rest) = split(&prefix);
+        next.decor_mut().set_prefix(rest);
+        head
+    } else {
+        let trailing = doc.trailing().as_str().unwrap_or("").to_string();
+        let (head, rest) = split(&trailing);
+        doc.set_trailing(rest);
+        head
     }
 }
 
@@ -990,7 +1106,10 @@ fn next_table_after(doc: &mut DocumentMut, pos: usize) -> Option<&mut Table> {
         };
         for t in tables {
             let Some(p) = t.position() else { continue };
-            let better = p > pos && best.as_ref().is_none_or(|b| b.position().is_some_and(|bp| p < bp));
+            let better = p > pos
+                && best
+                    .as_ref()
+                    .is_none_or(|b| b.position().is_some_and(|bp| p < bp));
             if better {
                 best = Some(t);
             }
@@ -1003,7 +1122,12 @@ fn next_table_after(doc: &mut DocumentMut, pos: usize) -> Option<&mut Table> {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }
 
@@ -1015,17 +1139,32 @@ mod tests {
     fn feed_identity_ignores_what_does_not_make_another_feed() {
         let c = Cleaner::default();
         let same = [
-            ("https://example.org/feed.xml", "http://www.Example.org/feed.xml"),
+            (
+                "https://example.org/feed.xml",
+                "http://www.Example.org/feed.xml",
+            ),
             ("https://example.org/feed/", "https://example.org/feed"),
-            ("https://example.org/feed?utm_source=x", "https://example.org/feed"),
-            ("https://example.org:443/feed#top", "https://example.org/feed"),
+            (
+                "https://example.org/feed?utm_source=x",
+                "https://example.org/feed",
+            ),
+            (
+                "https://example.org:443/feed#top",
+                "https://example.org/feed",
+            ),
         ];
         for (a, b) in same {
             assert_eq!(feed_identity(&c, a), feed_identity(&c, b), "{a} vs {b}");
         }
         let different = [
-            ("https://example.org/feed.xml", "https://example.org/atom.xml"),
-            ("https://example.org/feed?cat=1", "https://example.org/feed?cat=2"),
+            (
+                "https://example.org/feed.xml",
+                "https://example.org/atom.xml",
+            ),
+            (
+                "https://example.org/feed?cat=1",
+                "https://example.org/feed?cat=2",
+            ),
             ("https://example.org/feed", "https://example.net/feed"),
             ("https://example.org:8443/feed", "https://example.org/feed"),
         ];
@@ -1066,6 +1205,75 @@ mod tests {
                 want,
                 "{html}"
             );
+        }
+    }
+
+    fn to_list(to: &str) -> ConfigFile {
+        let text = format!(
+            "[delivery]\nfrom = \"x@example.org\"\nto = {to}  # after\ntransport = \"sendmail\"\n"
+        );
+        ConfigFile::from_text(Path::new("/tmp/c.toml"), text).unwrap()
+    }
+
+    fn list_of(file: &ConfigFile) -> String {
+        let text = file.render();
+        let start = text.find("to = ").unwrap() + 5;
+        let end = text.find("  # after").unwrap();
+        file.validate().unwrap();
+        text[start..end].to_string()
+    }
+
+    #[test]
+    fn recipients_keep_the_list_layout_and_each_comment_on_its_line() {
+        // (list, after adding c@x, after then removing a@x, after instead removing b@x)
+        let cases = [
+            (
+                r#"["a@x.org", "b@x.org"]"#,
+                r#"["a@x.org", "b@x.org", "c@x.org"]"#,
+                r#"["b@x.org", "c@x.org"]"#,
+                r#"["a@x.org", "c@x.org"]"#,
+            ),
+            (
+                r#"[ "a@x.org", "b@x.org" ]"#,
+                r#"[ "a@x.org", "b@x.org", "c@x.org" ]"#,
+                r#"[ "b@x.org", "c@x.org" ]"#,
+                r#"[ "a@x.org", "c@x.org" ]"#,
+            ),
+            (
+                "[\n  \"a@x.org\", # A\n  \"b@x.org\", # B\n]",
+                "[\n  \"a@x.org\", # A\n  \"b@x.org\", # B\n  \"c@x.org\",\n]",
+                "[\n  \"b@x.org\", # B\n  \"c@x.org\",\n]",
+                "[\n  \"a@x.org\", # A\n  \"c@x.org\",\n]",
+            ),
+            (
+                "[\n  \"a@x.org\", # A\n  \"b@x.org\" # B\n]",
+                "[\n  \"a@x.org\", # A\n  \"b@x.org\", # B\n  \"c@x.org\"\n]",
+                "[\n  \"b@x.org\", # B\n  \"c@x.org\"\n]",
+                "[\n  \"a@x.org\", # A\n  \"c@x.org\"\n]",
+            ),
+            (
+                "[\n    \"a@x.org\",\n    \"b@x.org\",\n    # \"old@x.org\",\n  ]",
+                "[\n    \"a@x.org\",\n    \"b@x.org\",\n    \"c@x.org\",\n    # \"old@x.org\",\n  ]",
+                "[\n    \"b@x.org\",\n    \"c@x.org\",\n    # \"old@x.org\",\n  ]",
+                "[\n    \"a@x.org\",\n    \"c@x.org\",\n    # \"old@x.org\",\n  ]",
+            ),
+            (
+                "[\n  \"a@x.org\",\n  \"b@x.org\"]",
+                "[\n  \"a@x.org\",\n  \"b@x.org\",\n  \"c@x.org\"]",
+                "[\n  \"b@x.org\",\n  \"c@x.org\"]",
+                "[\n  \"a@x.org\",\n  \"c@x.org\"]",
+            ),
+        ];
+        for (before, added, then_a, then_b) in cases {
+            let mut f = to_list(before);
+            f.add_recipient("c@x.org").unwrap();
+            assert_eq!(list_of(&f), added, "adding to {before}");
+            let mut g = to_list(&list_of(&f));
+            g.remove_recipient("a@x.org").unwrap();
+            assert_eq!(list_of(&g), then_a, "removing a from {added}");
+            let mut h = to_list(&list_of(&f));
+            h.remove_recipient("b@x.org").unwrap();
+            assert_eq!(list_of(&h), then_b, "removing b from {added}");
         }
     }
 

@@ -252,7 +252,9 @@ pub fn export(config: &Config) -> (String, Vec<String>) {
             None => categories.push((topic, vec![line])),
         }
     }
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head>\n");
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n  <head>\n",
+    );
     out.push_str(&format!(
         "    <title>{}</title>\n  </head>\n  <body>\n",
         escape(&format!("{}: feeds", config.digest.title))

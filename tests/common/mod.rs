@@ -38,6 +38,16 @@ impl Route {
             delay: None,
         }
     }
+    /// A response with this status, type and body (an HTML page, an error page).
+    pub fn body(status: u16, content_type: &'static str, body: &str) -> Route {
+        Route {
+            status,
+            content_type,
+            body: body.as_bytes().to_vec(),
+            etag: None,
+            delay: None,
+        }
+    }
     pub fn with_delay(mut self, delay: Duration) -> Route {
         self.delay = Some(delay);
         self
