@@ -41,12 +41,12 @@ const HTML_SNIFF_BYTES: usize = 2048;
 pub enum EditError {
     /// The file does not load as it is: fix it by hand first.
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Config(Box<ConfigError>),
     #[error("refusing to write `{}`: the edited config would not load (nothing was changed)", path.display())]
     WouldBreak {
         path: PathBuf,
         #[source]
-        source: ConfigError,
+        source: Box<ConfigError>,
     },
     #[error("{}: `{key}` is not laid out as {expected}; edit it by hand", path.display())]
     Layout {
@@ -103,6 +103,13 @@ pub enum EditError {
     },
     #[error(transparent)]
     Discover(#[from] DiscoverError),
+}
+
+// Boxed: a config error is large, and every edit returns this type.
+impl From<ConfigError> for EditError {
+    fn from(e: ConfigError) -> EditError {
+        EditError::Config(Box::new(e))
+    }
 }
 
 /// Why `feeds add` refused a URL after fetching it.
@@ -612,7 +619,7 @@ impl ConfigFile {
     pub fn validate(&self) -> Result<Config, EditError> {
         Config::parse(&self.render(), &self.path).map_err(|source| EditError::WouldBreak {
             path: self.path.clone(),
-            source,
+            source: Box::new(source),
         })
     }
 

@@ -23,6 +23,7 @@
 //!    nothing, and a rerun sends nothing twice.
 //!
 //! [`pipeline`] runs these stages for `preview` and `run`.
+//! [`edit`] and [`opml`] change `config.toml` from the command line, comments kept, checked first.
 
 pub mod config;
 pub mod deliver;
