@@ -40,9 +40,21 @@ pub enum Command {
         /// Print what would be sent instead; changes nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Send even if a digest already went out in this `[digest] period`.
+        #[arg(long)]
+        force: bool,
     },
+    /// Stay in the foreground and run on `[digest] schedule` (for containers and hosts
+    /// without cron). SIGTERM or Ctrl-C stops it, after a run in progress has finished.
+    Daemon,
     /// Validate the config and report problems.
     Check,
+    /// How every source has been doing: last success, failures in a row, latency.
+    Sources {
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print each URL with its tracking removed; reads lines from stdin when no URL is given.
     CleanUrl {
         /// Also say which rule removed each parameter (on stderr).

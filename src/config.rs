@@ -76,6 +76,9 @@ struct RawDigest {
     title: Option<String>,
     lookback: Option<Spanned<String>>,
     templates_dir: Option<Spanned<String>>,
+    schedule: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    period: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -173,6 +176,12 @@ pub struct DigestConfig {
     pub title: String,
     pub lookback: Duration,
     pub templates_dir: Option<PathBuf>,
+    /// When `tidings daemon` runs (cron syntax, in `timezone`).
+    pub schedule: Option<crate::schedule::Schedule>,
+    /// The configured zone, else the system's.
+    pub timezone: chrono_tz::Tz,
+    /// At most one digest per period (a second `run` in it sends nothing without `--force`).
+    pub period: Option<crate::schedule::Period>,
 }
 
 #[derive(Debug, Clone)]
@@ -403,6 +412,30 @@ impl Resolver<'_> {
         }
     }
 
+    /// A string value parsed with `FromStr`; the error names the key and line.
+    fn parsed<T>(
+        &self,
+        v: &Option<Spanned<String>>,
+        key: &str,
+        hint: Option<&str>,
+    ) -> Result<Option<T>, ConfigError>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match v {
+            None => Ok(None),
+            Some(s) => s.get_ref().parse::<T>().map(Some).map_err(|e| {
+                self.err(
+                    s.span(),
+                    key,
+                    format!("`{key}`: {e}"),
+                    hint.map(str::to_string),
+                )
+            }),
+        }
+    }
+
     fn resolve(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         let digest = DigestConfig {
             title: raw
@@ -416,6 +449,23 @@ impl Resolver<'_> {
                 .templates_dir
                 .as_ref()
                 .map(|p| self.anchor(p.get_ref())),
+            schedule: self.parsed(
+                &raw.digest.schedule,
+                "digest.schedule",
+                Some("for example \"0 7 * * *\" (every day at 07:00)"),
+            )?,
+            timezone: match &raw.digest.timezone {
+                Some(tz) => crate::schedule::zone(Some(tz.get_ref())).map_err(|e| {
+                    self.err(
+                        tz.span(),
+                        "digest.timezone",
+                        format!("`digest.timezone`: {e}"),
+                        None,
+                    )
+                })?,
+                None => crate::schedule::zone(None).unwrap_or(chrono_tz::Tz::UTC),
+            },
+            period: self.parsed(&raw.digest.period, "digest.period", None)?,
         };
         if let (Some(dir), Some(raw_dir)) = (&digest.templates_dir, &raw.digest.templates_dir) {
             if !dir.is_dir() {
@@ -927,6 +977,31 @@ keywords = ["rust"]
         )
         .expect("demo/config.toml");
         assert!(!demo.feeds.is_empty() && !demo.mailboxes.is_empty());
+    }
+
+    #[test]
+    fn schedule_timezone_and_period() {
+        let c = parse(&GOOD.replace("lookback = \"3d\"", "lookback = \"3d\"\nschedule = \"0 7 * * *\"\ntimezone = \"Europe/Berlin\"\nperiod = \"daily\"")).unwrap();
+        assert!(c.digest.schedule.is_some());
+        assert_eq!(c.digest.timezone, chrono_tz::Tz::Europe__Berlin);
+        assert_eq!(c.digest.period, Some(crate::schedule::Period::Daily));
+        let (line, key, _, hint) = invalid(&GOOD.replace(
+            "lookback = \"3d\"",
+            "lookback = \"3d\"\nschedule = \"0 7 * *\"",
+        ));
+        assert_eq!((line, key.as_str()), (5, "digest.schedule"));
+        assert!(hint.is_some());
+        let (_, key, message, _) = invalid(&GOOD.replace(
+            "lookback = \"3d\"",
+            "lookback = \"3d\"\ntimezone = \"Europe/Berlinn\"",
+        ));
+        assert_eq!(key, "digest.timezone");
+        assert!(message.contains("Europe/Berlinn"), "{message}");
+        let (_, key, _, _) = invalid(&GOOD.replace(
+            "lookback = \"3d\"",
+            "lookback = \"3d\"\nperiod = \"fortnightly\"",
+        ));
+        assert_eq!(key, "digest.period");
     }
 
     #[test]

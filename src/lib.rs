@@ -26,9 +26,11 @@
 //! [`edit`] and [`opml`] change `config.toml` from the command line, comments kept, checked first.
 
 pub mod config;
+pub mod daemon;
 pub mod deliver;
 pub mod edit;
 pub mod group;
+pub mod health;
 pub mod html;
 pub mod links;
 pub mod lock;
@@ -36,5 +38,6 @@ pub mod model;
 pub mod opml;
 pub mod pipeline;
 pub mod render;
+pub mod schedule;
 pub mod sources;
 pub mod state;

@@ -99,10 +99,18 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(exit_for(&report))
         }
-        Command::Run { dry_run } => {
+        Command::Run { dry_run, force } => {
             let cfg = load(&cli)?;
-            let report = runtime()?.block_on(pipeline::run(&cfg, *dry_run))?;
-            if report.stories == 0 && !cli.quiet {
+            let opts = pipeline::RunOptions {
+                dry_run: *dry_run,
+                force: *force,
+            };
+            let report = runtime()?.block_on(pipeline::run(&cfg, opts))?;
+            if let Some(when) = report.already_sent {
+                if !cli.quiet {
+                    eprintln!("a digest already went out this period (at {}); nothing sent — use --force to send anyway", when.with_timezone(&cfg.digest.timezone).format("%Y-%m-%d %H:%M %Z"));
+                }
+            } else if report.stories == 0 && !cli.quiet {
                 eprintln!("nothing new: no digest sent");
             } else if report.sent && !cli.quiet {
                 eprintln!(
@@ -113,9 +121,25 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(exit_for(&report))
         }
+        Command::Daemon => {
+            let path = config::locate(cli.config.as_deref())?;
+            runtime()?.block_on(tidings::daemon::daemon(&path))?;
+            Ok(EXIT_OK)
+        }
         Command::Check => {
             let cfg = load(&cli)?;
             check(&cfg)?;
+            Ok(EXIT_OK)
+        }
+        Command::Sources { json } => {
+            let cfg = load(&cli)?;
+            let state = tidings::state::State::open_read_only(&cfg.state_path)?;
+            let rows = tidings::health::report(&cfg, &state, chrono::Utc::now())?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                print!("{}", tidings::health::table(&rows));
+            }
             Ok(EXIT_OK)
         }
         Command::CleanUrl { explain, urls } => {

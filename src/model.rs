@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// Identifies a source in state and in reports, e.g. `feed:https://example.org/feed.xml`
 /// or `maildir:/home/me/Mail/News`. Stable across runs as long as the config entry is.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SourceKey(pub String);
 

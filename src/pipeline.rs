@@ -1,6 +1,6 @@
 //! The run, stage by stage: collect → group → render → deliver → record.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,9 +14,9 @@ use crate::links::Cleaner;
 use crate::model::{Digest, Item, ItemKey, SourceError, SourceKey};
 use crate::render::{RenderError, Rendered, Renderer};
 use crate::sources::feed::{self, FeedContext};
-use crate::sources::http::{Fetched, Fetcher, Validators};
+use crate::sources::http::{FetchError, Fetched, Fetcher, Validators};
 use crate::sources::maildir;
-use crate::state::{Delivery, SourceUpdate, State, StateError};
+use crate::state::{Delivery, SourceHealth, SourceUpdate, State, StateError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -52,6 +52,17 @@ pub struct RunReport {
     pub source_errors: usize,
     pub sent: bool,
     pub message_id: Option<String>,
+    /// Set when nothing was done because a digest already went out in this period.
+    pub already_sent: Option<DateTime<Utc>>,
+}
+
+/// How `run` behaves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions {
+    /// Print what would be sent; change nothing.
+    pub dry_run: bool,
+    /// Send even if a digest already went out in this `[digest] period`.
+    pub force: bool,
 }
 
 struct Tools {
@@ -72,12 +83,17 @@ pub async fn collect(
     });
     let fetcher = Fetcher::new(&cfg.fetch).map_err(|e| RunError::Http(e.to_string()))?;
 
+    let health: HashMap<String, SourceHealth> = state
+        .all_health()?
+        .into_iter()
+        .map(|h| (h.key.clone(), h))
+        .collect();
     let mut cached = Vec::with_capacity(cfg.feeds.len());
     for f in &cfg.feeds {
         cached.push(state.cached_feed(&feed_key(f))?);
     }
     let feeds = stream::iter(cfg.feeds.iter().zip(cached))
-        .map(|(f, cache)| read_feed(f, cache, &fetcher, &tools))
+        .map(|(f, cache)| read_feed(f, cache, health.get(&feed_key(f).0), now, &fetcher, &tools))
         .buffer_unordered(fetcher.concurrency())
         .collect::<Vec<_>>();
 
@@ -90,18 +106,22 @@ pub async fn collect(
                 .name
                 .clone()
                 .unwrap_or_else(|| m.path.display().to_string());
+            let started = std::time::Instant::now();
             let res = tokio::task::spawn_blocking(move || {
                 maildir::read(&m, &digested, &tools.cleaner, &tools.sanitizer)
             })
             .await;
+            let elapsed_ms = Some(started.elapsed().as_millis() as u64);
             match res {
                 Ok(Ok(read)) => SourceResult {
-                    key,
                     label,
                     items: read.items,
-                    error: None,
                     warnings: read.warnings,
-                    fetched: None,
+                    update: SourceUpdate {
+                        key,
+                        elapsed_ms,
+                        ..Default::default()
+                    },
                 },
                 Ok(Err(e)) => SourceResult::failed(key, label, format!("cannot read mailbox: {e}")),
                 Err(e) => SourceResult::failed(key, label, format!("mailbox reader crashed: {e}")),
@@ -121,13 +141,17 @@ pub async fn collect(
     };
     // Results are re-ordered as in config so the digest does not depend on network timing.
     let mut results: Vec<SourceResult> = feed_results;
-    results.sort_by_key(|r| cfg.feeds.iter().position(|f| feed_key(f) == r.key));
+    results.sort_by_key(|r| cfg.feeds.iter().position(|f| feed_key(f) == r.update.key));
     results.extend(mailbox_results);
     for r in results {
         // The cut-off is fixed at the source's first sighting, so items that were too old on
         // the first run do not turn up on the second.
-        let cutoff = state.first_seen(&r.key)?.unwrap_or(now) - lookback;
-        if let Some(e) = &r.error {
+        let cutoff = health
+            .get(&r.update.key.0)
+            .and_then(|h| h.first_seen)
+            .unwrap_or(now)
+            - lookback;
+        if let Some(e) = &r.update.error {
             tracing::warn!(source = %r.label, error = %e, "source failed");
             out.errors.push(SourceError {
                 source: r.label.clone(),
@@ -135,7 +159,7 @@ pub async fn collect(
             });
         }
         for w in &r.warnings {
-            tracing::warn!(source = %r.label, warning = %w, "message skipped");
+            tracing::warn!(source = %r.label, warning = %w, "source warning");
             out.errors.push(SourceError {
                 source: r.label.clone(),
                 message: w.clone(),
@@ -148,11 +172,7 @@ pub async fn collect(
                 out.items.push(item.clone());
             }
         }
-        out.updates.push(SourceUpdate {
-            key: r.key,
-            error: r.error,
-            fetched: r.fetched,
-        });
+        out.updates.push(r.update);
     }
     tracing::info!(
         items = out.items.len(),
@@ -163,23 +183,25 @@ pub async fn collect(
 }
 
 struct SourceResult {
-    key: SourceKey,
     label: String,
     items: Vec<Item>,
-    error: Option<String>,
+    /// Problems reported without failing the source: a mailbox's unreadable messages, a feed
+    /// that has moved.
     warnings: Vec<String>,
-    fetched: Option<(Validators, Vec<Item>)>,
+    update: SourceUpdate,
 }
 
 impl SourceResult {
     fn failed(key: SourceKey, label: String, error: String) -> SourceResult {
         SourceResult {
-            key,
             label,
             items: Vec::new(),
-            error: Some(error),
             warnings: Vec::new(),
-            fetched: None,
+            update: SourceUpdate {
+                key,
+                error: Some(error),
+                ..Default::default()
+            },
         }
     }
 }
@@ -188,31 +210,130 @@ pub fn feed_key(f: &FeedConfig) -> SourceKey {
     SourceKey(format!("feed:{}", f.location))
 }
 
+/// A feed that failed this many runs in a row is fetched less and less often.
+pub const BACKOFF_AFTER_FAILURES: u32 = 3;
+const BACKOFF_BASE: chrono::Duration = chrono::Duration::hours(1);
+const BACKOFF_MAX: chrono::Duration = chrono::Duration::days(7);
+
+/// When a feed that keeps failing may be tried again: 1 h after the third failure in a row,
+/// then doubling, at most a week.
+pub fn next_attempt(h: &SourceHealth) -> Option<DateTime<Utc>> {
+    if h.consecutive_failures < BACKOFF_AFTER_FAILURES {
+        return None;
+    }
+    let doublings = (h.consecutive_failures - BACKOFF_AFTER_FAILURES).min(16);
+    let wait = (BACKOFF_BASE * 2i32.pow(doublings)).min(BACKOFF_MAX);
+    h.last_error_at.map(|t| t + wait)
+}
+
+/// Why a feed is not fetched this run, if it is not.
+fn hold_back(h: &SourceHealth, now: DateTime<Utc>) -> Option<String> {
+    if let Some(since) = h.gone_since {
+        return Some(format!(
+            "gone (HTTP 410) since {}; no longer fetched — remove it from your config",
+            since.format("%Y-%m-%d")
+        ));
+    }
+    if let Some(t) = h.retry_after.filter(|t| *t > now) {
+        return Some(format!(
+            "rate limited by the server; next try after {}",
+            t.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    if let Some(t) = next_attempt(h).filter(|t| *t > now) {
+        let last = h.last_error.as_deref().unwrap_or("unknown error");
+        return Some(format!(
+            "failed {} runs in a row (last: {last}); next try after {}",
+            h.consecutive_failures,
+            t.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    None
+}
+
 async fn read_feed(
     f: &FeedConfig,
     cache: crate::state::CachedFeed,
+    health: Option<&SourceHealth>,
+    now: DateTime<Utc>,
     fetcher: &Fetcher,
     tools: &Tools,
 ) -> SourceResult {
     let key = feed_key(f);
     let label = f.name.clone().unwrap_or_else(|| f.location.to_string());
-    let bytes = match &f.location {
-        FeedLocation::Url(u) => match fetcher.fetch(u, &cache.validators).await {
-            Ok(Fetched::NotModified) => {
-                tracing::debug!(source = %label, "not modified");
-                return SourceResult {
-                    key,
-                    label,
-                    items: cache.items,
-                    error: None,
-                    warnings: Vec::new(),
-                    fetched: None,
-                };
+    if let Some(reason) = health.and_then(|h| hold_back(h, now)) {
+        // Not fetched: the items of the last good fetch still count, nothing else changes.
+        return SourceResult {
+            label,
+            items: cache.items,
+            warnings: Vec::new(),
+            update: SourceUpdate {
+                key,
+                error: Some(reason),
+                skipped: true,
+                ..Default::default()
+            },
+        };
+    }
+    let moved = health
+        .and_then(|h| h.moved_to.as_deref())
+        .and_then(|u| url::Url::parse(u).ok());
+    let started = std::time::Instant::now();
+    let mut update = SourceUpdate {
+        key: key.clone(),
+        ..Default::default()
+    };
+    let mut warnings = Vec::new();
+    let bytes = match (&f.location, moved) {
+        (FeedLocation::Url(configured), moved) => {
+            let url = moved.unwrap_or_else(|| configured.clone());
+            let result = fetcher.fetch(&url, &cache.validators).await;
+            update.elapsed_ms = Some(started.elapsed().as_millis() as u64);
+            match result {
+                Ok(Fetched::NotModified) => {
+                    tracing::debug!(source = %label, "not modified");
+                    let warnings = moved_notice(configured, &url).into_iter().collect();
+                    return SourceResult {
+                        label,
+                        items: cache.items,
+                        warnings,
+                        update,
+                    };
+                }
+                Ok(Fetched::Body {
+                    bytes,
+                    validators,
+                    moved_to,
+                }) => {
+                    let now_at = moved_to.unwrap_or(url);
+                    if now_at != *configured {
+                        update.moved_to = Some(now_at.to_string());
+                    }
+                    warnings.extend(moved_notice(configured, &now_at));
+                    (bytes, validators)
+                }
+                Err(e) => {
+                    update.retry_after = match &e {
+                        FetchError::RateLimited(wait) => Some(
+                            now + chrono::Duration::from_std(
+                                wait.unwrap_or(RATE_LIMIT_DEFAULT_WAIT),
+                            )
+                            .unwrap_or(chrono::Duration::hours(1)),
+                        ),
+                        _ => None,
+                    };
+                    update.gone = matches!(e, FetchError::Gone);
+                    update.error = Some(e.to_string());
+                    return SourceResult {
+                        label,
+                        items: Vec::new(),
+                        warnings: Vec::new(),
+                        update,
+                    };
+                }
             }
-            Ok(Fetched::Body { bytes, validators }) => (bytes, validators),
-            Err(e) => return SourceResult::failed(key, label, e.to_string()),
-        },
-        FeedLocation::File(p) => match read_capped(p, fetcher.max_bytes()) {
+        }
+        (FeedLocation::File(p), _) => match read_capped(p, fetcher.max_bytes()) {
             Ok(b) => (b, Validators::default()),
             Err(e) => return SourceResult::failed(key, label, e),
         },
@@ -235,18 +356,32 @@ async fn read_feed(
     match feed::parse(&bytes.0, &ctx) {
         Ok(parsed) => {
             let label = f.name.clone().or(parsed.title).unwrap_or(label);
-            let fetched = Some((bytes.1, parsed.items.clone()));
+            update.fetched = Some((bytes.1, parsed.items.clone()));
             SourceResult {
-                key,
                 label,
                 items: parsed.items,
-                error: None,
-                warnings: Vec::new(),
-                fetched,
+                warnings,
+                update,
             }
         }
-        Err(e) => SourceResult::failed(key, label, e.to_string()),
+        Err(e) => {
+            update.error = Some(e.to_string());
+            SourceResult {
+                label,
+                items: Vec::new(),
+                warnings,
+                update,
+            }
+        }
     }
+}
+
+/// How long to leave a server alone after a 429 that did not say.
+const RATE_LIMIT_DEFAULT_WAIT: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The notice for a feed that has moved for good: the user should update the config.
+fn moved_notice(configured: &url::Url, now_at: &url::Url) -> Option<String> {
+    (configured != now_at).then(|| format!("moved permanently to {now_at}; update `url` in your config (fetched from the new address meanwhile)"))
 }
 
 fn read_capped(p: &Path, max: u64) -> Result<Vec<u8>, String> {
@@ -305,12 +440,14 @@ pub async fn preview(cfg: &Config, out_dir: &Path) -> Result<RunReport, RunError
         source_errors: digest.errors.len(),
         sent: false,
         message_id: Some(outgoing.message_id),
+        already_sent: None,
     })
 }
 
 /// `run`: builds, sends, and records what was sent. With `dry_run`, prints instead and
 /// changes nothing.
-pub async fn run(cfg: &Config, dry_run: bool) -> Result<RunReport, RunError> {
+pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> {
+    let dry_run = opts.dry_run;
     let now = Utc::now();
     // One run at a time; a dry run reads state and needs no lock.
     let _lock = if dry_run {
@@ -326,6 +463,15 @@ pub async fn run(cfg: &Config, dry_run: bool) -> Result<RunReport, RunError> {
     if !dry_run {
         for id in state.reconcile_pending()? {
             tracing::warn!(message_id = %id, "the previous run stopped while sending this digest; counting it as sent, so it is not sent twice");
+        }
+    }
+    if let (Some(period), false) = (cfg.digest.period, opts.force) {
+        let start = period.start(now, cfg.digest.timezone);
+        if let Some(last) = state.last_sent_at()?.filter(|t| *t >= start) {
+            return Ok(RunReport {
+                already_sent: Some(last),
+                ..Default::default()
+            });
         }
     }
     let collected = collect(cfg, &state, now).await?;

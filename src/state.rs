@@ -57,13 +57,47 @@ CREATE TABLE IF NOT EXISTS digested_messages (
 );
 ";
 
+/// Columns added after the first schema: added to older databases on open.
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("sources", "fetches", "INTEGER NOT NULL DEFAULT 0"),
+    ("sources", "total_latency_ms", "INTEGER NOT NULL DEFAULT 0"),
+    ("sources", "retry_after", "INTEGER"),
+    ("sources", "gone_since", "INTEGER"),
+    ("sources", "moved_to", "TEXT"),
+];
+
 /// What one run learned about one source.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SourceUpdate {
     pub key: SourceKey,
     pub error: Option<String>,
+    /// Time the fetch took, when there was one.
+    pub elapsed_ms: Option<u64>,
+    /// The server asked not to be asked again before this time (429 + Retry-After).
+    pub retry_after: Option<DateTime<Utc>>,
+    /// The server said 410 Gone: stop fetching.
+    pub gone: bool,
+    /// Every redirect was permanent: fetch this URL from now on.
+    pub moved_to: Option<String>,
+    /// The fetch was skipped (backoff, rate limit, gone): health is left as it was.
+    pub skipped: bool,
     /// New validators and items after a full fetch (`None` after a 304 or for mailboxes).
     pub fetched: Option<(Validators, Vec<Item>)>,
+}
+
+/// How a source has been doing, for backoff decisions and `tidings sources`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SourceHealth {
+    pub key: String,
+    pub first_seen: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub average_latency_ms: Option<u64>,
+    pub retry_after: Option<DateTime<Utc>>,
+    pub gone_since: Option<DateTime<Utc>>,
+    pub moved_to: Option<String>,
 }
 
 /// The feed's stored validators and the items of its last full fetch.
@@ -136,6 +170,18 @@ impl State {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(wrap)?;
         conn.execute_batch(SCHEMA).map_err(wrap)?;
+        for (table, column, decl) in ADDED_COLUMNS {
+            let exists: bool = conn
+                .prepare(&format!(
+                    "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+                ))
+                .and_then(|mut st| st.exists([column]))
+                .map_err(wrap)?;
+            if !exists {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))
+                    .map_err(wrap)?;
+            }
+        }
         Ok(State { conn, path })
     }
 
@@ -157,6 +203,39 @@ impl State {
             .optional()
             .map_err(|e| self.err(e))?;
         Ok(secs.and_then(|s| DateTime::from_timestamp(s, 0)))
+    }
+
+    pub fn health(&self, key: &SourceKey) -> Result<Option<SourceHealth>, StateError> {
+        Ok(self.all_health()?.into_iter().find(|h| h.key == key.0))
+    }
+
+    pub fn all_health(&self) -> Result<Vec<SourceHealth>, StateError> {
+        let ts = |v: Option<i64>| v.and_then(|s| DateTime::from_timestamp(s, 0));
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT key, first_seen, last_success, last_error, last_error_at, consecutive_failures, fetches, total_latency_ms, retry_after, gone_since, moved_to FROM sources ORDER BY key",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let fetches: i64 = r.get(6)?;
+                let total: i64 = r.get(7)?;
+                Ok(SourceHealth {
+                    key: r.get(0)?,
+                    first_seen: ts(r.get(1)?),
+                    last_success: ts(r.get(2)?),
+                    last_error: r.get(3)?,
+                    last_error_at: ts(r.get(4)?),
+                    consecutive_failures: r.get::<_, i64>(5)?.max(0) as u32,
+                    average_latency_ms: (fetches > 0).then(|| (total / fetches) as u64),
+                    retry_after: ts(r.get(8)?),
+                    gone_since: ts(r.get(9)?),
+                    moved_to: r.get(10)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     pub fn cached_feed(&self, key: &SourceKey) -> Result<CachedFeed, StateError> {
@@ -210,6 +289,15 @@ impl State {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// When the last digest went out (pending ones count: the server had agreed to take them).
+    pub fn last_sent_at(&self) -> Result<Option<DateTime<Utc>>, StateError> {
+        let secs: Option<i64> = self
+            .conn
+            .query_row("SELECT MAX(sent_at) FROM digests", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(secs.and_then(|s| DateTime::from_timestamp(s, 0)))
+    }
+
     pub fn digest_count(&self) -> Result<u64, StateError> {
         self.conn
             .query_row("SELECT COUNT(*) FROM digests", [], |r| r.get(0))
@@ -232,6 +320,19 @@ impl State {
                 tx.execute(
                     "INSERT OR IGNORE INTO sources (key, first_seen) VALUES (?1, ?2)",
                     params![u.key.0, ts],
+                )?;
+                if u.skipped {
+                    continue;
+                }
+                if let Some(ms) = u.elapsed_ms {
+                    tx.execute(
+                        "UPDATE sources SET fetches = fetches + 1, total_latency_ms = total_latency_ms + ?2 WHERE key = ?1",
+                        params![u.key.0, ms as i64],
+                    )?;
+                }
+                tx.execute(
+                    "UPDATE sources SET retry_after = ?2, moved_to = COALESCE(?3, moved_to), gone_since = CASE WHEN ?4 THEN COALESCE(gone_since, ?5) ELSE NULL END WHERE key = ?1",
+                    params![u.key.0, u.retry_after.map(|t| t.timestamp()), u.moved_to, u.gone, ts],
                 )?;
                 match &u.error {
                     None => {
@@ -388,6 +489,7 @@ mod tests {
                     },
                     vec![],
                 )),
+                ..Default::default()
             }],
         )
         .unwrap();

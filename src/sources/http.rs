@@ -26,6 +26,8 @@ pub struct Validators {
 #[derive(Debug)]
 pub enum Fetched {
     Body {
+        /// Set when every redirect on the way was permanent (301/308): the feed has moved.
+        moved_to: Option<url::Url>,
         bytes: Vec<u8>,
         validators: Validators,
     },
@@ -40,6 +42,12 @@ pub enum FetchError {
     Status(reqwest::StatusCode),
     #[error("the response is larger than {0} bytes")]
     TooLarge(u64),
+    #[error("rate limited (HTTP 429){}", .0.map(|d| format!("; the server asks to wait {}s", d.as_secs())).unwrap_or_default())]
+    RateLimited(Option<Duration>),
+    #[error("gone (HTTP 410): the publisher removed this feed")]
+    Gone,
+    #[error("too many redirects (more than {MAX_REDIRECTS})")]
+    TooManyRedirects,
     #[error("{0}")]
     Transport(String),
 }
@@ -57,7 +65,8 @@ impl Fetcher {
             .user_agent(USER_AGENT)
             .connect_timeout(cfg.connect_timeout)
             .timeout(cfg.timeout)
-            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            // Redirects are followed by hand, to tell a permanent move from a temporary one.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| FetchError::Transport(error_chain(&e)))?;
         Ok(Fetcher {
@@ -110,17 +119,58 @@ impl Fetcher {
         url: &url::Url,
         validators: &Validators,
     ) -> Result<Fetched, FetchError> {
-        let mut req = self.client.get(url.clone());
-        if let Some(etag) = &validators.etag {
-            req = req.header(reqwest::header::IF_NONE_MATCH, etag);
-        }
-        if let Some(lm) = &validators.last_modified {
-            req = req.header(reqwest::header::IF_MODIFIED_SINCE, lm);
-        }
-        let mut resp = req.send().await.map_err(|e| self.map_err(e))?;
+        let mut current = url.clone();
+        let mut all_permanent = true;
+        let mut hops = 0;
+        let mut resp = loop {
+            let mut req = self.client.get(current.clone());
+            if let Some(etag) = &validators.etag {
+                req = req.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &validators.last_modified {
+                req = req.header(reqwest::header::IF_MODIFIED_SINCE, lm);
+            }
+            let resp = req.send().await.map_err(|e| self.map_err(e))?;
+            if !resp.status().is_redirection() || resp.status() == reqwest::StatusCode::NOT_MODIFIED
+            {
+                break resp;
+            }
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                return Err(FetchError::TooManyRedirects);
+            }
+            all_permanent &= matches!(resp.status().as_u16(), 301 | 308);
+            let location = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok());
+            let Some(next) = location.and_then(|l| current.join(l).ok()) else {
+                return Err(FetchError::Transport(format!(
+                    "HTTP {} without a usable Location",
+                    resp.status()
+                )));
+            };
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(FetchError::Transport(format!(
+                    "redirect to a non-HTTP URL `{next}`"
+                )));
+            }
+            current = next;
+        };
         let status = resp.status();
         if status == reqwest::StatusCode::NOT_MODIFIED {
             return Ok(Fetched::NotModified);
+        }
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let wait = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            return Err(FetchError::RateLimited(wait));
+        }
+        if status == reqwest::StatusCode::GONE {
+            return Err(FetchError::Gone);
         }
         if !status.is_success() {
             return Err(FetchError::Status(status));
@@ -148,9 +198,11 @@ impl Fetcher {
             }
             bytes.extend_from_slice(&chunk);
         }
+        let moved_to = (hops > 0 && all_permanent).then_some(current);
         Ok(Fetched::Body {
             bytes,
             validators: new_validators,
+            moved_to,
         })
     }
 
@@ -163,6 +215,17 @@ impl Fetcher {
             FetchError::Transport(error_chain(&e))
         }
     }
+}
+
+/// `Retry-After` is either seconds or an HTTP date.
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    if let Ok(secs) = v.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v.trim()).ok()?;
+    (when.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .ok()
 }
 
 /// "outer: inner: innermost", without repeating a message a wrapper already includes.

@@ -25,6 +25,8 @@ pub struct Route {
     pub etag: Option<String>,
     /// Wait this long before answering (a slow feed).
     pub delay: Option<Duration>,
+    /// Extra response headers (`Location`, `Retry-After`...).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Route {
@@ -36,6 +38,7 @@ impl Route {
             body,
             etag: None,
             delay: None,
+            headers: Vec::new(),
         }
     }
     /// A response with this status, type and body (an HTML page, an error page).
@@ -46,7 +49,23 @@ impl Route {
             body: body.as_bytes().to_vec(),
             etag: None,
             delay: None,
+            headers: Vec::new(),
         }
+    }
+    /// A bodiless answer with this status, e.g. a redirect or a 410.
+    pub fn status(status: u16) -> Route {
+        Route {
+            status,
+            content_type: "text/plain",
+            body: Vec::new(),
+            etag: None,
+            delay: None,
+            headers: Vec::new(),
+        }
+    }
+    pub fn with_header(mut self, name: &str, value: &str) -> Route {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
     }
     pub fn with_delay(mut self, delay: Duration) -> Route {
         self.delay = Some(delay);
@@ -127,6 +146,10 @@ fn serve(stream: TcpStream, routes: &HashMap<String, Route>, seen: &Mutex<Vec<Se
     if let Some(d) = routes.get(&path).and_then(|r| r.delay) {
         std::thread::sleep(d);
     }
+    let extra: Vec<(String, String)> = routes
+        .get(&path)
+        .map(|r| r.headers.clone())
+        .unwrap_or_default();
     let (status, content_type, body, etag) = match routes.get(&path) {
         Some(r) if r.etag.is_some() && headers.get("if-none-match") == r.etag.as_ref() => {
             (304, r.content_type, Vec::new(), r.etag.clone())
@@ -141,6 +164,9 @@ fn serve(stream: TcpStream, routes: &HashMap<String, Route>, seen: &Mutex<Vec<Se
     });
     let reason = match status {
         200 => "OK",
+        301 => "Moved Permanently",
+        410 => "Gone",
+        429 => "Too Many Requests",
         304 => "Not Modified",
         404 => "Not Found",
         500 => "Internal Server Error",
@@ -149,6 +175,9 @@ fn serve(stream: TcpStream, routes: &HashMap<String, Route>, seen: &Mutex<Vec<Se
     let mut head = format!("HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n", body.len());
     if let Some(e) = etag {
         head.push_str(&format!("ETag: {e}\r\n"));
+    }
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
     }
     head.push_str("\r\n");
     let mut stream = stream;

@@ -1,0 +1,133 @@
+//! Source health as the user sees it (`tidings sources`): every configured source joined with
+//! what state remembers about it.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::pipeline::{feed_key, next_attempt};
+use crate::sources::maildir;
+use crate::state::{SourceHealth, State, StateError};
+
+#[derive(Debug, Serialize)]
+pub struct SourceStatus {
+    /// The name from config, else the URL or path.
+    pub name: String,
+    /// `feed:...` or `maildir:...`: how state knows it.
+    pub source: String,
+    /// `ok`, `failing`, `backing off`, `rate limited`, `gone`, `moved`, `never run`.
+    pub status: &'static str,
+    #[serde(flatten)]
+    pub health: SourceHealth,
+    /// When a source that keeps failing will be tried again.
+    pub next_attempt: Option<DateTime<Utc>>,
+}
+
+pub fn report(
+    cfg: &Config,
+    state: &State,
+    now: DateTime<Utc>,
+) -> Result<Vec<SourceStatus>, StateError> {
+    let all = state.all_health()?;
+    let configured = cfg
+        .feeds
+        .iter()
+        .map(|f| {
+            (
+                f.name.clone().unwrap_or_else(|| f.location.to_string()),
+                feed_key(f),
+            )
+        })
+        .chain(cfg.mailboxes.iter().map(|m| {
+            (
+                m.name
+                    .clone()
+                    .unwrap_or_else(|| m.path.display().to_string()),
+                maildir::source_key(m),
+            )
+        }));
+    Ok(configured
+        .map(|(name, key)| {
+            let health = all
+                .iter()
+                .find(|h| h.key == key.0)
+                .cloned()
+                .unwrap_or(SourceHealth {
+                    key: key.0.clone(),
+                    ..Default::default()
+                });
+            let next = next_attempt(&health).filter(|t| *t > now);
+            let status = if health.gone_since.is_some() {
+                "gone"
+            } else if health.retry_after.is_some_and(|t| t > now) {
+                "rate limited"
+            } else if next.is_some() {
+                "backing off"
+            } else if health.consecutive_failures > 0 {
+                "failing"
+            } else if health.moved_to.is_some() {
+                "moved"
+            } else if health.first_seen.is_none() {
+                "never run"
+            } else {
+                "ok"
+            };
+            SourceStatus {
+                name,
+                source: key.0,
+                status,
+                health,
+                next_attempt: next,
+            }
+        })
+        .collect())
+}
+
+/// A plain table for the terminal.
+pub fn table(rows: &[SourceStatus]) -> String {
+    let when = |t: Option<DateTime<Utc>>| {
+        t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| "-".into())
+    };
+    let mut lines = vec![[
+        "SOURCE".to_string(),
+        "STATUS".into(),
+        "LAST SUCCESS".into(),
+        "FAILS".into(),
+        "AVG MS".into(),
+        "LAST ERROR".into(),
+    ]];
+    for r in rows {
+        lines.push([
+            r.name.clone(),
+            r.status.to_string(),
+            when(r.health.last_success),
+            r.health.consecutive_failures.to_string(),
+            r.health
+                .average_latency_ms
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "-".into()),
+            r.health.last_error.clone().unwrap_or_default(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..5)
+        .map(|c| {
+            lines
+                .iter()
+                .map(|l| l[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    lines
+        .iter()
+        .map(|l| {
+            let mut s = String::new();
+            for (c, w) in widths.iter().enumerate() {
+                s.push_str(&format!("{:<w$}  ", l[c], w = w));
+            }
+            s.push_str(&l[5]);
+            s.trim_end().to_string() + "\n"
+        })
+        .collect()
+}
