@@ -62,4 +62,75 @@ pub enum Command {
         explain: bool,
         urls: Vec<String>,
     },
+    /// List, add or remove feeds in the config file (comments and layout are kept).
+    Feeds {
+        #[command(subcommand)]
+        action: FeedsCommand,
+    },
+    /// List, add or remove the digest's recipients (`delivery.to`).
+    Recipients {
+        #[command(subcommand)]
+        action: RecipientsCommand,
+    },
+    /// List or add topics.
+    Topics {
+        #[command(subcommand)]
+        action: TopicsCommand,
+    },
+    /// Add the feeds of an OPML file (from another reader) that the config does not have yet.
+    ImportOpml {
+        /// The OPML file; each feed's category becomes its topic.
+        file: PathBuf,
+    },
+    /// Write the config's feeds as OPML, for another reader.
+    ExportOpml {
+        /// Write to this file instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedsCommand {
+    /// Fetch URL, make sure it is a feed (or find the feed an HTML page names), and add it.
+    Add {
+        /// The feed, or a site whose page links to its feed (`https://` may be left out).
+        url: String,
+        /// Name shown in the digest [default: the feed's own title].
+        #[arg(long)]
+        name: Option<String>,
+        /// Topic hint for items no keyword places.
+        #[arg(long)]
+        topic: Option<String>,
+    },
+    /// Remove the feed with this name or URL.
+    Remove {
+        #[arg(value_name = "NAME|URL")]
+        feed: String,
+    },
+    /// Print each feed: name, URL, topic.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecipientsCommand {
+    /// Add an address ("a@example.org" or "Name <a@example.org>").
+    Add { address: String },
+    /// Remove an address.
+    Remove { address: String },
+    /// Print the recipients, one per line.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicsCommand {
+    /// Add a topic after the others.
+    Add {
+        name: String,
+        /// Words that place a story in this topic, comma-separated.
+        #[arg(long, value_delimiter = ',', value_name = "A,B,C")]
+        keywords: Vec<String>,
+    },
+    /// Print each topic with its keywords.
+    List,
 }

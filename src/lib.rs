@@ -26,16 +26,19 @@
 //!    mailbox's `after` action (seen, move, delete) applied.
 //!
 //! [`pipeline`] runs these stages for `preview` and `run`.
+//! [`edit`] and [`opml`] change `config.toml` from the command line, comments kept, checked first.
 
 pub mod config;
 pub mod daemon;
 pub mod deliver;
+pub mod edit;
 pub mod group;
 pub mod health;
 pub mod html;
 pub mod links;
 pub mod lock;
 pub mod model;
+pub mod opml;
 pub mod pipeline;
 pub mod render;
 pub mod schedule;

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use tidings::config::{self, Config};
+use tidings::edit::{self, ConfigFile};
 use tidings::links::Cleaner;
+use tidings::opml;
 use tidings::pipeline::{self, RunReport};
 
 mod cli;
@@ -167,6 +169,11 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(EXIT_OK)
         }
+        Command::Feeds { action } => feeds_command(&cli, action),
+        Command::Recipients { action } => recipients_command(&cli, action),
+        Command::Topics { action } => topics_command(&cli, action),
+        Command::ImportOpml { file } => import_opml(&cli, file),
+        Command::ExportOpml { out } => export_opml(&cli, out.as_deref()),
     }
 }
 
@@ -197,4 +204,147 @@ fn check(cfg: &Config) -> anyhow::Result<()> {
         cfg.delivery.to.join(", ")
     );
     Ok(())
+}
+
+fn open_config(cli: &Cli) -> anyhow::Result<ConfigFile> {
+    let path = config::locate(cli.config.as_deref())?;
+    Ok(ConfigFile::open(&path)?)
+}
+
+fn feeds_command(cli: &Cli, action: &cli::FeedsCommand) -> anyhow::Result<u8> {
+    let mut file = open_config(cli)?;
+    match action {
+        cli::FeedsCommand::List => {
+            for f in file.feeds() {
+                println!(
+                    "{}\t{}\t{}",
+                    f.name.as_deref().unwrap_or("-"),
+                    f.url,
+                    f.topic.as_deref().unwrap_or("-")
+                );
+            }
+            return Ok(EXIT_OK);
+        }
+        cli::FeedsCommand::Add { url, name, topic } => {
+            let added = runtime()?.block_on(edit::fetch_and_add(
+                &mut file,
+                url,
+                name.as_deref(),
+                topic.as_deref(),
+            ))?;
+            file.save()?;
+            if !cli.quiet {
+                if let Some(page) = &added.page {
+                    eprintln!("{page} is a web page; its feed is {}", added.url);
+                }
+                eprintln!(
+                    "added {} ({}, {} entries) to {}",
+                    added.name.as_deref().unwrap_or("the feed"),
+                    added.url,
+                    added.entries,
+                    file.path().display()
+                );
+            }
+        }
+        cli::FeedsCommand::Remove { feed } => {
+            let removed = file.remove_feed(feed)?;
+            file.save()?;
+            if !cli.quiet {
+                eprintln!(
+                    "removed {} ({}) from {}",
+                    removed.name.as_deref().unwrap_or("the feed"),
+                    removed.url,
+                    file.path().display()
+                );
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn recipients_command(cli: &Cli, action: &cli::RecipientsCommand) -> anyhow::Result<u8> {
+    let mut file = open_config(cli)?;
+    let done = match action {
+        cli::RecipientsCommand::List => {
+            file.recipients().iter().for_each(|r| println!("{r}"));
+            return Ok(EXIT_OK);
+        }
+        cli::RecipientsCommand::Add { address } => {
+            file.add_recipient(address)?;
+            format!("added {} to", address.trim())
+        }
+        cli::RecipientsCommand::Remove { address } => {
+            format!("removed {} from", file.remove_recipient(address)?)
+        }
+    };
+    file.save()?;
+    if !cli.quiet {
+        eprintln!("{done} delivery.to in {}", file.path().display());
+    }
+    Ok(EXIT_OK)
+}
+
+fn topics_command(cli: &Cli, action: &cli::TopicsCommand) -> anyhow::Result<u8> {
+    let mut file = open_config(cli)?;
+    match action {
+        cli::TopicsCommand::List => {
+            for t in file.topics() {
+                println!("{}\t{}", t.name, t.keywords.join(", "));
+            }
+        }
+        cli::TopicsCommand::Add { name, keywords } => {
+            file.add_topic(name, keywords)?;
+            file.save()?;
+            if !cli.quiet {
+                eprintln!("added topic {} to {}", name.trim(), file.path().display());
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn import_opml(cli: &Cli, opml_path: &std::path::Path) -> anyhow::Result<u8> {
+    let mut file = open_config(cli)?;
+    let feeds = opml::read(opml_path)?;
+    let report = opml::import(&mut file, &feeds)?;
+    if file.is_changed() {
+        file.save()?;
+    }
+    if !cli.quiet {
+        for f in &report.added {
+            eprintln!(
+                "added   {} ({}){}",
+                f.title.as_deref().unwrap_or("-"),
+                f.url,
+                f.category
+                    .as_deref()
+                    .map(|c| format!(", topic {c}"))
+                    .unwrap_or_default()
+            );
+        }
+        for (f, why) in &report.skipped {
+            eprintln!("skipped {}: {why}", f.url);
+        }
+        eprintln!(
+            "{}: {} feeds added, {} skipped",
+            file.path().display(),
+            report.added.len(),
+            report.skipped.len()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+fn export_opml(cli: &Cli, out: Option<&std::path::Path>) -> anyhow::Result<u8> {
+    let cfg = load(cli)?;
+    let (xml, skipped) = opml::export(&cfg);
+    for s in &skipped {
+        eprintln!("not exported: `{s}` is a local file, which OPML cannot list");
+    }
+    match out {
+        Some(path) => std::fs::write(path, &xml)
+            .with_context(|| format!("cannot write `{}`", path.display()))?,
+        None => print!("{xml}"),
+    }
+    Ok(EXIT_OK)
 }

@@ -41,6 +41,17 @@ impl Route {
             headers: Vec::new(),
         }
     }
+    /// A response with this status, type and body (an HTML page, an error page).
+    pub fn body(status: u16, content_type: &'static str, body: &str) -> Route {
+        Route {
+            status,
+            content_type,
+            body: body.as_bytes().to_vec(),
+            etag: None,
+            delay: None,
+            headers: Vec::new(),
+        }
+    }
     /// A bodiless answer with this status, e.g. a redirect or a 410.
     pub fn status(status: u16) -> Route {
         Route {
