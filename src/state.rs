@@ -3,6 +3,8 @@
 //! - `sources`: when each source was first seen (its lookback cut-off), its conditional-GET
 //!   validators and the items of its last full fetch (so a `304 Not Modified` after a failed
 //!   send still has the items to send), and its health.
+//! - `link_redirects`: click-tracker → destination, found by `[links] resolve_redirects`; kept
+//!   for good (a tracker always leads to the same place) so a link is resolved only once.
 //! - `delivered_items` / `digested_messages`: what reached the SMTP server. Written only in the
 //!   same transaction as the `digests` row that records an accepted send.
 
@@ -45,6 +47,11 @@ CREATE TABLE IF NOT EXISTS digests (
 CREATE TABLE IF NOT EXISTS delivered_items (
     item_key TEXT PRIMARY KEY,
     digest_id INTEGER NOT NULL REFERENCES digests(id)
+);
+CREATE TABLE IF NOT EXISTS link_redirects (
+    wrapper TEXT PRIMARY KEY,
+    destination TEXT NOT NULL,
+    resolved_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS digested_messages (
     message_id TEXT PRIMARY KEY,
@@ -255,6 +262,49 @@ impl State {
         })
     }
 
+    /// The destination a click-tracker was resolved to on an earlier run.
+    pub fn redirect_target(&self, wrapper: &str) -> Result<Option<String>, StateError> {
+        self.conn
+            .query_row(
+                "SELECT destination FROM link_redirects WHERE wrapper = ?1",
+                [wrapper],
+                |r| r.get(0),
+            )
+            .optional()
+            .or_else(|e| {
+                // A read-only database written by an older version has no cache table yet.
+                if e.to_string().contains("no such table") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// Remembers resolved click-trackers (wrapper, destination), in one transaction.
+    pub fn record_redirects(
+        &mut self,
+        now: DateTime<Utc>,
+        redirects: &[(String, String)],
+    ) -> Result<(), StateError> {
+        let tx = self.conn.transaction().map_err(|source| StateError {
+            path: self.path.clone(),
+            source,
+        })?;
+        let res: rusqlite::Result<()> = redirects.iter().try_for_each(|(w, d)| {
+            tx.execute(
+                "INSERT OR REPLACE INTO link_redirects (wrapper, destination, resolved_at) VALUES (?1, ?2, ?3)",
+                params![w, d, now.timestamp()],
+            )
+            .map(|_| ())
+        });
+        res.and_then(|_| tx.commit()).map_err(|source| StateError {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
     /// Records an accepted send and everything in it, in one transaction.
     pub fn record_delivery(
         &mut self,
@@ -345,6 +395,25 @@ mod tests {
         assert!(ro.delivered_items().unwrap().contains(&k));
         assert!(ro.digested_messages().unwrap().contains("<n@x>"));
         assert_eq!(ro.digest_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn redirect_cache_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut st = State::open(&path).unwrap();
+        assert_eq!(st.redirect_target("https://t.co/x").unwrap(), None);
+        st.record_redirects(
+            Utc::now(),
+            &[("https://t.co/x".into(), "https://e.org/a".into())],
+        )
+        .unwrap();
+        drop(st);
+        let ro = State::open_read_only(&path).unwrap();
+        assert_eq!(
+            ro.redirect_target("https://t.co/x").unwrap().as_deref(),
+            Some("https://e.org/a")
+        );
     }
 
     #[test]
