@@ -143,6 +143,7 @@ impl Cleaner {
         };
         let mut current: Cow<'_, str> = Cow::Borrowed(link);
         let mut seen: Vec<String> = Vec::new();
+        let mut extra: Vec<&'static str> = Vec::new();
         for _ in 0..MAX_UNWRAP_DEPTH {
             let found = unwrap::unwrap(&parsed).map(|u| (u.destination, u.service.to_string()));
             let found = found.or_else(|| {
@@ -157,19 +158,26 @@ impl Cleaner {
             if dest == current || seen.contains(&dest) {
                 break;
             }
+            extra.extend_from_slice(unwrap::strip_on_destination(&service));
             log.push(|| "(wrapper)".into(), || format!("unwrapped {service}"));
             seen.push(current.into_owned());
             current = Cow::Owned(dest);
             parsed = dest_parsed;
         }
-        match self.strip(&current, &parsed, &mut log) {
+        match self.strip(&current, &parsed, &extra, &mut log) {
             Some(s) => s,
             None => current.into_owned(),
         }
     }
 
     /// Removes tracking parameters on the URL's own bytes. `None` when nothing changes.
-    fn strip(&self, link: &str, parsed: &Url, log: &mut Log<'_>) -> Option<String> {
+    fn strip(
+        &self,
+        link: &str,
+        parsed: &Url,
+        extra: &[&'static str],
+        log: &mut Log<'_>,
+    ) -> Option<String> {
         let host = parsed.host_str().unwrap_or("");
         if unwrap::is_signed_wrapper(host) {
             return None;
@@ -188,6 +196,9 @@ impl Cleaner {
         };
 
         let rule_for = |name: &str, whole_query_rules: bool| -> Option<Cow<'static, str>> {
+            if extra.contains(&name) {
+                return Some(Cow::Borrowed("added by the click-tracker just unwrapped"));
+            }
             self.rule_for(name, &sites, cu_providers.as_deref(), whole_query_rules)
         };
 

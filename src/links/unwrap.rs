@@ -19,6 +19,16 @@ pub struct Unwrapped {
     pub service: &'static str,
 }
 
+/// Parameters a wrapper's sender adds to the destination that mean nothing elsewhere
+/// (esp-wrappers.json `strip_on_destination`), stripped only after unwrapping that wrapper.
+pub fn strip_on_destination(service: &str) -> &'static [&'static str] {
+    match service {
+        "Sailthru" => &["sid", "ss", "st_rid"],
+        "Substack redirect" => &["r", "token", "triedredirect", "showwelcomeonshare", "isfreemail"],
+        _ => &[],
+    }
+}
+
 /// Wrappers whose destination is one query parameter: (host test, path prefix, param, name).
 type HostTest = fn(&str) -> bool;
 const PARAM_WRAPPERS: &[(HostTest, &str, &str, &str)] = &[
