@@ -170,13 +170,11 @@ pub async fn collect(
     } else {
         None
     };
-    let settled = crate::links::publish::settle(
-        &mut out.items,
-        &tools.cleaner,
-        resolver.as_ref(),
-        |w| state.redirect_target(w).ok().flatten(),
-    )
-    .await;
+    let settled =
+        crate::links::publish::settle(&mut out.items, &tools.cleaner, resolver.as_ref(), |w| {
+            state.redirect_target(w).ok().flatten()
+        })
+        .await;
     out.redirects = settled.resolved;
     Ok(out)
 }

@@ -138,14 +138,20 @@ fn tidings_beats_clearurls_on_the_public_corpora() {
             tracking += 1;
             tracking_right += ok as usize;
             if !ok {
-                misses.push(format!("  {}\n    got    {}\n    expect {}", c.input, got, c.expect));
+                misses.push(format!(
+                    "  {}\n    got    {}\n    expect {}",
+                    c.input, got, c.expect
+                ));
             }
         }
         rows.push((c.corpus, c.tracking, ok, theirs_ok));
     }
 
     println!("\nlink cleaning, exact answers (URL-equal) on shared/linkdata:");
-    println!("{:<28} {:>6} {:>8} {:>10}", "corpus / kind", "cases", "tidings", "ClearURLs");
+    println!(
+        "{:<28} {:>6} {:>8} {:>10}",
+        "corpus / kind", "cases", "tidings", "ClearURLs"
+    );
     for corpus in ["clearurls-semantics", "url-cleaner offline"] {
         for tracking_kind in [true, false] {
             let r: Vec<_> = rows
@@ -157,7 +163,14 @@ fn tidings_beats_clearurls_on_the_public_corpora() {
             }
             println!(
                 "{:<28} {:>6} {:>8} {:>10}",
-                format!("{corpus} ({})", if tracking_kind { "tracking" } else { "rewriting" }),
+                format!(
+                    "{corpus} ({})",
+                    if tracking_kind {
+                        "tracking"
+                    } else {
+                        "rewriting"
+                    }
+                ),
                 r.len(),
                 r.iter().filter(|r| r.2).count(),
                 r.iter().filter(|r| r.3).count()
@@ -175,7 +188,10 @@ fn tidings_beats_clearurls_on_the_public_corpora() {
     if !misses.is_empty() {
         println!("tracking cases missed:\n{}", misses.join("\n"));
     }
-    assert_eq!(tracking_right, tracking, "every tracking case must be right");
+    assert_eq!(
+        tracking_right, tracking,
+        "every tracking case must be right"
+    );
     assert!(
         ours_right > theirs_right,
         "tidings ({ours_right}) must beat ClearURLs ({theirs_right})"

@@ -18,16 +18,70 @@ impl Rng {
     }
 }
 
-const HOSTS: &[&str] = &["example.org", "www.scmp.com", "github.com", "www.youtube.com", "x.com", "news.substack.com", "EXAMPLE.com", "127.0.0.1", "xn--bcher-kva.example", "www.amazon.com"];
-const PATHS: &[&str] = &["", "/", "/a/b", "/news/article/1/x", "/watch", "/p/%7Efoo", "/a/../b", "/ref=abc/x", "/dp/B0/ref=x"];
-const NAMES: &[&str] = &["utm_source", "UTM_Medium", "id", "page", "q", "v", "t", "si", "ref", "fbclid", "gclid", "x%5Fy", "a+b", "", "mc_eid", "tpcc", "r", "token", "utm_", "%75tm_source"];
-const VALUES: &[&str] = &["", "1", "a+b", "a,b", "%2C", "x%20y", "é", "==", "https://e.org/?a=1", "%", "%zz"];
+const HOSTS: &[&str] = &[
+    "example.org",
+    "www.scmp.com",
+    "github.com",
+    "www.youtube.com",
+    "x.com",
+    "news.substack.com",
+    "EXAMPLE.com",
+    "127.0.0.1",
+    "xn--bcher-kva.example",
+    "www.amazon.com",
+];
+const PATHS: &[&str] = &[
+    "",
+    "/",
+    "/a/b",
+    "/news/article/1/x",
+    "/watch",
+    "/p/%7Efoo",
+    "/a/../b",
+    "/ref=abc/x",
+    "/dp/B0/ref=x",
+];
+const NAMES: &[&str] = &[
+    "utm_source",
+    "UTM_Medium",
+    "id",
+    "page",
+    "q",
+    "v",
+    "t",
+    "si",
+    "ref",
+    "fbclid",
+    "gclid",
+    "x%5Fy",
+    "a+b",
+    "",
+    "mc_eid",
+    "tpcc",
+    "r",
+    "token",
+    "utm_",
+    "%75tm_source",
+];
+const VALUES: &[&str] = &[
+    "",
+    "1",
+    "a+b",
+    "a,b",
+    "%2C",
+    "x%20y",
+    "é",
+    "==",
+    "https://e.org/?a=1",
+    "%",
+    "%zz",
+];
 
 fn generate(rng: &mut Rng) -> String {
     let scheme = rng.pick(&["https://", "http://", "HTTPS://", "ftp://", "mailto:"]);
     let mut s = format!("{scheme}{}{}", rng.pick(HOSTS), rng.pick(PATHS));
     let n = rng.next() % 6;
-    if n > 0 || rng.next() % 4 == 0 {
+    if n > 0 || rng.next().is_multiple_of(4) {
         s.push('?');
     }
     for i in 0..n {
@@ -35,7 +89,7 @@ fn generate(rng: &mut Rng) -> String {
             s.push_str(rng.pick(&["&", "&", "&&"]));
         }
         s.push_str(rng.pick(NAMES));
-        if rng.next() % 5 != 0 {
+        if !rng.next().is_multiple_of(5) {
             s.push('=');
             s.push_str(rng.pick(VALUES));
         }
@@ -68,7 +122,10 @@ fn cleaning_properties_hold_on_generated_urls() {
         let is_http = input.to_ascii_lowercase().starts_with("http");
         if is_http && url::Url::parse(&input).is_ok() {
             let out = url::Url::parse(&once).expect("output parses");
-            assert!(matches!(out.scheme(), "http" | "https"), "{input} -> {once}");
+            assert!(
+                matches!(out.scheme(), "http" | "https"),
+                "{input} -> {once}"
+            );
         } else {
             assert_eq!(once, input, "not http(s): untouched");
         }
@@ -77,7 +134,10 @@ fn cleaning_properties_hold_on_generated_urls() {
         let after = pairs(&once);
         let mut it = before.iter();
         for p in &after {
-            assert!(it.any(|b| b == p), "{p} not an input pair, or reordered: {input} -> {once}");
+            assert!(
+                it.any(|b| b == p),
+                "{p} not an input pair, or reordered: {input} -> {once}"
+            );
         }
     }
 }
@@ -89,7 +149,11 @@ fn garbage_never_panics() {
     let alphabet: Vec<char> = "hts:/?#&=%.@[]+-_~aZ09 \u{e9}\u{1F600}".chars().collect();
     for _ in 0..20_000 {
         let len = (rng.next() % 60) as usize;
-        let mut s = String::from(if rng.next() % 2 == 0 { "https://" } else { "" });
+        let mut s = String::from(if rng.next().is_multiple_of(2) {
+            "https://"
+        } else {
+            ""
+        });
         for _ in 0..len {
             s.push(alphabet[(rng.next() % alphabet.len() as u64) as usize]);
         }

@@ -21,7 +21,9 @@ async fn tracker() -> (String, Arc<Mutex<Vec<String>>>) {
     let (seen2, base2) = (seen.clone(), base.clone());
     tokio::spawn(async move {
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
             let (seen, base) = (seen2.clone(), base2.clone());
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 4096];
@@ -29,12 +31,19 @@ async fn tracker() -> (String, Arc<Mutex<Vec<String>>>) {
                 let req = String::from_utf8_lossy(&buf[..n]).to_string();
                 let line = req.lines().next().unwrap_or("");
                 let target = line.split(' ').nth(1).unwrap_or("/").to_string();
-                seen.lock().unwrap().push(format!("{} {target}", line.split(' ').next().unwrap_or("")));
-                assert!(!req.to_ascii_lowercase().contains("\ncookie:"), "no cookies");
+                seen.lock()
+                    .unwrap()
+                    .push(format!("{} {target}", line.split(' ').next().unwrap_or("")));
+                assert!(
+                    !req.to_ascii_lowercase().contains("\ncookie:"),
+                    "no cookies"
+                );
                 let location = match target.as_str() {
                     "/track/click?id=1" => Some(format!("{base}/ls/click?upn=u001.two")),
                     "/ls/click?upn=u001.two" => Some("/ss/c/u001.three".to_string()),
-                    "/ss/c/u001.three" => Some("https://example.org/story?id=9&utm_source=nl&mc_eid=abc".into()),
+                    "/ss/c/u001.three" => {
+                        Some("https://example.org/story?id=9&utm_source=nl&mc_eid=abc".into())
+                    }
                     "/track/click?loop=1" => Some(format!("{base}/ls/click?loop=2")),
                     "/ls/click?loop=2" => Some(format!("{base}/track/click?loop=1")),
                     "/track/click?slow=1" => {
@@ -79,7 +88,11 @@ async fn follows_several_hops_and_cleans_the_destination() {
     let seen = seen.lock().unwrap().clone();
     assert_eq!(
         seen,
-        ["HEAD /track/click?id=1", "HEAD /ls/click?upn=u001.two", "HEAD /ss/c/u001.three"]
+        [
+            "HEAD /track/click?id=1",
+            "HEAD /ls/click?upn=u001.two",
+            "HEAD /ss/c/u001.three"
+        ]
     );
 }
 
@@ -104,7 +117,10 @@ async fn a_loop_a_slow_hop_and_an_unsubscribe_page_are_not_followed() {
     let started = std::time::Instant::now();
     let slow = r.resolve(&c, &format!("{base}/track/click?slow=1")).await;
     assert!(matches!(slow, Err(ResolveError::Http(..))), "{slow:?}");
-    assert!(started.elapsed() < Duration::from_secs(3), "the deadline cut the slow hop");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the deadline cut the slow hop"
+    );
 
     let unsub = r.resolve(&c, &format!("{base}/track/click?u=unsub")).await;
     assert!(matches!(unsub, Err(ResolveError::Refused(..))), "{unsub:?}");
@@ -125,14 +141,20 @@ async fn private_addresses_are_refused_unless_allowed() {
     // a hostname that resolves to loopback is refused after the DNS lookup
     let port = base.rsplit(':').next().unwrap();
     let out = r
-        .resolve(&c, &format!("http://localtest.localhost:{port}/track/click?id=1"))
+        .resolve(
+            &c,
+            &format!("http://localtest.localhost:{port}/track/click?id=1"),
+        )
         .await;
     assert!(out.is_err(), "{out:?}");
     let out = r
         .resolve(&c, &format!("http://ip6-localhost:{port}/track/click?id=1"))
         .await;
     assert!(out.is_err(), "{out:?}");
-    assert!(seen.lock().unwrap().is_empty(), "no request reached the server");
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "no request reached the server"
+    );
 }
 
 fn item(url: &str, summary_html: &str) -> Item {
@@ -169,11 +191,22 @@ async fn the_pipeline_step_resolves_when_on_and_drops_when_off() {
     let mut on = vec![item(&tracked, &html)];
     let settled = publish::settle(&mut on, &c, Some(&r), |_| None).await;
     assert_eq!(on[0].url.as_deref(), Some("https://example.org/story?id=9"));
-    assert!(on[0].summary_html.contains(r#"href="https://example.org/story?id=9""#));
-    assert_eq!(settled.resolved, [(tracked.clone(), "https://example.org/story?id=9".to_string())]);
+    assert!(on[0]
+        .summary_html
+        .contains(r#"href="https://example.org/story?id=9""#));
+    assert_eq!(
+        settled.resolved,
+        [(
+            tracked.clone(),
+            "https://example.org/story?id=9".to_string()
+        )]
+    );
 
     // from the cache, without the network
     let mut cached = vec![item(&tracked, "")];
-    publish::settle(&mut cached, &c, None, |w| (w == tracked).then(|| "https://example.org/c?utm_source=x".into())).await;
+    publish::settle(&mut cached, &c, None, |w| {
+        (w == tracked).then(|| "https://example.org/c?utm_source=x".into())
+    })
+    .await;
     assert_eq!(cached[0].url.as_deref(), Some("https://example.org/c"));
 }

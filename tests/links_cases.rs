@@ -139,7 +139,8 @@ fn personal_data_is_never_publishable() {
         assert_eq!(c.publishable(link), None, "{link}");
     }
     assert_eq!(
-        c.publishable("https://example.org/a?utm_source=x&id=1").as_deref(),
+        c.publishable("https://example.org/a?utm_source=x&id=1")
+            .as_deref(),
         Some("https://example.org/a?id=1")
     );
 }

@@ -256,7 +256,10 @@ mod tests {
             Outcome::Cleaned(s) => s,
             Outcome::Blocked => "BLOCKED".into(),
         };
-        assert_eq!(clean("https://e.org/?UTM_source=1&a=1,2"), "https://e.org/?a=1,2");
+        assert_eq!(
+            clean("https://e.org/?UTM_source=1&a=1,2"),
+            "https://e.org/?a=1,2"
+        );
         assert_eq!(
             clean("https://github.com/x?utm_source=1"),
             "https://github.com/x?utm_source=1"

@@ -49,6 +49,14 @@ const CANONICAL_HOSTS: &[(&str, &str)] = &[
     ("tumblr.com", "www.tumblr.com"),
 ];
 
+/// Which rule removed a parameter, cheap to pass around; described only for `--explain`.
+#[derive(Debug, Clone, Copy)]
+enum RuleRef<'a> {
+    Rule(usize),
+    Wrapper,
+    ClearUrls(&'a str),
+}
+
 /// What was removed and which rule removed it (for `clean-url --explain`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Removal {
@@ -195,9 +203,9 @@ impl Cleaner {
             None => (before_fragment, None),
         };
 
-        let rule_for = |name: &str, whole_query_rules: bool| -> Option<Cow<'static, str>> {
+        let rule_for = |name: &str, whole_query_rules: bool| -> Option<RuleRef<'_>> {
             if extra.contains(&name) {
-                return Some(Cow::Borrowed("added by the click-tracker just unwrapped"));
+                return Some(RuleRef::Wrapper);
             }
             self.rule_for(name, &sites, cu_providers.as_deref(), whole_query_rules)
         };
@@ -220,7 +228,7 @@ impl Cleaner {
                 match rule_for(&name, true) {
                     Some(rule) => {
                         any_removed = true;
-                        log.push(|| name.into_owned(), || rule.into_owned());
+                        log.push(|| name.into_owned(), || self.describe(rule));
                     }
                     None => kept.push(pair),
                 }
@@ -256,7 +264,7 @@ impl Cleaner {
                     match rule_for(&name, false) {
                         Some(rule) => {
                             changed = true;
-                            log.push(|| format!("#{name}"), || rule.into_owned());
+                            log.push(|| format!("#{name}"), || self.describe(rule));
                         }
                         None => kept.push(p),
                     }
@@ -297,18 +305,13 @@ impl Cleaner {
         let (origin, path) = base.split_at(path_start);
         let mut out = String::from(origin);
         for seg in path.split('/').skip(1) {
-            let rule = sites.iter().find(|s| {
-                s.drop_segments
-                    .iter()
-                    .any(|g| rules::glob_matches(g, seg))
-            });
+            let rule = sites
+                .iter()
+                .find(|s| s.drop_segments.iter().any(|g| rules::glob_matches(g, seg)));
             match rule {
                 Some(s) => {
                     *changed = true;
-                    log.push(
-                        || format!("/{seg}"),
-                        || self.rules.info(s.info).to_string(),
-                    );
+                    log.push(|| format!("/{seg}"), || self.rules.info(s.info).to_string());
                 }
                 None => {
                     out.push('/');
@@ -324,14 +327,16 @@ impl Cleaner {
 
     /// The rule that strips `name` (lowercase, decoded) here, if any. Whole-query rules
     /// (`drop_query`, `keep_only`) apply to the query, not to a fragment.
-    fn rule_for(
-        &self,
+    fn rule_for<'a>(
+        &'a self,
         name: &str,
         sites: &[&SiteRule],
-        cu: Option<&[&clearurls::Provider]>,
+        cu: Option<&[&'a clearurls::Provider]>,
         whole_query_rules: bool,
-    ) -> Option<Cow<'static, str>> {
-        if name.is_empty() || self.keep.contains(name) || sites.iter().any(|s| s.keep.contains(name))
+    ) -> Option<RuleRef<'a>> {
+        if name.is_empty()
+            || self.keep.contains(name)
+            || sites.iter().any(|s| s.keep.contains(name))
         {
             return None;
         }
@@ -340,15 +345,23 @@ impl Cleaner {
                 || (whole_query_rules
                     && (s.drop_query || s.keep_only.as_ref().is_some_and(|k| !k.contains(name))));
             if hit {
-                return Some(Cow::Owned(self.rules.info(s.info).to_string()));
+                return Some(RuleRef::Rule(s.info));
             }
         }
         if let Some(i) = self.rules.global(name, self.campaign_tags) {
-            return Some(Cow::Owned(self.rules.info(i).to_string()));
+            return Some(RuleRef::Rule(i));
         }
         let (c, providers) = (self.clearurls.as_ref()?, cu?);
-        c.strips(providers, name)
-            .map(|p| Cow::Owned(format!("ClearURLs provider `{p}`")))
+        c.strips(providers, name).map(RuleRef::ClearUrls)
+    }
+
+    /// A rule's description, built only when someone asked why.
+    fn describe(&self, r: RuleRef<'_>) -> String {
+        match r {
+            RuleRef::Rule(i) => self.rules.info(i).to_string(),
+            RuleRef::Wrapper => "added by the click-tracker just unwrapped".into(),
+            RuleRef::ClearUrls(p) => format!("ClearURLs provider `{p}`"),
+        }
     }
 }
 
@@ -398,7 +411,10 @@ pub fn edit_params(link: &str, strip: impl Fn(&str) -> bool) -> String {
     if let Some(f) = fragment {
         let pairs: Vec<&str> = f.split('&').filter(|p| !p.is_empty()).collect();
         if pairs.iter().all(|p| p.contains('=')) {
-            let kept: Vec<&str> = pairs.into_iter().filter(|p| !strip(&param_name(p))).collect();
+            let kept: Vec<&str> = pairs
+                .into_iter()
+                .filter(|p| !strip(&param_name(p)))
+                .collect();
             if !kept.is_empty() {
                 out.push('#');
                 out.push_str(&kept.join("&"));
@@ -439,22 +455,52 @@ mod tests {
     #[test]
     fn table_of_cases() {
         let cases = [
-            ("https://example.org/a?id=5&utm_source=x&page=2", "https://example.org/a?id=5&page=2"),
-            ("https://example.org/a?fbclid=IwAR123&q=a+b,c", "https://example.org/a?q=a+b,c"),
-            ("https://example.org/a?mc_cid=1&mc_eid=2", "https://example.org/a"),
-            ("https://example.org/a?UTM_Source=x#top", "https://example.org/a#top"),
-            ("https://example.org/a#utm_source=x&utm_medium=y", "https://example.org/a"),
-            ("https://example.org/a#x=1&utm_medium=y", "https://example.org/a#x=1"),
+            (
+                "https://example.org/a?id=5&utm_source=x&page=2",
+                "https://example.org/a?id=5&page=2",
+            ),
+            (
+                "https://example.org/a?fbclid=IwAR123&q=a+b,c",
+                "https://example.org/a?q=a+b,c",
+            ),
+            (
+                "https://example.org/a?mc_cid=1&mc_eid=2",
+                "https://example.org/a",
+            ),
+            (
+                "https://example.org/a?UTM_Source=x#top",
+                "https://example.org/a#top",
+            ),
+            (
+                "https://example.org/a#utm_source=x&utm_medium=y",
+                "https://example.org/a",
+            ),
+            (
+                "https://example.org/a#x=1&utm_medium=y",
+                "https://example.org/a#x=1",
+            ),
             // nothing to remove: byte-identical, odd encodings included
-            ("https://example.org/a?q=%7e&x=1,2+3&&", "https://example.org/a?q=%7e&x=1,2+3&&"),
-            ("https://EXAMPLE.org:443/a/../b?x", "https://EXAMPLE.org:443/a/../b?x"),
+            (
+                "https://example.org/a?q=%7e&x=1,2+3&&",
+                "https://example.org/a?q=%7e&x=1,2+3&&",
+            ),
+            (
+                "https://EXAMPLE.org:443/a/../b?x",
+                "https://EXAMPLE.org:443/a/../b?x",
+            ),
             // an empty query or fragment is nothing, and goes
             ("https://example.org/a?&&", "https://example.org/a"),
             ("https://example.org/a?#", "https://example.org/a"),
             // signed URLs are never edited
-            ("https://bucket.s3.amazonaws.com/f?utm_source=x&X-Amz-Signature=abc", "https://bucket.s3.amazonaws.com/f?utm_source=x&X-Amz-Signature=abc"),
+            (
+                "https://bucket.s3.amazonaws.com/f?utm_source=x&X-Amz-Signature=abc",
+                "https://bucket.s3.amazonaws.com/f?utm_source=x&X-Amz-Signature=abc",
+            ),
             // not http(s): untouched
-            ("mailto:me@example.org?utm_source=x", "mailto:me@example.org?utm_source=x"),
+            (
+                "mailto:me@example.org?utm_source=x",
+                "mailto:me@example.org?utm_source=x",
+            ),
             ("not a url", "not a url"),
         ];
         for (input, expected) in cases {

@@ -220,14 +220,38 @@ mod tests {
         let cases = [
             ("https://example.org/a?id=5", Verdict::Publish),
             ("https://github.com/me@2x/x", Verdict::Publish),
-            ("https://weeklystack.us21.list-manage.com/track/click?u=4a1f&id=9c1&e=b7c2f90d13", Verdict::Resolve("Mailchimp click tracker")),
-            ("https://u123.ct.sendgrid.net/ls/click?upn=u001.abc", Verdict::Resolve("SendGrid click tracker")),
-            ("https://url4412.brand.com/ls/click?upn=u001.abc", Verdict::Resolve("SendGrid-style click tracker")),
-            ("https://e.org/a?who=jane.doe%40example.com", Verdict::Drop("carries an email address")),
-            ("https://e.org/u/jane@example.com/x", Verdict::Drop("carries an email address")),
-            ("https://e.org/a?token=abc", Verdict::Drop("carries a subscriber id or login token")),
-            ("https://e.org/p?x=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.sig", Verdict::Drop("carries a login token (JWT)")),
-            ("https://news.example.com/unsubscribe?u=1", Verdict::Drop("an unsubscribe, login or confirmation link")),
+            (
+                "https://weeklystack.us21.list-manage.com/track/click?u=4a1f&id=9c1&e=b7c2f90d13",
+                Verdict::Resolve("Mailchimp click tracker"),
+            ),
+            (
+                "https://u123.ct.sendgrid.net/ls/click?upn=u001.abc",
+                Verdict::Resolve("SendGrid click tracker"),
+            ),
+            (
+                "https://url4412.brand.com/ls/click?upn=u001.abc",
+                Verdict::Resolve("SendGrid-style click tracker"),
+            ),
+            (
+                "https://e.org/a?who=jane.doe%40example.com",
+                Verdict::Drop("carries an email address"),
+            ),
+            (
+                "https://e.org/u/jane@example.com/x",
+                Verdict::Drop("carries an email address"),
+            ),
+            (
+                "https://e.org/a?token=abc",
+                Verdict::Drop("carries a subscriber id or login token"),
+            ),
+            (
+                "https://e.org/p?x=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.sig",
+                Verdict::Drop("carries a login token (JWT)"),
+            ),
+            (
+                "https://news.example.com/unsubscribe?u=1",
+                Verdict::Drop("an unsubscribe, login or confirmation link"),
+            ),
         ];
         for (link, expected) in cases {
             assert_eq!(assess(link), expected, "{link}");

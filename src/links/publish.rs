@@ -180,7 +180,10 @@ mod tests {
         let html = r#"<p><a href="https://e.org/?a=1&amp;b=2">ok</a> <a href="https://x.list-manage.com/track/click?u=1&amp;e=2">tracked</a></p>"#;
         assert_eq!(
             hrefs(html),
-            ["https://e.org/?a=1&b=2", "https://x.list-manage.com/track/click?u=1&e=2"]
+            [
+                "https://e.org/?a=1&b=2",
+                "https://x.list-manage.com/track/click?u=1&e=2"
+            ]
         );
         let out = rewrite_hrefs(html, &mut |l: &str| {
             (assess(l) == Verdict::Publish).then(|| l.to_string())

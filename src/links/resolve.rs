@@ -109,7 +109,11 @@ impl Resolver {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(cfg.resolve_timeout)
             .connect_timeout(CONNECT_TIMEOUT.min(cfg.resolve_timeout))
-            .user_agent(concat!("tidings/", env!("CARGO_PKG_VERSION"), " (link resolver)"))
+            .user_agent(concat!(
+                "tidings/",
+                env!("CARGO_PKG_VERSION"),
+                " (link resolver)"
+            ))
             .dns_resolver(Arc::new(GuardedDns {
                 allow_private: cfg.allow_private_targets,
             }))
@@ -155,8 +159,8 @@ impl Resolver {
 
     /// One request: the absolute `Location` the server answers with.
     async fn hop(&self, link: &str) -> Result<String, ResolveError> {
-        let url = Url::parse(link)
-            .map_err(|e| ResolveError::Http(link.to_string(), e.to_string()))?;
+        let url =
+            Url::parse(link).map_err(|e| ResolveError::Http(link.to_string(), e.to_string()))?;
         let host = url.host_str().unwrap_or("").to_string();
         if !self.allow_private {
             let literal = host.trim_start_matches('[').trim_end_matches(']');
@@ -188,7 +192,10 @@ impl Resolver {
             .join(location)
             .map_err(|e| ResolveError::Http(link.to_string(), e.to_string()))?;
         if !matches!(next.scheme(), "http" | "https") {
-            return Err(ResolveError::Refused(next.to_string(), "not an http(s) URL"));
+            return Err(ResolveError::Refused(
+                next.to_string(),
+                "not an http(s) URL",
+            ));
         }
         Ok(next.to_string())
     }

@@ -4,8 +4,34 @@
 //! Lookups are by hash (exact names, host suffixes) so cleaning a link costs a few hash probes
 //! per parameter, not a scan of every rule.
 
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
+
+/// FNV-1a: parameter names and hosts are short, and SipHash's DoS resistance buys nothing for
+/// a table built from our own rules; this is several times faster per lookup.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type HashMap<K, V> = StdHashMap<K, V, BuildHasherDefault<Fnv>>;
 
 use serde::Deserialize;
 
@@ -104,6 +130,9 @@ impl Names {
 
     /// `name` must already be lowercase.
     pub fn contains(&self, name: &str) -> bool {
+        if self.is_empty() {
+            return false;
+        }
         self.exact.contains_key(name) || self.prefixes.iter().any(|p| name.starts_with(p.as_str()))
     }
 
@@ -189,7 +218,7 @@ impl RuleSet {
         let mut set = RuleSet {
             identifiers: TierTable::default(),
             campaign: TierTable::default(),
-            sites: HashMap::new(),
+            sites: HashMap::default(),
             infos: Vec::new(),
         };
         for r in raw.param {
@@ -290,7 +319,11 @@ impl RuleSet {
     }
 
     /// Every site rule for `host` (lowercase) and its parent domains that applies to `path`.
-    pub fn sites_for<'a>(&'a self, host: &'a str, path: &'a str) -> impl Iterator<Item = &'a SiteRule> {
+    pub fn sites_for<'a>(
+        &'a self,
+        host: &'a str,
+        path: &'a str,
+    ) -> impl Iterator<Item = &'a SiteRule> {
         host_suffixes(host)
             .filter_map(|h| self.sites.get(h))
             .flatten()
@@ -312,7 +345,10 @@ pub fn host_suffixes(host: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(host);
     std::iter::from_fn(move || {
         let h = rest?;
-        rest = h.split_once('.').map(|(_, r)| r).filter(|r| r.contains('.'));
+        rest = h
+            .split_once('.')
+            .map(|(_, r)| r)
+            .filter(|r| r.contains('.'));
         Some(h)
     })
 }
@@ -360,7 +396,10 @@ mod tests {
         assert!(glob_matches("/a*", "/ab"));
         let s: Vec<&str> = host_suffixes("a.b.example.com").collect();
         assert_eq!(s, ["a.b.example.com", "b.example.com", "example.com"]);
-        assert_eq!(host_suffixes("localhost").collect::<Vec<_>>(), ["localhost"]);
+        assert_eq!(
+            host_suffixes("localhost").collect::<Vec<_>>(),
+            ["localhost"]
+        );
     }
 
     #[test]

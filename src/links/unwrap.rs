@@ -24,7 +24,13 @@ pub struct Unwrapped {
 pub fn strip_on_destination(service: &str) -> &'static [&'static str] {
     match service {
         "Sailthru" => &["sid", "ss", "st_rid"],
-        "Substack redirect" => &["r", "token", "triedredirect", "showwelcomeonshare", "isfreemail"],
+        "Substack redirect" => &[
+            "r",
+            "token",
+            "triedredirect",
+            "showwelcomeonshare",
+            "isfreemail",
+        ],
         _ => &[],
     }
 }
@@ -35,21 +41,81 @@ const PARAM_WRAPPERS: &[(HostTest, &str, &str, &str)] = &[
     (is_google, "/url", "q", "Google redirector"),
     (is_google, "/url", "url", "Google redirector"),
     (is_safelinks, "/", "url", "Outlook Safe Links"),
-    (|h| matches!(h, "l.facebook.com" | "lm.facebook.com" | "l.instagram.com" | "l.messenger.com"), "/", "u", "Facebook/Instagram link shim"),
-    (|h| h == "www.linkedin.com" || h == "linkedin.com", "/redir", "url", "LinkedIn redirect"),
-    (|h| h == "www.youtube.com" || h == "youtube.com", "/redirect", "q", "YouTube redirect"),
+    (
+        |h| {
+            matches!(
+                h,
+                "l.facebook.com" | "lm.facebook.com" | "l.instagram.com" | "l.messenger.com"
+            )
+        },
+        "/",
+        "u",
+        "Facebook/Instagram link shim",
+    ),
+    (
+        |h| h == "www.linkedin.com" || h == "linkedin.com",
+        "/redir",
+        "url",
+        "LinkedIn redirect",
+    ),
+    (
+        |h| h == "www.youtube.com" || h == "youtube.com",
+        "/redirect",
+        "q",
+        "YouTube redirect",
+    ),
     (|h| h == "slack-redir.net", "/link", "url", "Slack redirect"),
-    (|h| h == "steamcommunity.com", "/linkfilter", "url", "Steam link filter"),
+    (
+        |h| h == "steamcommunity.com",
+        "/linkfilter",
+        "url",
+        "Steam link filter",
+    ),
     (|h| h == "out.reddit.com", "/", "url", "Reddit outbound"),
-    (|h| h == "duckduckgo.com" || h == "html.duckduckgo.com", "/l", "uddg", "DuckDuckGo redirect"),
-    (|h| h == "vk.com" || h == "m.vk.com", "/away.php", "to", "VK redirect"),
+    (
+        |h| h == "duckduckgo.com" || h == "html.duckduckgo.com",
+        "/l",
+        "uddg",
+        "DuckDuckGo redirect",
+    ),
+    (
+        |h| h == "vk.com" || h == "m.vk.com",
+        "/away.php",
+        "to",
+        "VK redirect",
+    ),
     (|h| h == "t.umblr.com", "/redirect", "z", "Tumblr redirect"),
-    (|h| h == "www.tumblr.com" || h == "tumblr.com", "/safe-mode", "url", "Tumblr safe mode"),
+    (
+        |h| h == "www.tumblr.com" || h == "tumblr.com",
+        "/safe-mode",
+        "url",
+        "Tumblr safe mode",
+    ),
     (|h| h == "medium.com", "/r", "url", "Medium redirect"),
-    (|h| h == "linkprotect.cudasvc.com", "/url", "a", "Barracuda LinkProtect"),
-    (|h| h == "urldefense.proofpoint.com", "/v1/url", "u", "Proofpoint URL Defense v1"),
-    (|h| h == "clickserve.dartsearch.net", "/link/click", "ds_dest_url", "Google Search Ads 360"),
-    (|h| h.ends_with("shareasale.com"), "/r.cfm", "urllink", "ShareASale"),
+    (
+        |h| h == "linkprotect.cudasvc.com",
+        "/url",
+        "a",
+        "Barracuda LinkProtect",
+    ),
+    (
+        |h| h == "urldefense.proofpoint.com",
+        "/v1/url",
+        "u",
+        "Proofpoint URL Defense v1",
+    ),
+    (
+        |h| h == "clickserve.dartsearch.net",
+        "/link/click",
+        "ds_dest_url",
+        "Google Search Ads 360",
+    ),
+    (
+        |h| h.ends_with("shareasale.com"),
+        "/r.cfm",
+        "urllink",
+        "ShareASale",
+    ),
     (|h| h == "links.govdelivery.com", "/", "url", "GovDelivery"),
 ];
 
@@ -149,7 +215,11 @@ pub fn unwrap(u: &Url) -> Option<Unwrapped> {
                 && variant.starts_with(['2', '3'])
                 && variant[1..].chars().all(|c| matches!(c, 't' | 's' | 'm'));
             if known {
-                let scheme = if variant.contains('s') { "https" } else { "http" };
+                let scheme = if variant.contains('s') {
+                    "https"
+                } else {
+                    "http"
+                };
                 return found(format!("{scheme}://{}", pct(dest)), "Postmark");
             }
         }
