@@ -16,7 +16,9 @@
 //!    folders (read-only, `BODY.PEEK`), each cut into its stories. A failing source
 //!    becomes a [`model::SourceError`], never a failed run.
 //! 3. Every link is cleaned by [`links`] and every piece of HTML sanitized by [`html`] as the
-//!    item is made, so nothing unsafe or tracking reaches later stages.
+//!    item is made, so nothing unsafe or tracking reaches later stages. Before grouping, one
+//!    step ([`links::publish`]) drops every link that still tracks the reader, or, with
+//!    `[links] resolve_redirects`, resolves opaque click-trackers (cached in [`state`]).
 //! 4. [`group`] merges items that are the same story and places stories in topics.
 //! 5. [`render`] fills the Tera templates (built in, or the user's); [`deliver`] builds one
 //!    MIME message and hands it to SMTP or sendmail.

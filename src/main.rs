@@ -155,6 +155,15 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
                     for r in why {
                         eprintln!("  removed `{}`: {}", r.param, r.rule);
                     }
+                    match cleaner.assess(&out) {
+                        tidings::links::Verdict::Publish => {}
+                        tidings::links::Verdict::Resolve(what) => eprintln!(
+                            "  not publishable: {what} (resolved only with [links] resolve_redirects)"
+                        ),
+                        tidings::links::Verdict::Drop(why) => {
+                            eprintln!("  not publishable: {why}")
+                        }
+                    }
                 }
             };
             if urls.is_empty() {

@@ -48,6 +48,8 @@ pub struct Collected {
     /// IMAP messages read this run, by mailbox (index into `cfg.mailboxes`): recorded and acted
     /// on (`after`) only once the digest carrying them was accepted.
     pub imap_used: Vec<(usize, Vec<ImapUid>)>,
+    /// Click-trackers resolved this run (wrapper, destination), for the state's cache.
+    pub redirects: Vec<(String, String)>,
 }
 
 /// What a run did, for the exit code and the final report.
@@ -119,6 +121,7 @@ pub async fn collect(
         updates: Vec::new(),
         attention: Vec::new(),
         imap_used: Vec::new(),
+        redirects: Vec::new(),
     };
     // Results are re-ordered as in config so the digest does not depend on network timing.
     let mut results: Vec<SourceResult> = feed_results;
@@ -166,6 +169,22 @@ pub async fn collect(
         errors = out.errors.len(),
         "sources read"
     );
+    // Links: no tracker and no personal data may reach the digest. Opaque trackers are resolved
+    // from the cache, or over HTTP when the user allowed it; the rest are dropped.
+    let resolver = if cfg.links.resolve_redirects {
+        Some(
+            crate::links::resolve::Resolver::new(&cfg.links)
+                .map_err(|e| RunError::Http(e.to_string()))?,
+        )
+    } else {
+        None
+    };
+    let settled =
+        crate::links::publish::settle(&mut out.items, &tools.cleaner, resolver.as_ref(), |w| {
+            state.redirect_target(w).ok().flatten()
+        })
+        .await;
+    out.redirects = settled.resolved;
     Ok(out)
 }
 
@@ -540,6 +559,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
         // Validators, first sightings and health are worth keeping even if the send fails:
         // the items of a 304'd feed come back from the cache, so nothing is lost.
         state.record_sources(now, &collected.updates)?;
+        state.record_redirects(now, &collected.redirects)?;
     }
     let digest = build(cfg, &collected, now);
     let mut report = RunReport {

@@ -7,6 +7,8 @@
 //!   transaction as the `digests` row, when the server agreed to take the message (`pending`);
 //!   confirmed (`sent`) when it accepted it, deleted again when it refused it. A `pending` digest
 //!   found by a later run means that run crashed mid-send: see [`State::reconcile_pending`].
+//! - `link_redirects`: click-tracker → destination, found by `[links] resolve_redirects`; kept
+//!   for good (a tracker always leads to the same place) so a link is resolved only once.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -50,6 +52,11 @@ CREATE TABLE IF NOT EXISTS digests (
 CREATE TABLE IF NOT EXISTS delivered_items (
     item_key TEXT PRIMARY KEY,
     digest_id INTEGER NOT NULL REFERENCES digests(id)
+);
+CREATE TABLE IF NOT EXISTS link_redirects (
+    wrapper TEXT PRIMARY KEY,
+    destination TEXT NOT NULL,
+    resolved_at INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS digested_messages (
     message_id TEXT PRIMARY KEY,
@@ -443,6 +450,49 @@ impl State {
         })
     }
 
+    /// The destination a click-tracker was resolved to on an earlier run.
+    pub fn redirect_target(&self, wrapper: &str) -> Result<Option<String>, StateError> {
+        self.conn
+            .query_row(
+                "SELECT destination FROM link_redirects WHERE wrapper = ?1",
+                [wrapper],
+                |r| r.get(0),
+            )
+            .optional()
+            .or_else(|e| {
+                // A read-only database written by an older version has no cache table yet.
+                if e.to_string().contains("no such table") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// Remembers resolved click-trackers (wrapper, destination), in one transaction.
+    pub fn record_redirects(
+        &mut self,
+        now: DateTime<Utc>,
+        redirects: &[(String, String)],
+    ) -> Result<(), StateError> {
+        let tx = self.conn.transaction().map_err(|source| StateError {
+            path: self.path.clone(),
+            source,
+        })?;
+        let res: rusqlite::Result<()> = redirects.iter().try_for_each(|(w, d)| {
+            tx.execute(
+                "INSERT OR REPLACE INTO link_redirects (wrapper, destination, resolved_at) VALUES (?1, ?2, ?3)",
+                params![w, d, now.timestamp()],
+            )
+            .map(|_| ())
+        });
+        res.and_then(|_| tx.commit()).map_err(|source| StateError {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
     /// Records a digest whose body is about to be handed to the server, with everything in it,
     /// in one transaction, as `pending`. Returns its id for [`State::confirm`] / [`State::discard`].
     pub fn record_pending(
@@ -641,6 +691,25 @@ mod tests {
         assert_eq!(st.reconcile_pending().unwrap(), vec!["<2@x>".to_string()]);
         assert!(st.delivered_items().unwrap().contains(&b));
         assert!(st.reconcile_pending().unwrap().is_empty());
+    }
+
+    #[test]
+    fn redirect_cache_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut st = State::open(&path).unwrap();
+        assert_eq!(st.redirect_target("https://t.co/x").unwrap(), None);
+        st.record_redirects(
+            Utc::now(),
+            &[("https://t.co/x".into(), "https://e.org/a".into())],
+        )
+        .unwrap();
+        drop(st);
+        let ro = State::open_read_only(&path).unwrap();
+        assert_eq!(
+            ro.redirect_target("https://t.co/x").unwrap().as_deref(),
+            Some("https://e.org/a")
+        );
     }
 
     #[test]

@@ -1,0 +1,260 @@
+//! Is a cleaned link publishable? A digest is forwarded, archived and shared: a link that still
+//! identifies the reader (an address, a subscriber id, a login token) or that is an opaque
+//! click-tracker (clicking it reports the reader) must not appear in it.
+
+use url::Url;
+
+use super::rules::host_suffixes;
+
+/// What the pipeline may do with a cleaned link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Safe to publish as is.
+    Publish,
+    /// An opaque click-tracker: resolving it over HTTP may find the plain destination.
+    Resolve(&'static str),
+    /// Carries personal data or performs an action (unsubscribe, login): never publish it,
+    /// never resolve it (resolving counts as a click).
+    Drop(&'static str),
+}
+
+/// Opaque click-trackers: (host suffix, path prefix, what it is). Path `""` matches any path.
+const OPAQUE_TRACKERS: &[(&str, &str, &str)] = &[
+    ("list-manage.com", "/track/click", "Mailchimp click tracker"),
+    ("ct.sendgrid.net", "", "SendGrid click tracker"),
+    ("wl.sendgrid.net", "", "SendGrid click tracker"),
+    ("link.mail.beehiiv.com", "", "beehiiv click tracker"),
+    ("hubspotlinks.com", "", "HubSpot click tracker"),
+    ("hs-sites.com", "/e3t/", "HubSpot click tracker"),
+    ("cta-redirect.hubspot.com", "", "HubSpot click tracker"),
+    ("createsend1.com", "/t/", "Campaign Monitor click tracker"),
+    ("cmail19.com", "/t/", "Campaign Monitor click tracker"),
+    ("cmail20.com", "/t/", "Campaign Monitor click tracker"),
+    ("klclick.com", "", "Klaviyo click tracker"),
+    ("klclick1.com", "", "Klaviyo click tracker"),
+    ("substack.com", "/redirect/", "Substack redirect"),
+    ("mimecast.com", "/s/", "Mimecast link"),
+    ("mimecastprotect.com", "/s/", "Mimecast link"),
+    ("t.co", "", "shortener"),
+    ("bit.ly", "", "shortener"),
+    ("lnkd.in", "", "shortener"),
+    ("trib.al", "", "shortener"),
+    ("buff.ly", "", "shortener"),
+    ("ow.ly", "", "shortener"),
+    ("tinyurl.com", "", "shortener"),
+    ("is.gd", "", "shortener"),
+    ("nyti.ms", "", "shortener"),
+    ("dlvr.it", "", "shortener"),
+    ("apple.news", "", "shortener"),
+];
+
+/// Path shapes of trackers on arbitrary (branded) hosts.
+const OPAQUE_PATHS: &[(&str, &str)] = &[
+    ("/ls/click", "SendGrid-style click tracker"),
+    ("/ss/c/", "SendGrid-style click tracker"),
+    ("/track/click", "click tracker"),
+    ("/wf/click", "SendGrid click tracker"),
+];
+
+/// Words in a URL that mark an action link: following or publishing it acts for the reader.
+const ACTION_WORDS: &[&str] = &[
+    "unsubscribe",
+    "unsub",
+    "optout",
+    "opt-out",
+    "opt_out",
+    "manage-preferences",
+    "email-preferences",
+    "login",
+    "log-in",
+    "signin",
+    "sign-in",
+    "magic",
+    "verify-email",
+    "confirm-subscription",
+];
+
+/// Parameter names whose value identifies the reader or logs them in.
+const PERSONAL_PARAMS: &[&str] = &[
+    "token",
+    "access_token",
+    "auth",
+    "auth_token",
+    "login_token",
+    "magic_token",
+    "session",
+    "sessionid",
+    "jwt",
+    "email",
+    "e-mail",
+    "mail",
+    "recipient",
+    "subscriber",
+    "subscriber_id",
+    "subscriberid",
+    "uid",
+    "user_id",
+    "userid",
+    "member",
+    "member_id",
+    "contact_id",
+    "otp",
+    "otptoken",
+];
+
+/// Decides what may be done with an already cleaned link.
+pub fn assess(link: &str) -> Verdict {
+    let Ok(u) = Url::parse(link) else {
+        // Not a URL at all (a fragment, a mailto:) is not ours to judge.
+        return Verdict::Publish;
+    };
+    if !matches!(u.scheme(), "http" | "https") {
+        return Verdict::Publish;
+    }
+    let host = u.host_str().unwrap_or("").to_ascii_lowercase();
+    let path = u.path().to_ascii_lowercase();
+    let lower = link.to_ascii_lowercase();
+
+    if ACTION_WORDS.iter().any(|w| path.contains(w)) {
+        return Verdict::Drop("an unsubscribe, login or confirmation link");
+    }
+    if contains_address(&lower) {
+        return Verdict::Drop("carries an email address");
+    }
+    if contains_jwt(link) {
+        return Verdict::Drop("carries a login token (JWT)");
+    }
+    for (k, v) in u.query_pairs() {
+        let k = k.to_ascii_lowercase();
+        if v.is_empty() {
+            continue;
+        }
+        if PERSONAL_PARAMS.contains(&k.as_str()) {
+            return Verdict::Drop("carries a subscriber id or login token");
+        }
+        if ACTION_WORDS.iter().any(|w| k.contains(w)) {
+            return Verdict::Drop("an unsubscribe, login or confirmation link");
+        }
+    }
+    for suffix in host_suffixes(&host) {
+        for (h, p, what) in OPAQUE_TRACKERS {
+            if suffix == *h && path.starts_with(p) {
+                return Verdict::Resolve(what);
+            }
+        }
+    }
+    if host == "t.co" {
+        return Verdict::Resolve("shortener");
+    }
+    for (p, what) in OPAQUE_PATHS {
+        if path.starts_with(p) {
+            return Verdict::Resolve(what);
+        }
+    }
+    // Mailgun tokens that are not the decodable `eJ…` kind.
+    if host.starts_with("email.") && path.starts_with("/c/") {
+        return Verdict::Resolve("Mailgun click tracker");
+    }
+    Verdict::Publish
+}
+
+/// Whether the URL is an action link (unsubscribe, login, …) that must never be followed.
+pub fn is_action_link(link: &str) -> bool {
+    matches!(assess(link), Verdict::Drop(r) if r.starts_with("an unsubscribe"))
+}
+
+/// An email address anywhere in the URL, plain or percent-encoded (`%40`).
+fn contains_address(lower: &str) -> bool {
+    let after_authority = lower
+        .find("://")
+        .map(|i| {
+            let rest = &lower[i + 3..];
+            rest.find('/').map(|j| &rest[j..]).unwrap_or("")
+        })
+        .unwrap_or(lower);
+    for (i, _) in after_authority.match_indices(['@']) {
+        if looks_like_address(after_authority, i, 1) {
+            return true;
+        }
+    }
+    for (i, _) in after_authority.match_indices("%40") {
+        if looks_like_address(after_authority, i, 3) {
+            return true;
+        }
+    }
+    false
+}
+
+fn looks_like_address(s: &str, at: usize, at_len: usize) -> bool {
+    let local = s[..at]
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+'))
+        .count();
+    let domain: String = s[at + at_len..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
+        .collect();
+    local > 0 && domain.contains('.') && !domain.ends_with('.') && !domain.starts_with('.')
+}
+
+/// A JSON Web Token: `eyJ` base64url header, `.`, payload, `.`.
+fn contains_jwt(link: &str) -> bool {
+    link.match_indices("eyJ").any(|(i, _)| {
+        let rest = &link[i..];
+        let token: &str = rest
+            .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .next()
+            .unwrap_or("");
+        let parts: Vec<&str> = token.split('.').collect();
+        parts.len() >= 3 && parts[0].len() >= 10 && parts[1].len() >= 10
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts() {
+        let cases = [
+            ("https://example.org/a?id=5", Verdict::Publish),
+            ("https://github.com/me@2x/x", Verdict::Publish),
+            (
+                "https://weeklystack.us21.list-manage.com/track/click?u=4a1f&id=9c1&e=b7c2f90d13",
+                Verdict::Resolve("Mailchimp click tracker"),
+            ),
+            (
+                "https://u123.ct.sendgrid.net/ls/click?upn=u001.abc",
+                Verdict::Resolve("SendGrid click tracker"),
+            ),
+            (
+                "https://url4412.brand.com/ls/click?upn=u001.abc",
+                Verdict::Resolve("SendGrid-style click tracker"),
+            ),
+            (
+                "https://e.org/a?who=jane.doe%40example.com",
+                Verdict::Drop("carries an email address"),
+            ),
+            (
+                "https://e.org/u/jane@example.com/x",
+                Verdict::Drop("carries an email address"),
+            ),
+            (
+                "https://e.org/a?token=abc",
+                Verdict::Drop("carries a subscriber id or login token"),
+            ),
+            (
+                "https://e.org/p?x=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.sig",
+                Verdict::Drop("carries a login token (JWT)"),
+            ),
+            (
+                "https://news.example.com/unsubscribe?u=1",
+                Verdict::Drop("an unsubscribe, login or confirmation link"),
+            ),
+        ];
+        for (link, expected) in cases {
+            assert_eq!(assess(link), expected, "{link}");
+        }
+    }
+}

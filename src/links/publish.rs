@@ -1,0 +1,196 @@
+//! The pipeline's link step: every story URL and every link in a summary is checked with
+//! [`privacy::assess`](super::privacy::assess) before grouping. Opaque trackers are resolved
+//! (from the state's cache, or over HTTP when `[links] resolve_redirects` is on); what is still
+//! not publishable is dropped: the story keeps its title, the summary its text.
+
+use std::collections::HashMap;
+
+use futures_util::stream::{self, StreamExt};
+
+use super::privacy::{assess, Verdict};
+use super::resolve::{Resolver, RESOLVE_CONCURRENCY};
+use super::Cleaner;
+use crate::model::Item;
+
+/// What the step found out, for the state's redirect cache.
+#[derive(Debug, Default)]
+pub struct Settled {
+    /// Newly resolved (wrapper, destination) pairs; the caller stores them unless dry.
+    pub resolved: Vec<(String, String)>,
+    /// Links removed because they were not publishable.
+    pub dropped: usize,
+}
+
+/// Makes every link in `items` publishable or removes it.
+pub async fn settle(
+    items: &mut [Item],
+    cleaner: &Cleaner,
+    resolver: Option<&Resolver>,
+    cached: impl Fn(&str) -> Option<String>,
+) -> Settled {
+    let mut wanted: Vec<String> = Vec::new();
+    let mut note = |link: &str| {
+        if matches!(assess(link), Verdict::Resolve(_)) && !wanted.iter().any(|w| w == link) {
+            wanted.push(link.to_string());
+        }
+    };
+    for item in items.iter() {
+        if let Some(u) = &item.url {
+            note(u);
+        }
+        for h in hrefs(&item.summary_html) {
+            note(&h);
+        }
+        for t in text_links(&item.summary_text) {
+            note(t);
+        }
+    }
+
+    let mut found: HashMap<String, String> = HashMap::new();
+    let mut to_fetch = Vec::new();
+    for w in wanted {
+        match cached(&w).map(|d| cleaner.clean(&d)) {
+            Some(d) if assess(&d) == Verdict::Publish => {
+                found.insert(w, d);
+            }
+            _ => to_fetch.push(w),
+        }
+    }
+    let mut settled = Settled::default();
+    if let Some(resolver) = resolver {
+        let results: Vec<(String, Result<String, _>)> = stream::iter(to_fetch)
+            .map(|w| async move {
+                let r = resolver.resolve(cleaner, &w).await;
+                (w, r)
+            })
+            .buffer_unordered(RESOLVE_CONCURRENCY)
+            .collect()
+            .await;
+        for (w, r) in results {
+            match r {
+                Ok(dest) => {
+                    settled.resolved.push((w.clone(), dest.clone()));
+                    found.insert(w, dest);
+                }
+                Err(e) => tracing::info!(error = %e, "click-tracker not resolved; link dropped"),
+            }
+        }
+    }
+
+    let mut publish = |link: &str| -> Option<String> {
+        match assess(link) {
+            Verdict::Publish => Some(link.to_string()),
+            _ => {
+                let r = found.get(link).cloned();
+                if r.is_none() {
+                    settled.dropped += 1;
+                }
+                r
+            }
+        }
+    };
+    for item in items.iter_mut() {
+        if let Some(u) = item.url.take() {
+            item.url = publish(&u);
+        }
+        item.summary_html = rewrite_hrefs(&item.summary_html, &mut publish);
+        item.summary_text = rewrite_text_links(&item.summary_text, &mut publish);
+    }
+    if settled.dropped > 0 {
+        tracing::info!(dropped = settled.dropped, "unpublishable links removed");
+    }
+    settled
+}
+
+const HREF: &str = "href=\"";
+
+/// The `href="…"` values of sanitized HTML, unescaped.
+fn hrefs(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(HREF) {
+        rest = &rest[i + HREF.len()..];
+        let Some(end) = rest.find('"') else { break };
+        out.push(unescape(&rest[..end]));
+        rest = &rest[end..];
+    }
+    out
+}
+
+fn unescape(v: &str) -> String {
+    v.replace("&amp;", "&").replace("&quot;", "\"")
+}
+
+fn escape(v: &str) -> String {
+    v.replace('&', "&amp;").replace('"', "&quot;")
+}
+
+/// Replaces each href by `f(href)`, or removes the attribute when `f` says `None`.
+fn rewrite_hrefs(html: &str, f: &mut impl FnMut(&str) -> Option<String>) -> String {
+    if !html.contains(HREF) {
+        return html.to_string();
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(i) = rest.find(HREF) {
+        let Some(end) = rest[i + HREF.len()..].find('"') else {
+            break;
+        };
+        let value = &rest[i + HREF.len()..i + HREF.len() + end];
+        match f(&unescape(value)) {
+            Some(v) => {
+                out.push_str(&rest[..i]);
+                out.push_str(HREF);
+                out.push_str(&escape(&v));
+                out.push('"');
+            }
+            None => out.push_str(rest[..i].trim_end_matches(' ')),
+        }
+        rest = &rest[i + HREF.len() + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Bare http(s) URLs in plain text.
+fn text_links(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '(' | ')' | '"'))
+        .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
+}
+
+fn rewrite_text_links(text: &str, f: &mut impl FnMut(&str) -> Option<String>) -> String {
+    let links: Vec<&str> = text_links(text).collect();
+    let mut out = text.to_string();
+    for l in links {
+        match f(l) {
+            Some(v) if v == l => {}
+            Some(v) => out = out.replacen(l, &v, 1),
+            None => out = out.replacen(l, "", 1),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hrefs_are_rewritten_or_removed() {
+        let html = r#"<p><a href="https://e.org/?a=1&amp;b=2">ok</a> <a href="https://x.list-manage.com/track/click?u=1&amp;e=2">tracked</a></p>"#;
+        assert_eq!(
+            hrefs(html),
+            [
+                "https://e.org/?a=1&b=2",
+                "https://x.list-manage.com/track/click?u=1&e=2"
+            ]
+        );
+        let out = rewrite_hrefs(html, &mut |l: &str| {
+            (assess(l) == Verdict::Publish).then(|| l.to_string())
+        });
+        assert_eq!(
+            out,
+            r#"<p><a href="https://e.org/?a=1&amp;b=2">ok</a> <a>tracked</a></p>"#
+        );
+    }
+}

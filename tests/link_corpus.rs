@@ -1,0 +1,199 @@
+//! Measurement: tidings' cleaner against ClearURLs' own rules on the public test corpora in
+//! `../shared/linkdata` (read at run time, never copied). Prints the table; asserts that every
+//! tracking case is right and that tidings gets strictly more right than ClearURLs.
+//!
+//! Run: `cargo test --test link_corpus -- --nocapture`
+//!
+//! Of URL Cleaner's bundled suite only the `offline` job is used. Left out: its mode and
+//! flag jobs (`offline-no_network`, `offline-tor2web2tor`, `offline-*_mode-*`,
+//! `offline-client_type-*`, `offline-furaffinity-unmangle`, `offline-tumblr_unsubdomain_blog`),
+//! which test URL Cleaner's site-rewriting choices (front-ends, mobile/desktop, embeds), and
+//! `online`, which needs the network. Inside `offline`, the cases [`rewriting`] names are
+//! site rewriting or URL normalisation, not tracking: they are counted but not targeted.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tidings::links::clearurls::ClearUrls;
+use tidings::links::Cleaner;
+
+/// Why an `offline` case is site rewriting or normalisation rather than tracking, if it is.
+fn rewriting(input: &str) -> Option<&'static str> {
+    let host = url::Url::parse(input)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    if host == "bsky.app" || host == "fxbsky.app" || host.ends_with(".bsky.social") {
+        return Some("completes Bluesky handles / rewrites a front-end");
+    }
+    if input == "https://twitter.com" || input == "https://vxtwitter.com" {
+        return Some("rewrites twitter.com to x.com, a front-end to its repository");
+    }
+    if input.starts_with("https://www.amazon.ca/UGREEN") {
+        return Some("drops the product slug (the ClearURLs corpus expects it kept)");
+    }
+    if input.starts_with("https://amazon.com/gp/offer-listing/") {
+        return Some("rewrites the page to /dp/…?aod=1");
+    }
+    if host.ends_with('.') {
+        return Some("removes the host's trailing dot (normalisation)");
+    }
+    None
+}
+
+fn linkdata() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/linkdata");
+    assert!(
+        p.join("clearurls-data.min.json").is_file(),
+        "the measurement corpus is missing: expected `{}` (shared/linkdata beside the repository)",
+        p.display()
+    );
+    p
+}
+
+struct Case {
+    corpus: &'static str,
+    input: String,
+    expect: String,
+    note: String,
+    tracking: bool,
+}
+
+fn cases() -> Vec<Case> {
+    let dir = linkdata();
+    let mut out = Vec::new();
+    let jsonl = std::fs::read_to_string(dir.join("cases-clearurls-semantics.jsonl")).unwrap();
+    for line in jsonl.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        out.push(Case {
+            corpus: "clearurls-semantics",
+            input: v["in"].as_str().unwrap().into(),
+            expect: v["expect"].as_str().unwrap().into(),
+            note: v["note"].as_str().unwrap_or("").into(),
+            tracking: true,
+        });
+    }
+    let suite: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("url-cleaner-bundled-test-suite.json")).unwrap(),
+    )
+    .unwrap();
+    let job = suite["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["name"] == "offline")
+        .expect("the `offline` job");
+    for t in job["tests"].as_array().unwrap() {
+        let Some(input) = t["task"].as_str() else {
+            continue;
+        };
+        out.push(Case {
+            corpus: "url-cleaner offline",
+            input: input.into(),
+            expect: t["expect"].as_str().unwrap().into(),
+            note: String::new(),
+            tracking: rewriting(input).is_none(),
+        });
+    }
+    out
+}
+
+/// Equal as URLs: both sides go through the WHATWG parser, which adds the root path `/` and
+/// lowercases the host, so `https://x.com` and `https://x.com/` are the same answer. A case
+/// whose note asks for https where its expectation says http accepts the https answer.
+fn same(got: Option<&str>, case: &Case) -> bool {
+    let Some(got) = got else { return false };
+    let norm = |s: &str| {
+        url::Url::parse(s)
+            .map(|u| u.to_string())
+            .unwrap_or_else(|_| s.to_string())
+    };
+    if norm(got) == norm(&case.expect) {
+        return true;
+    }
+    case.note.contains("use https")
+        && case.expect.starts_with("http://")
+        && norm(got) == norm(&case.expect.replacen("http://", "https://", 1))
+}
+
+#[test]
+fn tidings_beats_clearurls_on_the_public_corpora() {
+    let dir = linkdata();
+    let clearurls = Arc::new(ClearUrls::load(&dir.join("clearurls-data.min.json")).unwrap());
+    let baseline = Cleaner::clearurls_only(clearurls);
+    let ours = Cleaner::default();
+
+    let cases = cases();
+    let mut rows = Vec::new();
+    let (mut ours_right, mut theirs_right, mut tracking, mut tracking_right) = (0, 0, 0, 0);
+    let mut misses = Vec::new();
+    for c in &cases {
+        let got = ours.clean(&c.input);
+        let theirs = baseline(&c.input);
+        let ok = same(Some(&got), c);
+        let theirs_ok = same(theirs.as_deref(), c);
+        ours_right += ok as usize;
+        theirs_right += theirs_ok as usize;
+        if c.tracking {
+            tracking += 1;
+            tracking_right += ok as usize;
+            if !ok {
+                misses.push(format!(
+                    "  {}\n    got    {}\n    expect {}",
+                    c.input, got, c.expect
+                ));
+            }
+        }
+        rows.push((c.corpus, c.tracking, ok, theirs_ok));
+    }
+
+    println!("\nlink cleaning, exact answers (URL-equal) on shared/linkdata:");
+    println!(
+        "{:<28} {:>6} {:>8} {:>10}",
+        "corpus / kind", "cases", "tidings", "ClearURLs"
+    );
+    for corpus in ["clearurls-semantics", "url-cleaner offline"] {
+        for tracking_kind in [true, false] {
+            let r: Vec<_> = rows
+                .iter()
+                .filter(|r| r.0 == corpus && r.1 == tracking_kind)
+                .collect();
+            if r.is_empty() {
+                continue;
+            }
+            println!(
+                "{:<28} {:>6} {:>8} {:>10}",
+                format!(
+                    "{corpus} ({})",
+                    if tracking_kind {
+                        "tracking"
+                    } else {
+                        "rewriting"
+                    }
+                ),
+                r.len(),
+                r.iter().filter(|r| r.2).count(),
+                r.iter().filter(|r| r.3).count()
+            );
+        }
+    }
+    println!(
+        "{:<28} {:>6} {:>8} {:>10}",
+        "all",
+        cases.len(),
+        ours_right,
+        theirs_right
+    );
+    println!("tracking cases right: {tracking_right}/{tracking}");
+    if !misses.is_empty() {
+        println!("tracking cases missed:\n{}", misses.join("\n"));
+    }
+    assert_eq!(
+        tracking_right, tracking,
+        "every tracking case must be right"
+    );
+    assert!(
+        ours_right > theirs_right,
+        "tidings ({ours_right}) must beat ClearURLs ({theirs_right})"
+    );
+}
