@@ -72,6 +72,20 @@ pub struct Story {
     /// Why the story sits in its topic (keyword, hint, or fallback).
     #[serde(skip)]
     pub topic_reason: String,
+    /// Why each report joined this story (empty for a single report); for `--explain`.
+    #[serde(skip)]
+    pub merged: Vec<MergeNote>,
+}
+
+/// One report in a merged story and why it is there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MergeNote {
+    pub title: String,
+    pub source: String,
+    pub reason: String,
+    /// Cosine similarity with the report it joined (text tiers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f32>,
 }
 
 #[derive(Debug, Clone, Serialize)]

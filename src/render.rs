@@ -266,6 +266,7 @@ mod tests {
                     items: vec![],
                     message_ids: vec![],
                     topic_reason: String::new(),
+                    merged: vec![],
                 }],
             }],
             errors: vec![SourceError {

@@ -1,6 +1,7 @@
 //! Grouping: merge items that are the same story, then place stories in topics.
 
 pub mod dedup;
+pub mod text;
 pub mod topics;
 
 use crate::config::TopicConfig;
