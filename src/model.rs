@@ -92,6 +92,39 @@ pub struct MergeNote {
 pub struct TopicGroup {
     pub topic: String,
     pub stories: Vec<Story>,
+    /// Stories left out by the per-topic or total cap ("+N more").
+    pub more: usize,
+}
+
+/// A story the reader's filters muted: counted in the footer, named by `--explain`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Muted {
+    pub title: String,
+    pub source: String,
+    /// Which filter muted it: "filters[0]: exclude `horoscope`".
+    pub filter: String,
+    /// Its items, recorded as delivered with the digest so it is not counted again.
+    #[serde(skip)]
+    pub items: Vec<ItemKey>,
+    /// Another source's copy of a story already muted (not counted twice).
+    #[serde(skip)]
+    pub repeat: bool,
+}
+
+/// Why every story sits where it is (`preview --explain`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Explain {
+    pub stories: Vec<StoryExplain>,
+    pub muted: Vec<Muted>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoryExplain {
+    pub title: String,
+    pub topic: String,
+    pub topic_reason: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<MergeNote>,
 }
 
 /// A source that failed during this run. The run goes on without it.
@@ -108,11 +141,45 @@ pub struct Digest {
     pub generated_at: DateTime<Utc>,
     pub groups: Vec<TopicGroup>,
     pub errors: Vec<SourceError>,
+    /// Stories the reader's filters muted (counted in the footer).
+    pub muted: Vec<Muted>,
+    /// Why each story sits where it is; only with `preview --explain`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Explain>,
 }
 
 impl Digest {
     pub fn story_count(&self) -> usize {
         self.groups.iter().map(|g| g.stories.len()).sum()
+    }
+
+    /// Muted stories, each counted once however many sources carried it.
+    pub fn muted_count(&self) -> usize {
+        self.muted.iter().filter(|m| !m.repeat).count()
+    }
+
+    /// Stories left out by the caps.
+    pub fn more_count(&self) -> usize {
+        self.groups.iter().map(|g| g.more).sum()
+    }
+
+    /// The explanation of this digest's grouping.
+    pub fn explain(&self) -> Explain {
+        Explain {
+            stories: self
+                .groups
+                .iter()
+                .flat_map(|g| {
+                    g.stories.iter().map(|s| StoryExplain {
+                        title: s.title.clone(),
+                        topic: g.topic.clone(),
+                        topic_reason: s.topic_reason.clone(),
+                        merged: s.merged.clone(),
+                    })
+                })
+                .collect(),
+            muted: self.muted.clone(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
