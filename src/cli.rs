@@ -34,6 +34,11 @@ pub enum Command {
         /// Folder for digest.html, digest.txt, digest.eml and digest.json.
         #[arg(long, value_name = "DIR", default_value = "preview")]
         out: PathBuf,
+        /// Add an "explain" section to digest.json: which reports merged and at what
+        /// similarity, which keyword, hint or centroid placed each story, which filter muted
+        /// what.
+        #[arg(long)]
+        explain: bool,
     },
     /// Build the digest, send it, and record what was sent (what cron runs).
     Run {

@@ -72,6 +72,32 @@ struct RawConfig {
     mailboxes: Vec<Spanned<RawMailbox>>,
     #[serde(default)]
     topics: Vec<Spanned<RawTopic>>,
+    #[serde(default)]
+    grouping: RawGrouping,
+    #[serde(default)]
+    filters: Vec<Spanned<RawFilter>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGrouping {
+    order: Option<Spanned<String>>,
+    window: Option<Spanned<String>>,
+    max_per_topic: Option<usize>,
+    max_stories: Option<usize>,
+    auto_topics: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFilter {
+    source: Option<String>,
+    #[serde(default)]
+    include: Vec<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default)]
+    regex: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -201,6 +227,9 @@ struct RawTopic {
     name: String,
     #[serde(default)]
     keywords: Vec<String>,
+    /// Words that keep a story out of this topic even when a keyword matches.
+    #[serde(default)]
+    exclude: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,6 +246,10 @@ pub struct Config {
     pub feeds: Vec<FeedConfig>,
     pub mailboxes: Vec<MailboxConfig>,
     pub topics: Vec<TopicConfig>,
+    /// `[grouping]`: merging window, topic order, caps.
+    pub grouping: crate::group::GroupSettings,
+    /// `[[filters]]`, compiled.
+    pub filters: Vec<crate::group::Filter>,
 }
 
 #[derive(Debug, Clone)]
@@ -398,6 +431,7 @@ pub enum AfterDelivery {
 pub struct TopicConfig {
     pub name: String,
     pub keywords: Vec<String>,
+    pub exclude: Vec<String>,
 }
 
 impl SecretSource {
@@ -696,8 +730,20 @@ impl Resolver<'_> {
             .map(|t| TopicConfig {
                 name: t.get_ref().name.clone(),
                 keywords: t.get_ref().keywords.clone(),
+                exclude: t.get_ref().exclude.clone(),
             })
             .collect();
+
+        let grouping = self.grouping(&raw)?;
+        let mut filters = Vec::with_capacity(raw.filters.len());
+        for (i, f) in raw.filters.iter().enumerate() {
+            let r = f.get_ref();
+            let key = format!("filters[{i}]");
+            let filter =
+                crate::group::Filter::new(i, r.source.clone(), &r.include, &r.exclude, r.regex)
+                    .map_err(|m| self.err(f.span(), &key, format!("`{key}`: {m}"), None))?;
+            filters.push(filter);
+        }
 
         Ok(Config {
             path: self.path.to_path_buf(),
@@ -709,6 +755,42 @@ impl Resolver<'_> {
             feeds,
             mailboxes,
             topics,
+            grouping,
+            filters,
+        })
+    }
+
+    fn grouping(&self, raw: &RawConfig) -> Result<crate::group::GroupSettings, ConfigError> {
+        use crate::group::{GroupSettings, MergeSettings, Order};
+        let g = &raw.grouping;
+        let order = match &g.order {
+            None => Order::Config,
+            Some(o) => match o.get_ref().as_str() {
+                "config" => Order::Config,
+                "size" => Order::Size,
+                other => {
+                    return Err(self.err(
+                        o.span(),
+                        "grouping.order",
+                        format!("`grouping.order`: unknown order `{other}`"),
+                        Some("use \"config\" or \"size\"".into()),
+                    ))
+                }
+            },
+        };
+        Ok(GroupSettings {
+            merge: MergeSettings {
+                window: self.duration(
+                    &g.window,
+                    "grouping.window",
+                    crate::group::dedup::DEFAULT_WINDOW,
+                )?,
+                ..MergeSettings::default()
+            },
+            order,
+            max_per_topic: g.max_per_topic.filter(|&n| n > 0),
+            max_stories: g.max_stories.filter(|&n| n > 0),
+            auto_topics: g.auto_topics,
         })
     }
 

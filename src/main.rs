@@ -86,9 +86,9 @@ fn exit_for(report: &RunReport) -> u8 {
 
 fn real_main(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
-        Command::Preview { out } => {
+        Command::Preview { out, explain } => {
             let cfg = load(&cli)?;
-            let report = runtime()?.block_on(pipeline::preview(&cfg, out))?;
+            let report = runtime()?.block_on(pipeline::preview_explained(&cfg, out, *explain))?;
             if !cli.quiet {
                 eprintln!(
                     "preview: {} stories, {} source problems, written to {}",
@@ -195,6 +195,8 @@ fn check(cfg: &Config) -> anyhow::Result<()> {
         groups: vec![],
         errors: vec![],
         attention: vec![],
+        muted: vec![],
+        explain: None,
     };
     renderer.render(&empty).context("templates do not render")?;
     if let config::Transport::Smtp(smtp) = &cfg.delivery.transport {

@@ -72,12 +72,59 @@ pub struct Story {
     /// Why the story sits in its topic (keyword, hint, or fallback).
     #[serde(skip)]
     pub topic_reason: String,
+    /// Why each report joined this story (empty for a single report); for `--explain`.
+    #[serde(skip)]
+    pub merged: Vec<MergeNote>,
+}
+
+/// One report in a merged story and why it is there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MergeNote {
+    pub title: String,
+    pub source: String,
+    pub reason: String,
+    /// Cosine similarity with the report it joined (text tiers only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TopicGroup {
     pub topic: String,
     pub stories: Vec<Story>,
+    /// Stories left out by the per-topic or total cap ("+N more").
+    pub more: usize,
+}
+
+/// A story the reader's filters muted: counted in the footer, named by `--explain`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Muted {
+    pub title: String,
+    pub source: String,
+    /// Which filter muted it: "filters[0]: exclude `horoscope`".
+    pub filter: String,
+    /// Its items, recorded as delivered with the digest so it is not counted again.
+    #[serde(skip)]
+    pub items: Vec<ItemKey>,
+    /// Another source's copy of a story already muted (not counted twice).
+    #[serde(skip)]
+    pub repeat: bool,
+}
+
+/// Why every story sits where it is (`preview --explain`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Explain {
+    pub stories: Vec<StoryExplain>,
+    pub muted: Vec<Muted>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoryExplain {
+    pub title: String,
+    pub topic: String,
+    pub topic_reason: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub merged: Vec<MergeNote>,
 }
 
 /// A source that failed during this run. The run goes on without it.
@@ -96,6 +143,11 @@ pub struct Digest {
     pub errors: Vec<SourceError>,
     /// Messages the reader must act on (confirm a subscription), listed apart from stories.
     pub attention: Vec<Attention>,
+    /// Stories the reader's filters muted (counted in the footer).
+    pub muted: Vec<Muted>,
+    /// Why each story sits where it is; only with `preview --explain`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Explain>,
 }
 
 /// A confirmation or welcome email: not a story, but the reader needs to see its link or the
@@ -115,6 +167,35 @@ pub struct Attention {
 impl Digest {
     pub fn story_count(&self) -> usize {
         self.groups.iter().map(|g| g.stories.len()).sum()
+    }
+
+    /// Muted stories, each counted once however many sources carried it.
+    pub fn muted_count(&self) -> usize {
+        self.muted.iter().filter(|m| !m.repeat).count()
+    }
+
+    /// Stories left out by the caps.
+    pub fn more_count(&self) -> usize {
+        self.groups.iter().map(|g| g.more).sum()
+    }
+
+    /// The explanation of this digest's grouping.
+    pub fn explain(&self) -> Explain {
+        Explain {
+            stories: self
+                .groups
+                .iter()
+                .flat_map(|g| {
+                    g.stories.iter().map(|s| StoryExplain {
+                        title: s.title.clone(),
+                        topic: g.topic.clone(),
+                        topic_reason: s.topic_reason.clone(),
+                        merged: s.merged.clone(),
+                    })
+                })
+                .collect(),
+            muted: self.muted.clone(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -475,12 +475,16 @@ fn read_capped(p: &Path, max: u64) -> Result<Vec<u8>, String> {
 
 /// Groups the collected items into the digest.
 pub fn build(cfg: &Config, collected: &Collected, now: DateTime<Utc>) -> Digest {
+    let grouped =
+        crate::group::group_with(&collected.items, &cfg.topics, &cfg.filters, &cfg.grouping);
     Digest {
         title: cfg.digest.title.clone(),
         generated_at: now,
-        groups: crate::group::group(&collected.items, &cfg.topics),
+        groups: grouped.groups,
         errors: collected.errors.clone(),
         attention: collected.attention.clone(),
+        muted: grouped.muted,
+        explain: None,
     }
 }
 
@@ -493,10 +497,23 @@ pub fn compose(cfg: &Config, digest: &Digest) -> Result<(Rendered, Outgoing), Ru
 
 /// `preview --out DIR`: builds the digest from the current state, writes it, changes nothing.
 pub async fn preview(cfg: &Config, out_dir: &Path) -> Result<RunReport, RunError> {
+    preview_explained(cfg, out_dir, false).await
+}
+
+/// `preview --explain`: as [`preview`], and `digest.json` gains an `"explain"` section
+/// saying why each story sits where it is (merges, topic evidence, filters).
+pub async fn preview_explained(
+    cfg: &Config,
+    out_dir: &Path,
+    explain: bool,
+) -> Result<RunReport, RunError> {
     let now = Utc::now();
     let state = State::open_read_only(&cfg.state_path)?;
     let collected = collect(cfg, &state, now).await?;
-    let digest = build(cfg, &collected, now);
+    let mut digest = build(cfg, &collected, now);
+    if explain {
+        digest.explain = Some(digest.explain());
+    }
     let (rendered, outgoing) = compose(cfg, &digest)?;
     std::fs::create_dir_all(out_dir).map_err(|source| RunError::Write {
         path: out_dir.display().to_string(),
@@ -581,7 +598,12 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
         return Ok(report);
     }
 
-    let items: Vec<&ItemKey> = digest.stories().flat_map(|s| s.items.iter()).collect();
+    // Muted stories count as delivered too, so the footer does not count them again.
+    let items: Vec<&ItemKey> = digest
+        .stories()
+        .flat_map(|s| s.items.iter())
+        .chain(digest.muted.iter().flat_map(|m| m.items.iter()))
+        .collect();
     let messages: Vec<&str> = digest
         .stories()
         .flat_map(|s| s.message_ids.iter().map(String::as_str))

@@ -49,6 +49,8 @@ pub struct View<'a> {
     pub errors: &'a [SourceError],
     /// Confirmation emails waiting for the reader ("needs your attention").
     pub attention: &'a [Attention],
+    /// Stories the reader's filters muted ("7 stories muted by your filters").
+    pub muted_count: usize,
 }
 
 #[derive(Serialize)]
@@ -59,6 +61,8 @@ pub struct GroupView<'a> {
     /// `=` repeated to the topic's width, for plain-text headings.
     pub underline: String,
     pub stories: Vec<StoryView<'a>>,
+    /// Stories of this topic left out by the caps ("+3 more").
+    pub more: usize,
 }
 
 #[derive(Serialize)]
@@ -117,10 +121,12 @@ pub fn view(d: &Digest) -> View<'_> {
                             .join(", "),
                     })
                     .collect(),
+                more: g.more,
             })
             .collect(),
         errors: &d.errors,
         attention: &d.attention,
+        muted_count: d.muted_count(),
     }
 }
 
@@ -269,13 +275,17 @@ mod tests {
                     items: vec![],
                     message_ids: vec![],
                     topic_reason: String::new(),
+                    merged: vec![],
                 }],
+                more: 0,
             }],
             errors: vec![SourceError {
                 source: "Broken".into(),
                 message: "HTTP 500".into(),
             }],
             attention: vec![],
+            muted: vec![],
+            explain: None,
         }
     }
 
@@ -343,6 +353,24 @@ mod tests {
             .expect("broken template must fail")
             .to_string();
         assert!(err.contains("digest.html"), "{err}");
+    }
+
+    #[test]
+    fn muted_count_and_more_lines_render() {
+        let mut d = digest();
+        d.groups[0].more = 3;
+        d.muted = vec![crate::model::Muted {
+            title: "Horoscope".into(),
+            source: "Feed A".into(),
+            filter: "filters[0]: exclude `horoscope`".into(),
+            items: vec![],
+            repeat: false,
+        }];
+        let r = Renderer::new(None).unwrap().render(&d).unwrap();
+        for out in [&r.html, &r.text] {
+            assert!(out.contains("+3 more in Technology"), "{out}");
+            assert!(out.contains("1 story muted by your filters"), "{out}");
+        }
     }
 
     #[test]

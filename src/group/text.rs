@@ -1,0 +1,482 @@
+//! The text model shared by merging and topics, with nothing to download: Unicode-aware
+//! words, English stop words, Snowball stems, TF-IDF weights and cosine similarity.
+//!
+//! A [`Corpus`] is built once per batch: every distinct word is lowercased and stemmed once
+//! (stemming is the costly part), and every document becomes a sparse, L2-normalised vector
+//! of term ids sorted by id, so a cosine is one merge-walk over two short lists.
+
+use std::collections::HashMap;
+
+use rust_stemmers::{Algorithm, Stemmer};
+
+/// A title word counts this many times a summary word: titles say what the story is.
+pub const TITLE_WEIGHT: f32 = 2.0;
+/// Number tokens shorter than this ("3", "12") are too common to be evidence of anything.
+const MIN_SALIENT_NUMBER_LEN: usize = 2;
+
+/// Words that carry no topic: articles, pronouns, auxiliaries, newswire filler.
+const STOP_WORDS: &[&str] = &[
+    "a",
+    "about",
+    "after",
+    "again",
+    "against",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "down",
+    "during",
+    "each",
+    "few",
+    "for",
+    "from",
+    "further",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "him",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "me",
+    "more",
+    "most",
+    "my",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "on",
+    "once",
+    "only",
+    "or",
+    "other",
+    "our",
+    "ours",
+    "out",
+    "over",
+    "own",
+    "same",
+    "she",
+    "should",
+    "so",
+    "some",
+    "such",
+    "than",
+    "that",
+    "the",
+    "their",
+    "theirs",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "very",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+    "yours",
+    "said",
+    "says",
+    "say",
+    "new",
+    "one",
+    "two",
+    "its",
+    "s",
+    "t",
+    "de",
+    "la",
+    "le",
+    "el",
+    "der",
+    "die",
+    "das",
+    "und",
+    "quot",
+    "amp",
+    "lt",
+    "gt",
+    "nbsp",
+    "reuters",
+    "ap",
+    "afp",
+    "com",
+    "www",
+    "http",
+    "https",
+    "href",
+    "target",
+    "br",
+    "yesterday",
+    "today",
+    "tomorrow",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "week",
+    "year",
+    "years",
+    "last",
+    "first",
+    "may",
+    "will",
+    "told",
+    "per",
+    "cent",
+    "percent",
+    "since",
+    "still",
+    "yet",
+    "amid",
+    "among",
+    "via",
+];
+
+/// One word as it stood in the text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word<'a> {
+    pub text: &'a str,
+    /// Starts with a capital and is not the first word of a sentence: likely a name.
+    pub capitalized_mid_sentence: bool,
+}
+
+/// Splits text into words: runs of letters and digits (any script), keeping `6.8` and
+/// `400,000` whole and dropping a possessive `'s`.
+pub fn words(text: &str) -> Vec<Word<'_>> {
+    let mut out = Vec::new();
+    let bytes: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    let mut sentence_start = true;
+    while i < bytes.len() {
+        let (start, c) = bytes[i];
+        if !c.is_alphanumeric() {
+            if matches!(c, '.' | '!' | '?' | ':' | ';' | '\n' | '|' | '-' | '—') {
+                sentence_start = true;
+            }
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        while j < bytes.len() {
+            let c = bytes[j].1;
+            let joins_digits = matches!(c, '.' | ',')
+                && bytes[j - 1].1.is_ascii_digit()
+                && bytes.get(j + 1).is_some_and(|n| n.1.is_ascii_digit());
+            if c.is_alphanumeric() || joins_digits {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        let end = bytes.get(j).map(|b| b.0).unwrap_or(text.len());
+        out.push(Word {
+            text: &text[start..end],
+            capitalized_mid_sentence: !sentence_start && c.is_uppercase(),
+        });
+        sentence_start = false;
+        // A possessive `'s` / `’s` is not a word.
+        if bytes.get(j).is_some_and(|b| matches!(b.1, '\'' | '’'))
+            && bytes.get(j + 1).is_some_and(|b| b.1 == 's' || b.1 == 'S')
+            && bytes.get(j + 2).is_none_or(|b| !b.1.is_alphanumeric())
+        {
+            j += 2;
+        }
+        i = j;
+    }
+    out
+}
+
+/// Lowercase words of a text, for keyword and filter matching (no stemming, stop words kept).
+pub fn plain_words(text: &str) -> Vec<String> {
+    words(text).iter().map(|w| w.text.to_lowercase()).collect()
+}
+
+/// How often `phrase` (already split into words) occurs as whole words in `haystack`.
+pub fn count_phrase(haystack: &[String], phrase: &[String]) -> usize {
+    if phrase.is_empty() || phrase.len() > haystack.len() {
+        return 0;
+    }
+    haystack
+        .windows(phrase.len())
+        .filter(|w| *w == phrase)
+        .count()
+}
+
+/// A sparse vector: `(term id, weight)` sorted by term id.
+pub type Vector = Vec<(u32, f32)>;
+
+pub fn cosine(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+    let (mut i, mut j, mut dot) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                dot += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    dot
+}
+
+pub fn normalize(v: &mut Vector) {
+    let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|(_, w)| *w /= norm);
+    }
+}
+
+/// Adds `b * scale` into a dense accumulator.
+pub fn add_into(acc: &mut HashMap<u32, f32>, b: &[(u32, f32)], scale: f32) {
+    for &(t, w) in b {
+        *acc.entry(t).or_default() += w * scale;
+    }
+}
+
+pub fn from_map(m: HashMap<u32, f32>) -> Vector {
+    let mut v: Vector = m.into_iter().filter(|(_, w)| *w > 0.0).collect();
+    v.sort_unstable_by_key(|(t, _)| *t);
+    v
+}
+
+/// One analysed document: term counts (title counted [`TITLE_WEIGHT`] times), and the terms
+/// that look like names or figures (evidence that two reports are about the same event).
+#[derive(Debug, Clone, Default)]
+pub struct Doc {
+    pub counts: Vec<(u32, f32)>,
+    pub salient: Vec<u32>,
+}
+
+/// Vocabulary and document frequencies for one batch.
+pub struct Corpus {
+    stemmer: Stemmer,
+    /// lowercase word → term id (None for stop words), so each distinct word is stemmed once.
+    word_ids: HashMap<String, Option<u32>>,
+    stem_ids: HashMap<String, u32>,
+    /// The stem of every term id, for explanations and topic labels.
+    pub stems: Vec<String>,
+    pub df: Vec<u32>,
+    pub docs: usize,
+}
+
+impl Default for Corpus {
+    fn default() -> Self {
+        Corpus::new()
+    }
+}
+
+impl Corpus {
+    pub fn new() -> Corpus {
+        Corpus {
+            stemmer: Stemmer::create(Algorithm::English),
+            word_ids: HashMap::new(),
+            stem_ids: HashMap::new(),
+            stems: Vec::new(),
+            df: Vec::new(),
+            docs: 0,
+        }
+    }
+
+    /// The term id of a word, or None for a stop word.
+    pub fn term(&mut self, word: &str) -> Option<u32> {
+        let lower = word.to_lowercase();
+        if let Some(id) = self.word_ids.get(&lower) {
+            return *id;
+        }
+        let id = if STOP_WORDS.contains(&lower.as_str()) {
+            None
+        } else {
+            let stem = self.stemmer.stem(&lower).into_owned();
+            let next = self.stems.len() as u32;
+            let id = *self.stem_ids.entry(stem.clone()).or_insert(next);
+            if id == next {
+                self.stems.push(stem);
+                self.df.push(0);
+            }
+            Some(id)
+        };
+        self.word_ids.insert(lower, id);
+        id
+    }
+
+    /// Looks a word up without adding it (for keywords against a finished corpus).
+    pub fn lookup(&self, word: &str) -> Option<u32> {
+        let lower = word.to_lowercase();
+        if let Some(id) = self.word_ids.get(&lower) {
+            return *id;
+        }
+        let stem = self.stemmer.stem(&lower);
+        self.stem_ids.get(stem.as_ref()).copied()
+    }
+
+    /// Analyses a title and summary and counts the document in the document frequencies.
+    pub fn add(&mut self, title: &str, summary: &str) -> Doc {
+        let mut counts: HashMap<u32, f32> = HashMap::new();
+        let mut salient: Vec<u32> = Vec::new();
+        // Title-case headlines capitalise every word, so capitals in a title say nothing.
+        let title_is_sentence_case = words(title)
+            .iter()
+            .skip(1)
+            .any(|w| w.text.chars().next().is_some_and(char::is_lowercase) && w.text.len() > 3);
+        for (text, weight, names_count) in [
+            (title, TITLE_WEIGHT, title_is_sentence_case),
+            (summary, 1.0, true),
+        ] {
+            for w in words(text) {
+                let Some(id) = self.term(w.text) else {
+                    continue;
+                };
+                *counts.entry(id).or_default() += weight;
+                let digits = w.text.chars().any(|c| c.is_ascii_digit());
+                let is_name = names_count && w.capitalized_mid_sentence;
+                let is_figure = digits && w.text.chars().count() >= MIN_SALIENT_NUMBER_LEN;
+                if is_name || is_figure {
+                    salient.push(id);
+                }
+            }
+        }
+        let mut counts: Vector = counts.into_iter().collect();
+        counts.sort_unstable_by_key(|(t, _)| *t);
+        for &(t, _) in &counts {
+            self.df[t as usize] += 1;
+        }
+        self.docs += 1;
+        salient.sort_unstable();
+        salient.dedup();
+        Doc { counts, salient }
+    }
+
+    /// Smoothed inverse document frequency.
+    pub fn idf(&self, term: u32) -> f32 {
+        let n = self.docs as f32;
+        ((n + 1.0) / (self.df[term as usize] as f32 + 1.0)).ln() + 1.0
+    }
+
+    /// The L2-normalised TF-IDF vector of a document (sublinear term frequency).
+    pub fn tfidf(&self, doc: &Doc) -> Vector {
+        self.tfidf_boosted(doc, 1.0)
+    }
+
+    /// [`Corpus::tfidf`] with the document's names and figures weighted `boost` times.
+    pub fn tfidf_boosted(&self, doc: &Doc, boost: f32) -> Vector {
+        let mut v: Vector = doc
+            .counts
+            .iter()
+            .map(|&(t, c)| {
+                let b = if doc.salient.binary_search(&t).is_ok() {
+                    boost
+                } else {
+                    1.0
+                };
+                (t, (1.0 + c.ln()) * self.idf(t) * b)
+            })
+            .collect();
+        normalize(&mut v);
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_keep_figures_and_drop_possessives() {
+        let w: Vec<&str> = words("Peru's 6.8 quake: 400,000 hit — Zürich café, K2-18c.")
+            .iter()
+            .map(|w| w.text)
+            .collect();
+        assert_eq!(
+            w,
+            ["Peru", "6.8", "quake", "400,000", "hit", "Zürich", "café", "K2", "18c"]
+        );
+    }
+
+    #[test]
+    fn names_are_capitals_after_the_first_word() {
+        let w = words("Residents of Chivay left. Rescue teams came");
+        let names: Vec<&str> = w
+            .iter()
+            .filter(|w| w.capitalized_mid_sentence)
+            .map(|w| w.text)
+            .collect();
+        assert_eq!(names, ["Chivay"]);
+    }
+
+    #[test]
+    fn stems_merge_inflections_and_stop_words_vanish() {
+        let mut c = Corpus::new();
+        assert_eq!(c.term("earthquakes"), c.term("Earthquake"));
+        assert_eq!(c.term("the"), None);
+        let a = c.add("Earthquake strikes Peru", "");
+        let b = c.add("Earthquakes struck Peru", "");
+        let (va, vb) = (c.tfidf(&a), c.tfidf(&b));
+        assert!(cosine(&va, &vb) > 0.5);
+        assert!((cosine(&va, &va) - 1.0).abs() < 1e-5);
+    }
+}
