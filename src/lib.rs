@@ -19,16 +19,25 @@
 //!    item is made, so nothing unsafe or tracking reaches later stages. Before grouping, one
 //!    step ([`links::publish`]) drops every link that still tracks the reader, or, with
 //!    `[links] resolve_redirects`, resolves opaque click-trackers (cached in [`state`]).
-//! 4. [`group`] merges items that are the same story and places stories in topics.
+//! 4. [`group`] applies the reader's filters, merges items that are the same story (exact
+//!    keys, then TF-IDF similarity backed by shared names, within a time window), and places
+//!    stories in topics (keywords, hints, then self-trained centroids), each with its reason.
 //! 5. [`render`] fills the Tera templates (built in, or the user's); [`deliver`] builds one
-//!    MIME message and hands it to SMTP or sendmail.
-//! 6. [`state`] remembers sources, validators and deliveries. Items are recorded as delivered in
-//!    one transaction, only after the SMTP server accepted the digest: a failed send loses
-//!    nothing, and a rerun sends nothing twice. Only then are IMAP UIDs recorded and each IMAP
-//!    mailbox's `after` action (seen, move, delete) applied.
+//!    MIME message and hands it to SMTP (driven step by step) or sendmail.
+//! 6. [`state`] remembers sources, validators, health and deliveries. A digest's items are
+//!    recorded, as *pending*, when the SMTP server has agreed to take the message, confirmed
+//!    when it accepts it and removed if it refuses; a pending digest left by a crash is settled
+//!    by the next run. So a failed send loses nothing and nothing is sent twice. IMAP UIDs are
+//!    recorded with the digest; each IMAP mailbox's `after` action runs only after acceptance.
 //!
-//! [`pipeline`] runs these stages for `preview` and `run`.
-//! [`edit`] and [`opml`] change `config.toml` from the command line, comments kept, checked first.
+//! What runs concurrently: every feed is its own task (at most `[fetch] concurrency` in flight,
+//! `per_host` per host, parsing on the worker threads); local mailboxes read on the blocking
+//! pool; IMAP mailboxes are async. Everything else runs in order.
+//!
+//! Around the pipeline: [`pipeline`] runs the stages for `preview` and `run`; [`lock`] keeps
+//! runs one at a time; [`schedule`] and [`daemon`] run on a cron schedule; [`health`] reports
+//! how each source has been doing; [`edit`] and [`opml`] change `config.toml` from the command
+//! line, comments kept, checked before writing.
 
 pub mod config;
 pub mod daemon;

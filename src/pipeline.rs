@@ -5,7 +5,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use futures_util::stream::{self, StreamExt};
 
 use crate::config::{Config, FeedConfig, FeedLocation, MailboxConfig, MailboxKind};
 use crate::deliver::{self, DeliverError, Outgoing};
@@ -99,10 +98,42 @@ pub async fn collect(
     for f in &cfg.feeds {
         cached.push(state.cached_feed(&feed_key(f))?);
     }
-    let feeds = stream::iter(cfg.feeds.iter().zip(cached))
-        .map(|(f, cache)| read_feed(f, cache, health.get(&feed_key(f).0), now, &fetcher, &tools))
-        .buffer_unordered(fetcher.concurrency())
-        .collect::<Vec<_>>();
+    // Each feed is its own task so the runtime's worker threads share the parsing (parsing and
+    // sanitizing cost more CPU than the I/O); the semaphore is the global in-flight limit, the
+    // fetcher holds the per-host one.
+    let fetcher = Arc::new(fetcher);
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(fetcher.concurrency()));
+    let tasks: Vec<_> = cfg
+        .feeds
+        .iter()
+        .cloned()
+        .zip(cached)
+        .map(|(f, cache)| {
+            let (fetcher, tools, in_flight) = (fetcher.clone(), tools.clone(), in_flight.clone());
+            let h = health.get(&feed_key(&f).0).cloned();
+            tokio::spawn(async move {
+                let _permit = in_flight.acquire_owned().await;
+                read_feed(&f, cache, h.as_ref(), now, &fetcher, &tools).await
+            })
+        })
+        .collect();
+    let feeds = async move {
+        let mut out = Vec::with_capacity(tasks.len());
+        for (t, f) in futures_util::future::join_all(tasks)
+            .await
+            .into_iter()
+            .zip(&cfg.feeds)
+        {
+            out.push(t.unwrap_or_else(|e| {
+                SourceResult::failed(
+                    feed_key(f),
+                    f.location.to_string(),
+                    format!("feed reader crashed: {e}"),
+                )
+            }));
+        }
+        out
+    };
 
     let digested = Arc::new(state.digested_messages()?);
     let mailboxes = cfg
@@ -432,7 +463,8 @@ async fn read_feed(
         cleaner: &tools.cleaner,
         sanitizer: &tools.sanitizer,
     };
-    match feed::parse(&bytes.0, &ctx) {
+    // CPU-bound: let the runtime move this worker's other tasks elsewhere meanwhile.
+    match tokio::task::block_in_place(|| feed::parse(&bytes.0, &ctx)) {
         Ok(parsed) => {
             let label = f.name.clone().or(parsed.title).unwrap_or(label);
             update.fetched = Some((bytes.1, parsed.items.clone()));

@@ -108,6 +108,11 @@ pub fn digest_message(
             .push(format!("message `{label}` is not a parsable email"));
         return MessageOutcome::Failed;
     };
+    // Checked before extraction, which is the expensive part: a run with nothing new stays cheap.
+    if digested.contains(&newsletter::message_id(&msg, fallback_id)) {
+        out.messages_skipped += 1;
+        return MessageOutcome::Skipped;
+    }
     let sender = msg.from().and_then(|a| a.first()).and_then(|a| a.address());
     if !sender_matches(&cfg.from, sender) {
         out.messages_skipped += 1;

@@ -151,15 +151,20 @@ pub enum Shape {
     SinglePost,
 }
 
+/// The message's identity for "digested once": its Message-ID, else one made from the fallback
+/// (file name, IMAP UID...).
+pub fn message_id(msg: &Message<'_>, fallback_id: &str) -> String {
+    msg.message_id()
+        .map(|m| format!("<{}>", m.trim_matches(['<', '>'])))
+        .unwrap_or_else(|| format!("<{fallback_id}@tidings.local>"))
+}
+
 pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
     let subject = msg
         .subject()
         .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
-    let message_id = msg
-        .message_id()
-        .map(|m| format!("<{}>", m.trim_matches(['<', '>'])))
-        .unwrap_or_else(|| format!("<{}@tidings.local>", ctx.fallback_id));
+    let message_id = message_id(msg, ctx.fallback_id);
     let sender = msg.from().and_then(|a| a.first()).and_then(|a| {
         a.name()
             .map(str::to_string)
