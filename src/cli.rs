@@ -52,8 +52,13 @@ pub enum Command {
     /// Stay in the foreground and run on `[digest] schedule` (for containers and hosts
     /// without cron). SIGTERM or Ctrl-C stops it, after a run in progress has finished.
     Daemon,
-    /// Validate the config and report problems.
-    Check,
+    /// Validate the config, then check live that every feed, mailbox and the SMTP server
+    /// answers (logs in, sends nothing) and the templates render.
+    Check {
+        /// Skip the checks that touch the network or mail servers.
+        #[arg(long)]
+        offline: bool,
+    },
     /// How every source has been doing: last success, failures in a row, latency.
     Sources {
         /// Print JSON for scripts.

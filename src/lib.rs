@@ -39,6 +39,7 @@
 //! how each source has been doing; [`edit`] and [`opml`] change `config.toml` from the command
 //! line, comments kept, checked before writing.
 
+pub mod check;
 pub mod config;
 pub mod daemon;
 pub mod deliver;

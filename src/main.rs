@@ -126,9 +126,24 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             runtime()?.block_on(tidings::daemon::daemon(&path))?;
             Ok(EXIT_OK)
         }
-        Command::Check => {
+        Command::Check { offline } => {
             let cfg = load(&cli)?;
-            check(&cfg)?;
+            let findings = runtime()?.block_on(tidings::check::run(&cfg, !*offline));
+            println!(
+                "{}: config OK ({} feeds, {} mailboxes, {} topics; digest to {})",
+                cfg.path.display(),
+                cfg.feeds.len(),
+                cfg.mailboxes.len(),
+                cfg.topics.len(),
+                cfg.delivery.to.join(", ")
+            );
+            for f in &findings {
+                println!("{f}");
+            }
+            let failed = findings.iter().filter(|f| f.problem.is_some()).count();
+            if failed > 0 {
+                anyhow::bail!("{failed} of {} checks failed", findings.len());
+            }
             Ok(EXIT_OK)
         }
         Command::Sources { json } => {
@@ -184,37 +199,6 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
         Command::ImportOpml { file } => import_opml(&cli, file),
         Command::ExportOpml { out } => export_opml(&cli, out.as_deref()),
     }
-}
-
-/// Offline checks beyond parsing: templates compile and render, the SMTP secret is there.
-fn check(cfg: &Config) -> anyhow::Result<()> {
-    let renderer = tidings::render::Renderer::new(cfg.digest.templates_dir.as_deref())?;
-    let empty = tidings::model::Digest {
-        title: cfg.digest.title.clone(),
-        generated_at: chrono::Utc::now(),
-        groups: vec![],
-        errors: vec![],
-        attention: vec![],
-        muted: vec![],
-        explain: None,
-    };
-    renderer.render(&empty).context("templates do not render")?;
-    if let config::Transport::Smtp(smtp) = &cfg.delivery.transport {
-        if let (Some(_), Some(secret)) = (&smtp.username, &smtp.password) {
-            secret
-                .read()
-                .map_err(|e| anyhow::anyhow!("SMTP password: {e}"))?;
-        }
-    }
-    println!(
-        "{}: OK ({} feeds, {} mailboxes, {} topics; digest to {})",
-        cfg.path.display(),
-        cfg.feeds.len(),
-        cfg.mailboxes.len(),
-        cfg.topics.len(),
-        cfg.delivery.to.join(", ")
-    );
-    Ok(())
 }
 
 fn open_config(cli: &Cli) -> anyhow::Result<ConfigFile> {

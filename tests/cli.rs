@@ -20,7 +20,7 @@ fn a_misspelt_key_names_file_line_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("config.toml");
     std::fs::write(&cfg, MINIMAL.replace("to = [", "recipents = [")).unwrap();
-    let out = tidings(&cfg, &["check"], &[]);
+    let out = tidings(&cfg, &["check", "--offline"], &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -38,16 +38,22 @@ fn check_reports_a_missing_secret_by_name_only_and_passes_when_set() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("config.toml");
     std::fs::write(&cfg, MINIMAL).unwrap();
-    let out = tidings(&cfg, &["check"], &[]);
+    let out = tidings(&cfg, &["check", "--offline"], &[]);
     assert_eq!(out.status.code(), Some(1));
+    let report = format!("{}{}", stdout(&out), stderr(&out));
     assert!(
-        stderr(&out).contains("`TIDINGS_CLI_TEST_SECRET`"),
-        "{}",
-        stderr(&out)
+        report.contains(
+            "FAIL  SMTP password is available: environment variable `TIDINGS_CLI_TEST_SECRET`"
+        ),
+        "{report}"
     );
 
     let secret = "s3cret-value-never-printed";
-    let ok = tidings(&cfg, &["check"], &[("TIDINGS_CLI_TEST_SECRET", secret)]);
+    let ok = tidings(
+        &cfg,
+        &["check", "--offline"],
+        &[("TIDINGS_CLI_TEST_SECRET", secret)],
+    );
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
     assert!(stdout(&ok).contains("OK"));
     assert!(!stdout(&ok).contains(secret) && !stderr(&ok).contains(secret));
@@ -64,9 +70,17 @@ fn check_names_a_broken_user_template() {
         format!("[digest]\ntemplates_dir = \"tpl\"\n{MINIMAL}"),
     )
     .unwrap();
-    let out = tidings(&cfg, &["check"], &[("TIDINGS_CLI_TEST_SECRET", "x")]);
+    let out = tidings(
+        &cfg,
+        &["check", "--offline"],
+        &[("TIDINGS_CLI_TEST_SECRET", "x")],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("tpl/digest.html"), "{}", stderr(&out));
+    let report = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        report.contains("FAIL  templates render") && report.contains("tpl/digest.html"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -76,6 +90,7 @@ fn the_config_is_found_through_tidings_config() {
     std::fs::write(&cfg, MINIMAL).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
         .arg("check")
+        .arg("--offline")
         .env("TIDINGS_CONFIG", &cfg)
         .env("TIDINGS_CLI_TEST_SECRET", "x")
         .output()

@@ -132,6 +132,21 @@ pub async fn read(
     }
 }
 
+/// For `tidings check`: logs in and opens every configured folder read-only; reads nothing.
+pub async fn check(cfg: &MailboxConfig) -> Result<usize, ImapError> {
+    let imap = cfg.imap.as_ref().expect("imap mailbox has imap config");
+    let addr = format!("{}:{}", imap.host, imap.port);
+    let mut session = connect(imap, &password(&imap.password)?).await?;
+    for folder in &imap.folders {
+        within(imap.timeout, &addr, "EXAMINE", async {
+            Ok(session.examine(folder).await?)
+        })
+        .await?;
+    }
+    let _ = session.logout().await;
+    Ok(imap.folders.len())
+}
+
 #[allow(
     clippy::too_many_arguments,
     reason = "one call site; bundling them would only rename the same list"

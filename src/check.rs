@@ -1,0 +1,158 @@
+//! `tidings check`: the config is valid (it loaded), and then, live, that everything it names
+//! answers: each feed is reachable and parses, each IMAP mailbox logs in and its folders exist,
+//! the SMTP server connects, upgrades to TLS and accepts the login (nothing is sent), and the
+//! templates render.
+
+use chrono::Utc;
+use futures_util::future::join_all;
+
+use crate::config::{Config, FeedLocation, MailboxKind, Transport};
+use crate::html::Sanitizer;
+use crate::links::Cleaner;
+use crate::model::Digest;
+use crate::sources::feed::{self, FeedContext};
+use crate::sources::http::{Fetched, Fetcher, Validators};
+
+/// One line of the report.
+pub struct Finding {
+    pub what: String,
+    pub problem: Option<String>,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.problem {
+            None => write!(f, "ok    {}", self.what),
+            Some(p) => write!(f, "FAIL  {}: {p}", self.what),
+        }
+    }
+}
+
+fn finding(what: String, result: Result<String, String>) -> Finding {
+    match result {
+        Ok(detail) if detail.is_empty() => Finding {
+            what,
+            problem: None,
+        },
+        Ok(detail) => Finding {
+            what: format!("{what} ({detail})"),
+            problem: None,
+        },
+        Err(p) => Finding {
+            what,
+            problem: Some(p),
+        },
+    }
+}
+
+/// Runs every check; `live = false` skips the ones that touch the network.
+pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let empty = Digest {
+        title: cfg.digest.title.clone(),
+        generated_at: Utc::now(),
+        groups: vec![],
+        errors: vec![],
+        attention: vec![],
+        muted: vec![],
+        explain: None,
+    };
+    let templates = crate::render::Renderer::new(cfg.digest.templates_dir.as_deref())
+        .and_then(|r| r.render(&empty))
+        .map(|_| String::new())
+        .map_err(|e| e.to_string());
+    out.push(finding("templates render".into(), templates));
+    if let Transport::Smtp(smtp) = &cfg.delivery.transport {
+        if let (Some(_), Some(secret)) = (&smtp.username, &smtp.password) {
+            out.push(finding(
+                "SMTP password is available".into(),
+                secret.read().map(|_| String::new()),
+            ));
+        }
+    }
+    if !live {
+        return out;
+    }
+
+    let cleaner = Cleaner::new(&cfg.links);
+    let sanitizer = Sanitizer::new(&cleaner);
+    match Fetcher::new(&cfg.fetch) {
+        Err(e) => out.push(finding("HTTP client".into(), Err(e.to_string()))),
+        Ok(fetcher) => {
+            let checks = cfg.feeds.iter().map(|f| {
+                let (fetcher, cleaner, sanitizer) = (&fetcher, &cleaner, &sanitizer);
+                async move {
+                    let name = f.name.clone().unwrap_or_else(|| f.location.to_string());
+                    let bytes = match &f.location {
+                        FeedLocation::Url(u) => {
+                            match fetcher.fetch(u, &Validators::default()).await {
+                                Ok(Fetched::Body { bytes, .. }) => Ok(bytes),
+                                Ok(Fetched::NotModified) => {
+                                    Err("answered 304 to an unconditional request".to_string())
+                                }
+                                Err(e) => Err(e.to_string()),
+                            }
+                        }
+                        FeedLocation::File(p) => std::fs::read(p).map_err(|e| e.to_string()),
+                    };
+                    let key = crate::pipeline::feed_key(f);
+                    let result = bytes.and_then(|b| {
+                        let ctx = FeedContext {
+                            source: &key,
+                            name: f.name.as_deref(),
+                            fallback_name: &name,
+                            topic: None,
+                            cleaner,
+                            sanitizer,
+                        };
+                        feed::parse(&b, &ctx)
+                            .map(|p| format!("{} items", p.items.len()))
+                            .map_err(|e| e.to_string())
+                    });
+                    finding(format!("feed {name}"), result)
+                }
+            });
+            out.extend(join_all(checks).await);
+        }
+    }
+    for m in &cfg.mailboxes {
+        let name = m
+            .name
+            .clone()
+            .unwrap_or_else(|| m.path.display().to_string());
+        let result = match m.kind {
+            MailboxKind::Imap => crate::sources::imap::check(m)
+                .await
+                .map(|n| format!("{n} folders"))
+                .map_err(|e| e.to_string()),
+            _ => std::fs::metadata(&m.path)
+                .map(|_| String::new())
+                .map_err(|e| format!("`{}`: {e}", m.path.display())),
+        };
+        let label = if m.kind == MailboxKind::Imap {
+            crate::sources::imap::label(m)
+        } else {
+            name
+        };
+        out.push(finding(format!("mailbox {label}"), result));
+    }
+    if let Transport::Smtp(smtp) = &cfg.delivery.transport {
+        let result = match crate::deliver::connect(smtp).await {
+            Ok(mut conn) => {
+                let tls = if conn.is_encrypted() { "TLS" } else { "no TLS" };
+                let _ = conn.quit().await;
+                Ok(format!(
+                    "{tls}{}",
+                    if smtp.username.is_some() {
+                        ", logged in"
+                    } else {
+                        ""
+                    }
+                ))
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        out.push(finding(format!("SMTP {}:{}", smtp.host, smtp.port), result));
+    }
+    out
+}
