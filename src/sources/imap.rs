@@ -138,10 +138,7 @@ pub async fn check(cfg: &MailboxConfig) -> Result<usize, ImapError> {
     let addr = format!("{}:{}", imap.host, imap.port);
     let mut session = connect(imap, &password(&imap.password)?).await?;
     for folder in &imap.folders {
-        within(imap.timeout, &addr, "EXAMINE", async {
-            Ok(session.examine(folder).await?)
-        })
-        .await?;
+        within(imap.timeout, &addr, "EXAMINE", session.examine(folder)).await?;
     }
     let _ = session.logout().await;
     Ok(imap.folders.len())
