@@ -10,6 +10,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 pub const DEFAULT_TITLE: &str = "Tidings digest";
+/// By default a source is reported on the first run it fails.
+pub const DEFAULT_REPORT_FAILURES_AFTER: u32 = 1;
 pub const DEFAULT_LOOKBACK: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const DEFAULT_STATE_PATH: &str = "tidings.db";
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -109,6 +111,7 @@ struct RawDigest {
     schedule: Option<Spanned<String>>,
     timezone: Option<Spanned<String>>,
     period: Option<Spanned<String>>,
+    report_failures_after: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -263,6 +266,9 @@ pub struct DigestConfig {
     pub timezone: chrono_tz::Tz,
     /// At most one digest per period (a second `run` in it sends nothing without `--force`).
     pub period: Option<crate::schedule::Period>,
+    /// A failing source is named in the digest (and on stderr) once it has failed this many
+    /// runs in a row; before that it is only logged at info level.
+    pub report_failures_after: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -620,6 +626,11 @@ impl Resolver<'_> {
                 None => crate::schedule::zone(None).unwrap_or(chrono_tz::Tz::UTC),
             },
             period: self.parsed(&raw.digest.period, "digest.period", None)?,
+            report_failures_after: raw
+                .digest
+                .report_failures_after
+                .unwrap_or(DEFAULT_REPORT_FAILURES_AFTER)
+                .max(1),
         };
         if let (Some(dir), Some(raw_dir)) = (&digest.templates_dir, &raw.digest.templates_dir) {
             if !dir.is_dir() {

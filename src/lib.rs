@@ -52,6 +52,7 @@ pub mod lock;
 pub mod model;
 pub mod opml;
 pub mod pipeline;
+pub mod progress;
 pub mod render;
 pub mod schedule;
 pub mod sources;

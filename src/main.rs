@@ -24,6 +24,9 @@ const EXIT_LOCKED: u8 = 3;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
+    if !cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        tidings::progress::enable();
+    }
     match real_main(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e)

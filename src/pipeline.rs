@@ -103,17 +103,27 @@ pub async fn collect(
     // fetcher holds the per-host one.
     let fetcher = Arc::new(fetcher);
     let in_flight = Arc::new(tokio::sync::Semaphore::new(fetcher.concurrency()));
+    let fetched = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let total_feeds = cfg.feeds.len();
     let tasks: Vec<_> = cfg
         .feeds
         .iter()
         .cloned()
         .zip(cached)
         .map(|(f, cache)| {
-            let (fetcher, tools, in_flight) = (fetcher.clone(), tools.clone(), in_flight.clone());
+            let (fetcher, tools, in_flight, fetched) = (
+                fetcher.clone(),
+                tools.clone(),
+                in_flight.clone(),
+                fetched.clone(),
+            );
             let h = health.get(&feed_key(&f).0).cloned();
             tokio::spawn(async move {
                 let _permit = in_flight.acquire_owned().await;
-                read_feed(&f, cache, h.as_ref(), now, &fetcher, &tools).await
+                let result = read_feed(&f, cache, h.as_ref(), now, &fetcher, &tools).await;
+                let n = fetched.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                crate::progress::update(&format!("feeds: {n}/{total_feeds} fetched"));
+                result
             })
         })
         .collect();
@@ -173,11 +183,24 @@ pub async fn collect(
             .unwrap_or(now)
             - lookback;
         if let Some(e) = &r.update.error {
-            tracing::warn!(source = %r.label, error = %e, "source failed");
-            out.errors.push(SourceError {
-                source: r.label.clone(),
-                message: e.clone(),
-            });
+            // Failures in a row including this run (a skipped source did not fail again).
+            let before = health
+                .get(&r.update.key.0)
+                .map_or(0, |h| h.consecutive_failures);
+            let streak = if r.update.skipped {
+                before.max(1)
+            } else {
+                before + 1
+            };
+            if streak >= cfg.digest.report_failures_after {
+                tracing::warn!(source = %r.label, error = %e, "source failed");
+                out.errors.push(SourceError {
+                    source: r.label.clone(),
+                    message: e.clone(),
+                });
+            } else {
+                tracing::info!(source = %r.label, error = %e, streak, "source failed; not reported until it fails {} runs in a row", cfg.digest.report_failures_after);
+            }
         }
         for w in &r.warnings {
             tracing::warn!(source = %r.label, warning = %w, "source warning");
@@ -200,6 +223,13 @@ pub async fn collect(
         errors = out.errors.len(),
         "sources read"
     );
+    crate::progress::done(&format!(
+        "sources: {} feeds, {} mailboxes read; {} new items; {} problems",
+        cfg.feeds.len(),
+        cfg.mailboxes.len(),
+        out.items.len(),
+        out.errors.len()
+    ));
     // Links: no tracker and no personal data may reach the digest. Opaque trackers are resolved
     // from the cache, or over HTTP when the user allowed it; the rest are dropped.
     let resolver = if cfg.links.resolve_redirects {

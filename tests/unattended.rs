@@ -474,3 +474,53 @@ fn one_digest_per_period_unless_forced() {
     assert_eq!(forced.status.code(), Some(0));
     assert_eq!(sunk(dir.path()), 2, "--force sends the new stories");
 }
+
+#[test]
+fn a_failure_is_reported_only_after_the_configured_streak_and_progress_only_on_a_terminal() {
+    let http = HttpServer::start(vec![
+        ("/ok.xml", Route::file("rss2.xml", "application/rss+xml")),
+        ("/broken.xml", Route::status(500)),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sendmail_config_with(
+        dir.path(),
+        &[
+            ("Fine", http.url("/ok.xml")),
+            ("Broken", http.url("/broken.xml")),
+        ],
+        "report_failures_after = 2",
+    );
+    let first = tidings(&cfg, &["run"], &[]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "one failure is not news: {}",
+        stderr(&first)
+    );
+    assert!(!stderr(&first).contains("Broken"), "{}", stderr(&first));
+    assert!(
+        !stderr(&first).contains("feeds:"),
+        "no progress lines when stderr is not a terminal"
+    );
+    let second = tidings(&cfg, &["run"], &[]);
+    assert_eq!(second.status.code(), Some(2), "two in a row are reported");
+    assert!(stderr(&second).contains("Broken"), "{}", stderr(&second));
+
+    // Under a pseudo-terminal (util-linux `script`), the same command shows its progress.
+    let cmd = format!(
+        "{} -c {} preview --out {}",
+        env!("CARGO_BIN_EXE_tidings"),
+        cfg.display(),
+        dir.path().join("p").display()
+    );
+    let tty = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&tty.stdout);
+    assert!(
+        shown.contains("feeds: 2/2 fetched") && shown.contains("sources: 2 feeds"),
+        "{shown}"
+    );
+}
