@@ -968,7 +968,14 @@ fn next_chunk_start(lines: &[&str], from: usize) -> usize {
         j += 1;
     }
     let para_start = j;
-    while j < lines.len() && !lines[j].trim().is_empty() {
+    // The blurb ends where `paragraph_from` ends it: a URL or separator line right below it
+    // belongs to what follows. Skipping past a URL line would start the next chunk after the
+    // next story's own URL (a slice panic, found by fuzzing).
+    while j < lines.len()
+        && !lines[j].trim().is_empty()
+        && bare_url(lines[j].trim()).is_none()
+        && !is_separator(lines[j].trim())
+    {
         j += 1;
     }
     // Only skip the paragraph if it was a blurb (the line before the URL was a headline).
