@@ -47,10 +47,21 @@ impl Outgoing {
     }
 }
 
-/// A unique Message-ID in the sender's domain: time, process and content make it unique.
+/// A unique Message-ID in the sender's domain: time, process, a per-process counter and
+/// content make it unique (the counter and the clock tell apart two builds of one digest).
 fn message_id(from: &Mailbox, now: DateTime<Utc>, body: &str) -> String {
+    static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let mut h = Sha256::new();
     h.update(now.timestamp_nanos_opt().unwrap_or_default().to_le_bytes());
+    h.update(
+        BUILDS
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_le_bytes(),
+    );
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    h.update(wall.as_nanos().to_le_bytes());
     h.update(std::process::id().to_le_bytes());
     h.update(body.as_bytes());
     let hex = format!("{:x}", h.finalize());
