@@ -525,6 +525,14 @@ mod tests {
             .expect("broken template must fail")
             .to_string();
         assert!(err.contains("digest.html"), "{err}");
+        assert!(err.contains("2:"), "names the line: {err}");
+        std::fs::write(dir.path().join("digest.html"), "ok").unwrap();
+        std::fs::write(dir.path().join("subject.txt"), "{{ title }").unwrap();
+        let err = Renderer::new(Some(dir.path())).err().unwrap().to_string();
+        assert!(err.contains("subject.txt") && err.contains("1:"), "{err}");
+        std::fs::write(dir.path().join("subject.txt"), "News for {{ date_short }}").unwrap();
+        let r = Renderer::new(Some(dir.path())).unwrap();
+        assert_eq!(r.render(&digest()).unwrap().subject, "News for 28 Nov 2026");
     }
 
     #[test]
