@@ -27,7 +27,8 @@
 //!    nothing, and a rerun sends nothing twice. Only then are IMAP UIDs recorded and each IMAP
 //!    mailbox's `after` action (seen, move, delete) applied.
 //!
-//! [`pipeline`] runs these stages for `preview` and `run`.
+//! [`pipeline`] runs these stages for `preview` and `run`; [`preview`] opens or serves the
+//! preview (rebuilt when the config or a template changes).
 //! [`edit`] and [`opml`] change `config.toml` from the command line, comments kept, checked first.
 
 pub mod config;
@@ -42,6 +43,7 @@ pub mod lock;
 pub mod model;
 pub mod opml;
 pub mod pipeline;
+pub mod preview;
 pub mod render;
 pub mod schedule;
 pub mod sources;
