@@ -194,3 +194,19 @@ fn html_part_is_safe_for_mail_clients() {
     let outside_media = style.split("@media").next().unwrap_or_default();
     assert!(outside_media.trim().is_empty(), "{outside_media}");
 }
+
+#[test]
+fn fixture_digest_snapshots() {
+    let d = fixture();
+    let next = Some(at("2026-11-29T06:00:00Z"));
+    let r = Renderer::new(None)
+        .unwrap()
+        .zone(chrono_tz::Europe::Berlin)
+        .next_digest(next)
+        .render(&d)
+        .unwrap();
+    assert!(r.text.contains("Next digest: Sunday, 29 November 2026, 07:00 CET"));
+    insta::assert_snapshot!("digest_subject", r.subject);
+    insta::assert_snapshot!("digest_text", r.text);
+    insta::assert_snapshot!("digest_html", r.html);
+}
