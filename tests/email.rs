@@ -205,7 +205,9 @@ fn fixture_digest_snapshots() {
         .next_digest(next)
         .render(&d)
         .unwrap();
-    assert!(r.text.contains("Next digest: Sunday, 29 November 2026, 07:00 CET"));
+    assert!(r
+        .text
+        .contains("Next digest: Sunday, 29 November 2026, 07:00 CET"));
     insta::assert_snapshot!("digest_subject", r.subject);
     insta::assert_snapshot!("digest_text", r.text);
     insta::assert_snapshot!("digest_html", r.html);
