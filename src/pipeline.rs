@@ -11,7 +11,7 @@ use crate::config::{Config, FeedConfig, FeedLocation, MailboxConfig, MailboxKind
 use crate::deliver::{self, DeliverError, Outgoing};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
-use crate::model::{Attention, Digest, Item, ItemKey, SourceError, SourceKey};
+use crate::model::{Attention, Digest, Item, ItemKey, SourceError, SourceKey, Story};
 use crate::render::{RenderError, Rendered, Renderer};
 use crate::sources::feed::{self, FeedContext};
 use crate::sources::http::{FetchError, Fetched, Fetcher, Validators};
@@ -611,8 +611,17 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
     }
     // Only what the mail shows is recorded below: stories the size budget left out stay
     // undelivered and come in the next digest.
+    let before: Vec<Story> = digest.stories().cloned().collect();
     let (rendered, outgoing) = compose_within(cfg, &mut digest)?;
     report.stories = digest.story_count();
+    // A newsletter with a story left out must be read again next time (its delivered stories
+    // are skipped there by item), so it is not recorded as digested, nor moved or deleted.
+    let shown: HashSet<&ItemKey> = digest.stories().flat_map(|s| s.items.iter()).collect();
+    let unfinished: HashSet<&str> = before
+        .iter()
+        .filter(|s| !s.items.iter().any(|i| shown.contains(i)))
+        .flat_map(|s| s.message_ids.iter().map(String::as_str))
+        .collect();
     report.message_id = Some(outgoing.message_id.clone());
     if dry_run {
         println!("Would send to: {}", cfg.delivery.to.join(", "));
@@ -631,6 +640,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
     let messages: Vec<&str> = digest
         .stories()
         .flat_map(|s| s.message_ids.iter().map(String::as_str))
+        .filter(|m| !unfinished.contains(m))
         .chain(digest.attention.iter().map(|a| a.message_id.as_str()))
         .collect();
     let carried = imap_carried(&messages, &collected.imap_used);
