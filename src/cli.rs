@@ -39,6 +39,13 @@ pub enum Command {
         /// what.
         #[arg(long)]
         explain: bool,
+        /// Open digest.html in the desktop's browser (xdg-open / open); failure is a warning.
+        #[arg(long)]
+        open: bool,
+        /// Serve the preview on ADDR (default 127.0.0.1:8025): / (HTML), /text, /eml, /json;
+        /// rebuilt when the config or a template changes. Runs until interrupted.
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = tidings::preview::DEFAULT_ADDR)]
+        serve: Option<String>,
     },
     /// Build the digest, send it, and record what was sent (what cron runs).
     Run {

@@ -12,6 +12,10 @@ use toml::Spanned;
 pub const DEFAULT_TITLE: &str = "Tidings digest";
 /// By default a source is reported on the first run it fails.
 pub const DEFAULT_REPORT_FAILURES_AFTER: u32 = 1;
+/// Gmail clips a message whose HTML is over about 102 KB; stay under it.
+pub const DEFAULT_DIGEST_MAX_BYTES: usize = 100_000;
+/// Below this not even a header and a few titles fit.
+pub const MIN_DIGEST_BYTES: u64 = 10_000;
 pub const DEFAULT_LOOKBACK: Duration = Duration::from_secs(7 * 24 * 3600);
 pub const DEFAULT_STATE_PATH: &str = "tidings.db";
 pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -112,6 +116,7 @@ struct RawDigest {
     timezone: Option<Spanned<String>>,
     period: Option<Spanned<String>>,
     report_failures_after: Option<u32>,
+    max_bytes: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,6 +132,7 @@ struct RawDelivery {
     to: Spanned<Vec<String>>,
     transport: Option<Spanned<String>>,
     sendmail_command: Option<String>,
+    list_id: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -269,6 +275,8 @@ pub struct DigestConfig {
     /// A failing source is named in the digest (and on stderr) once it has failed this many
     /// runs in a row; before that it is only logged at info level.
     pub report_failures_after: u32,
+    /// The HTML part is kept within this many bytes (Gmail clips at about 102 KB).
+    pub max_bytes: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -276,6 +284,8 @@ pub struct DeliveryConfig {
     pub from: String,
     pub to: Vec<String>,
     pub transport: Transport,
+    /// `List-Id` header value without the angle brackets; `None` derives it from `from`.
+    pub list_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -631,6 +641,21 @@ impl Resolver<'_> {
                 .report_failures_after
                 .unwrap_or(DEFAULT_REPORT_FAILURES_AFTER)
                 .max(1),
+            max_bytes: match &raw.digest.max_bytes {
+                Some(n) if *n.get_ref() < MIN_DIGEST_BYTES => {
+                    return Err(self.err(
+                        n.span(),
+                        "digest.max_bytes",
+                        format!(
+                            "`digest.max_bytes` is {}; it must be at least {MIN_DIGEST_BYTES}",
+                            n.get_ref()
+                        ),
+                        None,
+                    ))
+                }
+                Some(n) => usize::try_from(*n.get_ref()).unwrap_or(usize::MAX),
+                None => DEFAULT_DIGEST_MAX_BYTES,
+            },
         };
         if let (Some(dir), Some(raw_dir)) = (&digest.templates_dir, &raw.digest.templates_dir) {
             if !dir.is_dir() {
@@ -1034,6 +1059,24 @@ impl Resolver<'_> {
                 .map(|s| s.trim().to_string())
                 .collect(),
             transport,
+            list_id: match &d.list_id {
+                Some(id) => {
+                    let v = id.get_ref().trim().trim_matches(|c| c == '<' || c == '>');
+                    if v.is_empty() || !v.chars().all(|c| c.is_ascii_graphic()) {
+                        return Err(self.err(
+                            id.span(),
+                            "delivery.list_id",
+                            format!(
+                                "`delivery.list_id` `{}` must be printable ASCII without spaces",
+                                id.get_ref()
+                            ),
+                            Some("for example \"digest.tidings.example.org\"".into()),
+                        ));
+                    }
+                    Some(v.to_string())
+                }
+                None => None,
+            },
         })
     }
 
@@ -1321,7 +1364,7 @@ keywords = ["rust"]
         assert_eq!(message, "unknown key `recipents` in [delivery]");
         assert_eq!(
             hint.as_deref(),
-            Some("known keys: from, to, transport, sendmail_command")
+            Some("known keys: from, to, transport, sendmail_command, list_id")
         );
         let text = GOOD.replace("lookback =", "lookbak =");
         let (line, key, _, hint) = invalid(&text);

@@ -47,10 +47,21 @@ impl Outgoing {
     }
 }
 
-/// A unique Message-ID in the sender's domain: time, process and content make it unique.
+/// A unique Message-ID in the sender's domain: time, process, a per-process counter and
+/// content make it unique (the counter and the clock tell apart two builds of one digest).
 fn message_id(from: &Mailbox, now: DateTime<Utc>, body: &str) -> String {
+    static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let mut h = Sha256::new();
     h.update(now.timestamp_nanos_opt().unwrap_or_default().to_le_bytes());
+    h.update(
+        BUILDS
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .to_le_bytes(),
+    );
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    h.update(wall.as_nanos().to_le_bytes());
     h.update(std::process::id().to_le_bytes());
     h.update(body.as_bytes());
     let hex = format!("{:x}", h.finalize());
@@ -79,11 +90,12 @@ pub fn build(
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     let mut builder = Message::builder()
-        .from(from)
+        .from(from.clone())
         .subject(subject)
         .date(now.into())
         .message_id(Some(id.clone()))
-        .header(AutoSubmitted);
+        .header(AutoSubmitted)
+        .header(ListId(list_id(cfg, &from, &rendered.title)));
     for to in &cfg.to {
         builder = builder.to(to.parse().map_err(|_| DeliverError::Address(to.clone()))?);
     }
@@ -138,6 +150,42 @@ impl header::Header for AutoSubmitted {
         header::HeaderValue::new(Self::name(), "auto-generated".to_string())
     }
 }
+
+/// `List-Id` (RFC 2919), so readers can filter the digest: `Title <digest.tidings.example.org>`.
+#[derive(Clone)]
+struct ListId(String);
+
+impl header::Header for ListId {
+    fn name() -> header::HeaderName {
+        header::HeaderName::new_from_ascii_str("List-Id")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListId(s.to_string()))
+    }
+    fn display(&self) -> header::HeaderValue {
+        header::HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// The `List-Id` value: the configured id, else `digest.tidings.` and the sender's domain.
+/// The phrase is the digest's title when it is plain ASCII (a header must be, unencoded).
+fn list_id(cfg: &DeliveryConfig, from: &Mailbox, title: &str) -> String {
+    let id = cfg
+        .list_id
+        .clone()
+        .unwrap_or_else(|| format!("{LIST_ID_PREFIX}{}", from.email.domain()));
+    let phrase: String = title
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '.' | ','))
+        .collect();
+    match phrase.trim() {
+        "" => format!("<{id}>"),
+        p => format!("{p} <{id}>"),
+    }
+}
+
+/// The default `List-Id` is this followed by the sender's domain.
+pub const LIST_ID_PREFIX: &str = "digest.tidings.";
 
 /// Sends the message. Returns only once the server accepted it.
 ///

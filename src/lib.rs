@@ -34,7 +34,8 @@
 //! `per_host` per host, parsing on the worker threads); local mailboxes read on the blocking
 //! pool; IMAP mailboxes are async. Everything else runs in order.
 //!
-//! Around the pipeline: [`pipeline`] runs the stages for `preview` and `run`; [`lock`] keeps
+//! Around the pipeline: [`pipeline`] runs the stages for `preview` and `run`; [`preview`] opens or serves the
+//! preview (rebuilt when the config or a template changes); [`lock`] keeps
 //! runs one at a time; [`schedule`] and [`daemon`] run on a cron schedule; [`health`] reports
 //! how each source has been doing; [`edit`] and [`opml`] change `config.toml` from the command
 //! line, comments kept, checked before writing.
@@ -52,6 +53,7 @@ pub mod lock;
 pub mod model;
 pub mod opml;
 pub mod pipeline;
+pub mod preview;
 pub mod progress;
 pub mod render;
 pub mod schedule;

@@ -89,9 +89,15 @@ fn exit_for(report: &RunReport) -> u8 {
 
 fn real_main(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
-        Command::Preview { out, explain } => {
+        Command::Preview {
+            out,
+            explain,
+            open,
+            serve,
+        } => {
             let cfg = load(&cli)?;
-            let report = runtime()?.block_on(pipeline::preview_explained(&cfg, out, *explain))?;
+            let rt = runtime()?;
+            let report = rt.block_on(pipeline::preview_explained(&cfg, out, *explain))?;
             if !cli.quiet {
                 eprintln!(
                     "preview: {} stories, {} source problems, written to {}",
@@ -99,6 +105,26 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
                     report.source_errors,
                     out.display()
                 );
+            }
+            if *open {
+                tidings::preview::open(&out.join("digest.html"));
+            }
+            if let Some(addr) = serve {
+                let listener = std::net::TcpListener::bind(addr)
+                    .with_context(|| format!("cannot listen on `{addr}`"))?;
+                let mut watched = vec![config::locate(cli.config.as_deref())?];
+                watched.extend(cfg.digest.templates_dir.clone());
+                eprintln!(
+                    "serving the preview on http://{}/ (/text, /eml, /json); Ctrl-C stops",
+                    listener.local_addr()?
+                );
+                let mut rebuild = || -> Result<(), String> {
+                    let cfg = load(&cli).map_err(|e| format!("{e:#}"))?;
+                    rt.block_on(pipeline::preview_explained(&cfg, out, *explain))
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                };
+                tidings::preview::serve(listener, out, &watched, &mut rebuild)?;
             }
             Ok(exit_for(&report))
         }

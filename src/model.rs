@@ -92,8 +92,13 @@ pub struct MergeNote {
 pub struct TopicGroup {
     pub topic: String,
     pub stories: Vec<Story>,
-    /// Stories left out by the per-topic or total cap ("+N more").
+    /// Stories left out by the per-topic or total cap, or by the size budget ("+N more").
+    /// They are not delivered, so they come again in the next digest.
     pub more: usize,
+    /// Lower-ranked stories shown as title links only, to keep the mail within
+    /// `[digest] max_bytes`. They count as delivered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub collapsed: Vec<Story>,
 }
 
 /// A story the reader's filters muted: counted in the footer, named by `--explain`.
@@ -165,8 +170,12 @@ pub struct Attention {
 }
 
 impl Digest {
+    /// Stories in the mail: in full or collapsed to their title.
     pub fn story_count(&self) -> usize {
-        self.groups.iter().map(|g| g.stories.len()).sum()
+        self.groups
+            .iter()
+            .map(|g| g.stories.len() + g.collapsed.len())
+            .sum()
     }
 
     /// Muted stories, each counted once however many sources carried it.
@@ -202,7 +211,10 @@ impl Digest {
         self.story_count() == 0
     }
 
+    /// Every story the mail carries, in full or collapsed: what a sent digest delivers.
     pub fn stories(&self) -> impl Iterator<Item = &Story> {
-        self.groups.iter().flat_map(|g| g.stories.iter())
+        self.groups
+            .iter()
+            .flat_map(|g| g.stories.iter().chain(g.collapsed.iter()))
     }
 }

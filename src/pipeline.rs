@@ -10,7 +10,7 @@ use crate::config::{Config, FeedConfig, FeedLocation, MailboxConfig, MailboxKind
 use crate::deliver::{self, DeliverError, Outgoing};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
-use crate::model::{Attention, Digest, Item, ItemKey, SourceError, SourceKey};
+use crate::model::{Attention, Digest, Item, ItemKey, SourceError, SourceKey, Story};
 use crate::render::{RenderError, Rendered, Renderer};
 use crate::sources::feed::{self, FeedContext};
 use crate::sources::http::{FetchError, Fetched, Fetcher, Validators};
@@ -550,9 +550,30 @@ pub fn build(cfg: &Config, collected: &Collected, now: DateTime<Utc>) -> Digest 
     }
 }
 
-/// The digest rendered and wrapped as the message `run` would send.
+/// The renderer `config` asks for: its templates, its time zone, the next scheduled digest.
+pub fn renderer(cfg: &Config, now: DateTime<Utc>) -> Result<Renderer, RenderError> {
+    let next = cfg
+        .digest
+        .schedule
+        .as_ref()
+        .and_then(|s| s.next_after(now, cfg.digest.timezone));
+    Ok(Renderer::new(cfg.digest.templates_dir.as_deref())?
+        .zone(cfg.digest.timezone)
+        .next_digest(next))
+}
+
+/// The digest rendered and wrapped as the message `run` would send (no size budget).
 pub fn compose(cfg: &Config, digest: &Digest) -> Result<(Rendered, Outgoing), RunError> {
-    let rendered = Renderer::new(cfg.digest.templates_dir.as_deref())?.render(digest)?;
+    let rendered = renderer(cfg, digest.generated_at)?.render(digest)?;
+    let outgoing = deliver::build(&cfg.delivery, &rendered, digest.generated_at)?;
+    Ok((rendered, outgoing))
+}
+
+/// As [`compose`], within `[digest] max_bytes`: `digest` becomes what the mail shows (stories
+/// cut to titles or left out), so that exactly its stories are recorded as delivered.
+pub fn compose_within(cfg: &Config, digest: &mut Digest) -> Result<(Rendered, Outgoing), RunError> {
+    let (rendered, _) =
+        renderer(cfg, digest.generated_at)?.render_within(digest, cfg.digest.max_bytes)?;
     let outgoing = deliver::build(&cfg.delivery, &rendered, digest.generated_at)?;
     Ok((rendered, outgoing))
 }
@@ -576,7 +597,7 @@ pub async fn preview_explained(
     if explain {
         digest.explain = Some(digest.explain());
     }
-    let (rendered, outgoing) = compose(cfg, &digest)?;
+    let (rendered, outgoing) = compose_within(cfg, &mut digest)?;
     std::fs::create_dir_all(out_dir).map_err(|source| RunError::Write {
         path: out_dir.display().to_string(),
         source,
@@ -640,7 +661,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
         state.record_sources(now, &collected.updates)?;
         state.record_redirects(now, &collected.redirects)?;
     }
-    let digest = build(cfg, &collected, now);
+    let mut digest = build(cfg, &collected, now);
     let mut report = RunReport {
         stories: digest.story_count(),
         source_errors: digest.errors.len(),
@@ -650,7 +671,19 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
     if digest.is_empty() && digest.attention.is_empty() {
         return Ok(report);
     }
-    let (rendered, outgoing) = compose(cfg, &digest)?;
+    // Only what the mail shows is recorded below: stories the size budget left out stay
+    // undelivered and come in the next digest.
+    let before: Vec<Story> = digest.stories().cloned().collect();
+    let (rendered, outgoing) = compose_within(cfg, &mut digest)?;
+    report.stories = digest.story_count();
+    // A newsletter with a story left out must be read again next time (its delivered stories
+    // are skipped there by item), so it is not recorded as digested, nor moved or deleted.
+    let shown: HashSet<&ItemKey> = digest.stories().flat_map(|s| s.items.iter()).collect();
+    let unfinished: HashSet<&str> = before
+        .iter()
+        .filter(|s| !s.items.iter().any(|i| shown.contains(i)))
+        .flat_map(|s| s.message_ids.iter().map(String::as_str))
+        .collect();
     report.message_id = Some(outgoing.message_id.clone());
     if dry_run {
         println!("Would send to: {}", cfg.delivery.to.join(", "));
@@ -669,6 +702,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
     let messages: Vec<&str> = digest
         .stories()
         .flat_map(|s| s.message_ids.iter().map(String::as_str))
+        .filter(|m| !unfinished.contains(m))
         .chain(digest.attention.iter().map(|a| a.message_id.as_str()))
         .collect();
     let carried = imap_carried(&messages, &collected.imap_used);

@@ -7,14 +7,20 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::model::{Attention, Digest, SourceError, StorySource};
+use crate::model::{Attention, Digest, SourceError, Story, StorySource};
 
 pub const HTML_TEMPLATE: &str = "digest.html";
 pub const TEXT_TEMPLATE: &str = "digest.txt";
+pub const SUBJECT_TEMPLATE: &str = "subject.txt";
 const DEFAULT_HTML: &str = include_str!("../templates/digest.html");
 const DEFAULT_TEXT: &str = include_str!("../templates/digest.txt");
+const DEFAULT_SUBJECT: &str = include_str!("../templates/subject.txt");
+/// With the size budget, each topic keeps at least this many stories in full while others
+/// are cut to titles, if that fits.
+const BUDGET_KEEP_FULL: usize = 1;
 /// Plain-text lines are wrapped to this width.
 const TEXT_WIDTH: usize = 72;
 
@@ -31,6 +37,8 @@ pub enum RenderError {
 
 /// The finished digest in its three forms.
 pub struct Rendered {
+    /// The digest's title, for headers (`List-Id`).
+    pub title: String,
     pub subject: String,
     pub html: String,
     pub text: String,
@@ -40,8 +48,20 @@ pub struct Rendered {
 pub struct View<'a> {
     pub title: &'a str,
     pub generated_at: String,
-    /// "Saturday, 28 November 2026"
+    /// "Saturday, 28 November 2026", in `[digest] timezone`.
     pub date: String,
+    /// "28 Nov 2026", for the subject.
+    pub date_short: String,
+    /// "07:00 CET", when the digest was made, in `[digest] timezone`.
+    pub time: String,
+    /// The IANA name of `[digest] timezone`: "Europe/Berlin".
+    pub timezone: String,
+    /// "Sunday, 29 November 2026, 07:00 CET" when `[digest] schedule` is set.
+    pub next_digest: Option<String>,
+    /// Stories shown as title links only, to stay within `[digest] max_bytes` (all topics).
+    pub collapsed_count: usize,
+    /// Stories left out of this digest (caps and size budget), all topics; they come next time.
+    pub more_count: usize,
     pub story_count: usize,
     pub source_count: usize,
     pub topic_count: usize,
@@ -61,7 +81,9 @@ pub struct GroupView<'a> {
     /// `=` repeated to the topic's width, for plain-text headings.
     pub underline: String,
     pub stories: Vec<StoryView<'a>>,
-    /// Stories of this topic left out by the caps ("+3 more").
+    /// Lower-ranked stories shown as title links only (size budget).
+    pub collapsed: Vec<StoryView<'a>>,
+    /// Stories of this topic left out by the caps or the size budget ("+3 more").
     pub more: usize,
 }
 
@@ -80,17 +102,30 @@ pub struct StoryView<'a> {
     pub source_names: String,
 }
 
-pub fn view(d: &Digest) -> View<'_> {
+/// What the templates receive; times shown in `zone`.
+pub fn view(d: &Digest, zone: Tz, next_digest: Option<DateTime<Utc>>) -> View<'_> {
     let mut sources: Vec<&str> = d
         .stories()
         .flat_map(|s| s.sources.iter().map(|x| x.name.as_str()))
         .collect();
     sources.sort_unstable();
     sources.dedup();
+    let local = d.generated_at.with_timezone(&zone);
+    let story = |s| story_view(s, zone);
     View {
         title: &d.title,
         generated_at: d.generated_at.to_rfc3339(),
-        date: d.generated_at.format("%A, %-d %B %Y").to_string(),
+        date: local.format("%A, %-d %B %Y").to_string(),
+        date_short: local.format("%-d %b %Y").to_string(),
+        time: local.format("%H:%M %Z").to_string(),
+        timezone: zone.name().to_string(),
+        next_digest: next_digest.map(|t| {
+            t.with_timezone(&zone)
+                .format("%A, %-d %B %Y, %H:%M %Z")
+                .to_string()
+        }),
+        collapsed_count: d.groups.iter().map(|g| g.collapsed.len()).sum(),
+        more_count: d.more_count(),
         story_count: d.story_count(),
         source_count: sources.len(),
         topic_count: d.groups.len(),
@@ -101,26 +136,8 @@ pub fn view(d: &Digest) -> View<'_> {
                 topic: &g.topic,
                 anchor: anchor(&g.topic),
                 underline: "=".repeat(g.topic.chars().count()),
-                stories: g
-                    .stories
-                    .iter()
-                    .map(|s| StoryView {
-                        title: &s.title,
-                        url: s.url.as_deref(),
-                        summary: &s.summary,
-                        summary_html: &s.summary_html,
-                        summary_lines: wrap(&s.summary, TEXT_WIDTH - 4),
-                        published: s.published.map(|p| p.to_rfc3339()),
-                        published_display: s.published.map(display_time),
-                        sources: &s.sources,
-                        source_names: s
-                            .sources
-                            .iter()
-                            .map(|x| x.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    })
-                    .collect(),
+                stories: g.stories.iter().map(story).collect(),
+                collapsed: g.collapsed.iter().map(story).collect(),
                 more: g.more,
             })
             .collect(),
@@ -130,8 +147,29 @@ pub fn view(d: &Digest) -> View<'_> {
     }
 }
 
-fn display_time(t: DateTime<Utc>) -> String {
-    t.format("%-d %b %Y, %H:%M UTC").to_string()
+fn story_view(s: &Story, zone: Tz) -> StoryView<'_> {
+    StoryView {
+        title: &s.title,
+        url: s.url.as_deref(),
+        summary: &s.summary,
+        summary_html: &s.summary_html,
+        summary_lines: wrap(&s.summary, TEXT_WIDTH - 4),
+        published: s.published.map(|p| p.to_rfc3339()),
+        published_display: s.published.map(|p| display_time(p, zone)),
+        sources: &s.sources,
+        source_names: s
+            .sources
+            .iter()
+            .map(|x| x.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn display_time(t: DateTime<Utc>, zone: Tz) -> String {
+    t.with_timezone(&zone)
+        .format("%-d %b %Y, %H:%M %Z")
+        .to_string()
 }
 
 fn anchor(topic: &str) -> String {
@@ -174,13 +212,29 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
 
 pub struct Renderer {
     tera: tera::Tera,
+    zone: Tz,
+    next_digest: Option<DateTime<Utc>>,
+}
+
+/// What the size budget did to a digest.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Fitted {
+    /// Stories cut to their title link.
+    pub collapsed: usize,
+    /// Stories left out (they come in the next digest).
+    pub left_out: usize,
 }
 
 impl Renderer {
     /// The built-in templates, each replaced by the file of the same name in `templates_dir`.
+    /// Times are shown in UTC until [`Renderer::zone`] says otherwise.
     pub fn new(templates_dir: Option<&Path>) -> Result<Renderer, RenderError> {
         let mut tera = tera::Tera::default();
-        for (name, default) in [(HTML_TEMPLATE, DEFAULT_HTML), (TEXT_TEMPLATE, DEFAULT_TEXT)] {
+        for (name, default) in [
+            (HTML_TEMPLATE, DEFAULT_HTML),
+            (TEXT_TEMPLATE, DEFAULT_TEXT),
+            (SUBJECT_TEMPLATE, DEFAULT_SUBJECT),
+        ] {
             let user = templates_dir.map(|d| d.join(name)).filter(|p| p.is_file());
             let (source, label) = match &user {
                 Some(p) => (
@@ -202,11 +256,27 @@ impl Renderer {
         // escaper also turns `/` into `&#x2F;`, which makes every link in the mail unreadable.
         tera.autoescape_on(vec![".html"]);
         tera.set_escape_fn(crate::html::escape);
-        Ok(Renderer { tera })
+        Ok(Renderer {
+            tera,
+            zone: Tz::UTC,
+            next_digest: None,
+        })
+    }
+
+    /// Dates and times are shown in `zone` (`[digest] timezone`).
+    pub fn zone(mut self, zone: Tz) -> Renderer {
+        self.zone = zone;
+        self
+    }
+
+    /// The footer says when the next digest is due.
+    pub fn next_digest(mut self, at: Option<DateTime<Utc>>) -> Renderer {
+        self.next_digest = at;
+        self
     }
 
     pub fn render(&self, digest: &Digest) -> Result<Rendered, RenderError> {
-        let v = view(digest);
+        let v = view(digest, self.zone, self.next_digest);
         let ctx = tera::Context::from_serialize(&v).map_err(|e| RenderError::Template {
             name: "context".into(),
             message: tera_message(&e),
@@ -219,22 +289,123 @@ impl Renderer {
                     message: tera_message(&e),
                 })
         };
-        let subject = format!(
-            "{} — {} ({} {})",
-            digest.title,
-            digest.generated_at.format("%-d %b %Y"),
-            v.story_count,
-            if v.story_count == 1 {
-                "story"
-            } else {
-                "stories"
-            }
-        );
+        // One line, however the template is laid out; no control characters reach a header.
+        let subject = render(SUBJECT_TEMPLATE)?
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         Ok(Rendered {
+            title: digest.title.clone(),
             subject,
             html: render(HTML_TEMPLATE)?,
             text: render(TEXT_TEMPLATE)?,
         })
+    }
+
+    /// Renders `digest` with its HTML part within `max_bytes`, changing `digest` to what the
+    /// mail shows, so that only those stories are recorded as delivered.
+    ///
+    /// First the lowest-ranked stories of every topic are cut to title links (each topic
+    /// keeps the same number in full, as many as fit); if titles alone are still too large,
+    /// the lowest-ranked are left out and counted in "+N more": they come in the next digest.
+    /// Each step is a binary search over one count, a dozen renders at most.
+    pub fn render_within(
+        &self,
+        digest: &mut Digest,
+        max_bytes: usize,
+    ) -> Result<(Rendered, Fitted), RenderError> {
+        let first = self.render(digest)?;
+        if first.html.len() <= max_bytes {
+            return Ok((first, Fitted::default()));
+        }
+        // Every topic's stories in rank order, and what the caps had already left out.
+        let ranked: Vec<(Vec<Story>, usize)> = digest
+            .groups
+            .iter_mut()
+            .map(|g| {
+                let mut all = std::mem::take(&mut g.stories);
+                all.append(&mut g.collapsed);
+                (all, g.more)
+            })
+            .collect();
+        let longest = ranked.iter().map(|(s, _)| s.len()).max().unwrap_or(0);
+        let shape = |digest: &mut Digest, full: usize, shown: usize| {
+            for (g, (all, more)) in digest.groups.iter_mut().zip(&ranked) {
+                let shown = shown.min(all.len());
+                let full = full.min(shown);
+                g.stories = all[..full].to_vec();
+                g.collapsed = all[full..shown].to_vec();
+                g.more = more + all.len() - shown;
+            }
+        };
+        let mut fits = |full: usize, shown: usize| -> Result<Option<Rendered>, RenderError> {
+            shape(digest, full, shown);
+            let r = self.render(digest)?;
+            Ok((r.html.len() <= max_bytes).then_some(r))
+        };
+        // Largest `n` in `lo..=hi` with `test(n)` fitting (`lo` must fit), and its rendering.
+        fn search(
+            lo: usize,
+            hi: usize,
+            at_lo: Rendered,
+            test: &mut dyn FnMut(usize) -> Result<Option<Rendered>, RenderError>,
+        ) -> Result<(usize, Rendered), RenderError> {
+            let (mut lo, mut hi, mut best) = (lo, hi, at_lo);
+            while lo < hi {
+                let mid = lo + (hi - lo).div_ceil(2);
+                match test(mid)? {
+                    Some(r) => {
+                        lo = mid;
+                        best = r;
+                    }
+                    None => hi = mid - 1,
+                }
+            }
+            Ok((lo, best))
+        }
+        let (full, shown, rendered) = if let Some(r) = fits(0, longest)? {
+            let (full, r) = search(0, longest, r, &mut |n| fits(n, longest))?;
+            (full, longest, r)
+        } else {
+            let keep = BUDGET_KEEP_FULL;
+            let (full, floor) = match fits(keep, keep)? {
+                Some(r) => (keep, Some(r)),
+                None => (0, fits(0, 0)?),
+            };
+            match floor {
+                Some(r) => {
+                    let (shown, r) = search(full, longest, r, &mut |n| fits(full, n))?;
+                    (full, shown, r)
+                }
+                None => {
+                    // Not even the header and footer fit: send them anyway, every story
+                    // left for the next digest.
+                    shape(digest, 0, 0);
+                    tracing::warn!(
+                        max_bytes,
+                        "the digest without any story is larger than [digest] max_bytes"
+                    );
+                    (0, 0, self.render(digest)?)
+                }
+            }
+        };
+        // The last trial may not have been the winner.
+        shape(digest, full, shown);
+        let fitted = Fitted {
+            collapsed: digest.groups.iter().map(|g| g.collapsed.len()).sum(),
+            left_out: ranked
+                .iter()
+                .map(|(all, _)| all.len() - shown.min(all.len()))
+                .sum(),
+        };
+        tracing::info!(
+            max_bytes,
+            html_bytes = rendered.html.len(),
+            collapsed = fitted.collapsed,
+            left_out = fitted.left_out,
+            "digest cut to its size budget"
+        );
+        Ok((rendered, fitted))
     }
 }
 
@@ -278,6 +449,7 @@ mod tests {
                     merged: vec![],
                 }],
                 more: 0,
+                collapsed: vec![],
             }],
             errors: vec![SourceError {
                 source: "Broken".into(),
@@ -353,6 +525,14 @@ mod tests {
             .expect("broken template must fail")
             .to_string();
         assert!(err.contains("digest.html"), "{err}");
+        assert!(err.contains("2:"), "names the line: {err}");
+        std::fs::write(dir.path().join("digest.html"), "ok").unwrap();
+        std::fs::write(dir.path().join("subject.txt"), "{{ title }").unwrap();
+        let err = Renderer::new(Some(dir.path())).err().unwrap().to_string();
+        assert!(err.contains("subject.txt") && err.contains("1:"), "{err}");
+        std::fs::write(dir.path().join("subject.txt"), "News for {{ date_short }}").unwrap();
+        let r = Renderer::new(Some(dir.path())).unwrap();
+        assert_eq!(r.render(&digest()).unwrap().subject, "News for 28 Nov 2026");
     }
 
     #[test]

@@ -235,8 +235,9 @@ fn write_config_capped(
     max_bytes: u64,
     timeout: &str,
 ) -> std::path::PathBuf {
+    // No size budget: these tests count every item a hostile feed yields in digest.json.
     let mut text = format!(
-        "[digest]\ntitle = \"Hostile\"\nlookback = \"3650d\"\n\n[delivery]\nfrom = \"t@example.org\"\nto = [\"me@example.org\"]\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\n[fetch]\ntimeout = \"{timeout}\"\nmax_bytes = {max_bytes}\n{extra}\n",
+        "[digest]\ntitle = \"Hostile\"\nlookback = \"3650d\"\nmax_bytes = 1000000000\n\n[delivery]\nfrom = \"t@example.org\"\nto = [\"me@example.org\"]\n\n[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\n[fetch]\ntimeout = \"{timeout}\"\nmax_bytes = {max_bytes}\n{extra}\n",
         closed_port()
     );
     for (name, url) in feeds {

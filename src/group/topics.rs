@@ -351,6 +351,7 @@ impl Classifier {
                 topic: t.name.clone(),
                 stories: Vec::new(),
                 more: 0,
+                collapsed: Vec::new(),
             })
             .collect();
         for (mut story, p) in stories.into_iter().zip(placements) {
@@ -361,6 +362,7 @@ impl Classifier {
                     topic: p.topic,
                     stories: vec![story],
                     more: 0,
+                    collapsed: Vec::new(),
                 }),
             }
         }
