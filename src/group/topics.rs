@@ -4,13 +4,13 @@
 //!    title hit counts [`TITLE_WEIGHT`] times). A topic's `exclude` words veto it.
 //! 2. A **topic hint** naming a configured topic: the feed's `topic`, or the newsletter
 //!    section heading the story sat under.
-//! 3. The nearest **topic centroid**. Keyword- and hint-placed stories seed one TF-IDF centroid
-//!    per topic; then a few rounds of self-training (assign the unplaced stories to the
-//!    nearest centroid, recompute the centroids from seeds and confident assignments) let
-//!    each topic learn its vocabulary from the batch itself, with no labelled data. Below
-//!    [`ABSTAIN`] cosine, or too close to call, a story abstains.
-//! 4. A hint naming a topic that is not configured becomes that topic.
-//! 5. What is left is grouped automatically by a shared distinctive word
+//! 3. A **feed category** of the entry naming a configured topic or one of its keywords.
+//! 4. The **model** ([`bayes`](super::bayes)): stories placed by a clear keyword win, a hint
+//!    or a category seed a naive Bayes model that EM trains on the batch itself, with no
+//!    labelled data; it places the rest, and on a large enough batch it overrules a keyword
+//!    it is [`OVERRULE`] sure contradicts. Below [`ABSTAIN`] probability a story abstains.
+//! 5. A hint naming a topic that is not configured becomes that topic.
+//! 6. What is left is grouped automatically by a shared distinctive word
 //!    (at least [`MIN_AUTO_SIZE`] stories, at most `auto_topics` such groups), then "Other".
 
 use std::collections::HashMap;
