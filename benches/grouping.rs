@@ -77,6 +77,7 @@ fn items(n: usize) -> Vec<Item> {
                 published: Some(base + Duration::hours(hours + copy as i64)),
                 topic_hint: None,
                 message_id: None,
+                categories: Vec::new(),
             });
         }
     }

@@ -42,6 +42,10 @@ pub struct Item {
     pub topic_hint: Option<String>,
     /// Newsletter Message-ID this item came from, so delivery can record the message as digested.
     pub message_id: Option<String>,
+    /// The source's own categories for the entry (feed `<category>` terms or labels): topic
+    /// evidence. Absent in items cached before the field existed.
+    #[serde(default)]
+    pub categories: Vec<String>,
 }
 
 /// Where a story was seen: one entry per source.

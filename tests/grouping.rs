@@ -50,6 +50,7 @@ fn load() -> (Vec<Item>, Vec<String>) {
             published: Some(l.published),
             topic_hint: None,
             message_id: None,
+            categories: Vec::new(),
         });
         labels.push(l.story);
     }

@@ -169,6 +169,7 @@ fn item(url: &str, summary_html: &str) -> Item {
         published: None,
         topic_hint: None,
         message_id: None,
+        categories: Vec::new(),
     }
 }
 

@@ -10,11 +10,11 @@ use tidings::config::TopicConfig;
 use tidings::group::{self, GroupSettings};
 use tidings::model::{Item, ItemKey, SourceKey};
 
-/// The target is 0.88; self-trained TF-IDF centroids reach 0.82 (keyword-seeded
-/// centroids alone: 0.83 per the dataset README). This floor guards against regressions
-/// until a stronger unsupervised model (e.g. naive-Bayes EM) closes the gap.
-const MIN_ACCURACY: f64 = 0.80;
-const MIN_MACRO_F1: f64 = 0.80;
+/// The target is 0.88 (a supervised linear classifier reaches 0.88–0.92). Without
+/// labels, keyword-seeded naive Bayes with EM over the batch reaches 0.876 (self-trained
+/// TF-IDF centroids reached 0.822); this floor is what is reached, not the target.
+const MIN_ACCURACY: f64 = 0.87;
+const MIN_MACRO_F1: f64 = 0.87;
 
 /// Class ids of the CSV, in order.
 const CLASSES: [&str; 4] = ["World", "Sports", "Business", "Technology"];
@@ -150,6 +150,23 @@ fn fields(line: &str) -> Vec<String> {
     out
 }
 
+/// The kind of evidence a topic reason names ("keyword", "model probability", ...).
+fn evidence_kind(reason: &str) -> &'static str {
+    if reason.contains("outweighs") {
+        "model over a keyword"
+    } else if reason.starts_with("keyword") {
+        "keyword"
+    } else if reason.starts_with("model") {
+        "model"
+    } else if reason.contains("hint") {
+        "hint"
+    } else if reason.contains("category") {
+        "category"
+    } else {
+        "other"
+    }
+}
+
 fn dataset() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/ag_news_test.csv")
 }
@@ -181,6 +198,7 @@ fn ag_news_topics_reach_the_accuracy_target_without_labels() {
             published: None,
             topic_hint: None,
             message_id: None,
+            categories: Vec::new(),
         });
         truth.push(CLASSES[class - 1]);
     }
@@ -188,12 +206,30 @@ fn ag_news_topics_reach_the_accuracy_target_without_labels() {
 
     let grouped = group::group_with(&items, &topics(), &[], &GroupSettings::default());
     let mut predicted: HashMap<&ItemKey, &str> = HashMap::new();
+    let mut evidence: HashMap<&ItemKey, &str> = HashMap::new();
     for g in &grouped.groups {
         for s in &g.stories {
             for k in &s.items {
                 predicted.insert(k, g.topic.as_str());
+                evidence.insert(k, evidence_kind(&s.topic_reason));
             }
         }
+    }
+    // Accuracy per kind of evidence, to see which stage errs.
+    let mut by_kind: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (item, &t) in items.iter().zip(&truth) {
+        let kind = evidence.get(&item.key).copied().unwrap_or("(lost)");
+        let e = by_kind.entry(kind).or_default();
+        e.0 += (predicted.get(&item.key) == Some(&t)) as usize;
+        e.1 += 1;
+    }
+    let mut kinds: Vec<_> = by_kind.into_iter().collect();
+    kinds.sort();
+    for (kind, (right, all)) in kinds {
+        eprintln!(
+            "  {kind:<28} {all:>5} items, accuracy {:.3}",
+            right as f64 / all as f64
+        );
     }
     let mut correct = 0;
     let mut confusion: HashMap<(&str, &str), usize> = HashMap::new();

@@ -638,6 +638,7 @@ pub(crate) mod tests {
             published: None,
             topic_hint: None,
             message_id: None,
+            categories: Vec::new(),
         }
     }
 

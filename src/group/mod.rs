@@ -1,6 +1,7 @@
 //! Grouping: mute what filters exclude, merge items that are the same story
 //! ([`dedup`]), place stories in topics ([`topics`]), then order topics and apply the caps.
 
+pub mod bayes;
 pub mod dedup;
 pub mod filters;
 pub mod text;

@@ -4,34 +4,42 @@
 //!    title hit counts [`TITLE_WEIGHT`] times). A topic's `exclude` words veto it.
 //! 2. A **topic hint** naming a configured topic: the feed's `topic`, or the newsletter
 //!    section heading the story sat under.
-//! 3. The nearest **topic centroid**. Keyword- and hint-placed stories seed one TF-IDF centroid
-//!    per topic; then a few rounds of self-training (assign the unplaced stories to the
-//!    nearest centroid, recompute the centroids from seeds and confident assignments) let
-//!    each topic learn its vocabulary from the batch itself, with no labelled data. Below
-//!    [`ABSTAIN`] cosine, or too close to call, a story abstains.
-//! 4. A hint naming a topic that is not configured becomes that topic.
-//! 5. What is left is grouped automatically by a shared distinctive word
+//! 3. A **feed category** of the entry naming a configured topic or one of its keywords.
+//! 4. The **model** ([`bayes`](super::bayes)): stories placed by a clear keyword win, a hint
+//!    or a category seed a naive Bayes model that EM trains on the batch itself, with no
+//!    labelled data; it places the rest, and on a large enough batch it overrules a keyword
+//!    it is [`OVERRULE`] sure contradicts. Below [`ABSTAIN`] probability a story abstains.
+//! 5. A hint naming a topic that is not configured becomes that topic.
+//! 6. What is left is grouped automatically by a shared distinctive word
 //!    (at least [`MIN_AUTO_SIZE`] stories, at most `auto_topics` such groups), then "Other".
 
 use std::collections::HashMap;
 
-use super::text::{self, Corpus, Vector};
+use super::bayes::{Features, Model, Seed};
+use super::text::{self, Corpus};
 use crate::config::TopicConfig;
 use crate::model::{Item, Story, TopicGroup};
 
 pub const OTHER: &str = "Other";
 /// A keyword in the title counts this many times a keyword in the summary.
 const TITLE_WEIGHT: usize = 2;
-/// Below this cosine to every centroid a story is not claimed by any configured topic.
-pub const ABSTAIN: f32 = 0.02;
-/// Self-training rounds; the assignments settle in a handful.
-const ROUNDS: usize = 6;
-/// A keyword score below this (one summary mention) seeds its topic's centroid, but the
-/// centroid has the last word when it clearly disagrees.
+/// Below this model probability a story is not claimed by any configured topic.
+pub const ABSTAIN: f32 = 0.5;
+/// A keyword score below this (one summary mention) is a weak seed.
 const DECISIVE_KEYWORD_SCORE: usize = 3;
-/// In each round only this share of the centroid-placed stories, the most confident,
-/// feed back into the centroids, so early mistakes are not learnt.
-const CONFIDENT_SHARE: f32 = 0.7;
+/// How much a story placed by a single keyword mention teaches the model at first, against
+/// 1 for decisive evidence.
+const WEAK_SEED_WEIGHT: f32 = 0.5;
+/// The model probability at which it overrules a keyword: generic words mislead ("game"
+/// in a video-game story, "oil" in a war report) where the rest of the story does not.
+const OVERRULE: f32 = 0.9;
+/// The model overrules keywords only when it learnt from at least this many stories; on a
+/// small batch it has seen too little to contradict explicit evidence.
+const MIN_BATCH_TO_OVERRULE: usize = 200;
+/// Word pairs count this much of a single word.
+const BIGRAM_WEIGHT: f32 = 0.5;
+/// Marks a story that no keyword placed.
+const NOT_BY_KEYWORD: usize = usize::MAX;
 /// An automatic topic needs at least this many stories sharing its word.
 pub const MIN_AUTO_SIZE: usize = 3;
 /// Default number of automatic topics.
@@ -109,19 +117,37 @@ impl Classifier {
             .collect()
     }
 
-    /// Places every story; `hints[i]` are the topic hints of story `i`'s items.
-    pub fn place(&self, stories: &[Story], hints: &[Vec<String>]) -> Vec<Placement> {
+    /// The configured topic a feed category names: the topic's name, or one of its keywords
+    /// as whole words ("Sports/Football" names the topic with keyword "football").
+    fn category_topic(&self, category: &str, vetoed: &[bool]) -> Option<usize> {
+        let cat = words(category);
+        let open = |t: &usize| !vetoed[*t];
+        (0..self.topics.len())
+            .filter(open)
+            .find(|&t| self.topics[t].name.eq_ignore_ascii_case(category.trim()))
+            .or_else(|| {
+                (0..self.topics.len()).filter(open).find(|&t| {
+                    self.topics[t]
+                        .keywords
+                        .iter()
+                        .any(|(_, kw)| text::count_phrase(&cat, kw) > 0)
+                })
+            })
+    }
+
+    /// Places every story; `evidence[i]` is what story `i`'s sources said about its topic.
+    pub fn place(&self, stories: &[Story], evidence: &[Evidence]) -> Vec<Placement> {
         let n = stories.len();
         let mut corpus = Corpus::new();
         let docs: Vec<_> = stories
             .iter()
             .map(|s| corpus.add(&s.title, &s.summary))
             .collect();
-        let vectors: Vec<Vector> = docs.iter().map(|d| corpus.tfidf(d)).collect();
 
         let mut placed: Vec<Option<(usize, String)>> = vec![None; n];
         let mut vetoed: Vec<Vec<bool>> = vec![vec![false; self.topics.len()]; n];
         let mut weak: Vec<bool> = vec![false; n];
+        let mut margin: Vec<usize> = vec![NOT_BY_KEYWORD; n];
         for (i, s) in stories.iter().enumerate() {
             let scores = self.keyword_scores(&words(&s.title), &words(&s.summary));
             for (t, sc) in scores.iter().enumerate() {
@@ -137,11 +163,19 @@ impl Classifier {
                 }
             }
             if let Some((score, t, kw)) = best {
+                let second = scores
+                    .iter()
+                    .enumerate()
+                    .filter(|(u, _)| *u != t)
+                    .filter_map(|(_, sc)| sc.map(|s| s.0))
+                    .max()
+                    .unwrap_or(0);
+                margin[i] = score - second;
                 placed[i] = Some((t, format!("keyword `{kw}` (score {score})")));
                 weak[i] = score < DECISIVE_KEYWORD_SCORE;
                 continue;
             }
-            for h in &hints[i] {
+            for h in &evidence[i].hints {
                 let hinted = self
                     .topics
                     .iter()
@@ -152,51 +186,68 @@ impl Classifier {
                     break;
                 }
             }
-        }
-
-        let seeded: Vec<bool> = placed.iter().map(Option::is_some).collect();
-        let mut centroid_of: Vec<Option<(usize, f32, f32)>> = vec![None; n];
-        if seeded.iter().any(|&s| s) && seeded.iter().any(|&s| !s) {
-            for _ in 0..ROUNDS {
-                let centroids = self.centroids(&vectors, &placed, &centroid_of);
-                let mut changed = false;
-                for i in (0..n).filter(|&i| !seeded[i]) {
-                    let best = nearest(&vectors[i], &centroids, &vetoed[i]);
-                    changed |= best.map(|b| b.0) != centroid_of[i].map(|b| b.0);
-                    centroid_of[i] = best;
-                }
-                if !changed {
+            if placed[i].is_some() {
+                continue;
+            }
+            for c in &evidence[i].categories {
+                if let Some(t) = self.category_topic(c, &vetoed[i]) {
+                    placed[i] = Some((t, format!("feed category `{c}`")));
                     break;
                 }
             }
-            let centroids = self.centroids(&vectors, &placed, &centroid_of);
-            for i in (0..n).filter(|&i| seeded[i] && weak[i]) {
-                let kw_topic = placed[i].as_ref().map(|p| p.0);
-                if let Some((t, sim, runner_up)) = nearest(&vectors[i], &centroids, &vetoed[i]) {
-                    if Some(t) != kw_topic {
-                        let reason = format!(
-                            "nearest topic centroid (cosine {sim:.2}, next best {runner_up:.2}) \
-                             outweighs a single keyword mention ({})",
-                            placed[i].as_ref().map(|p| p.1.as_str()).unwrap_or("")
-                        );
+        }
+
+        // Only a clear keyword win seeds the model: a tie between topics teaches nothing.
+        let seeds: Vec<Option<Seed>> = (0..n)
+            .map(|i| {
+                let (t, _) = placed[i].as_ref()?;
+                (margin[i] > 0).then_some(Seed {
+                    topic: *t,
+                    weight: if weak[i] { WEAK_SEED_WEIGHT } else { 1.0 },
+                })
+            })
+            .collect();
+        if seeds.iter().any(Option::is_some) {
+            let features = features(stories, &corpus, &docs);
+            let vocab = features
+                .iter()
+                .flat_map(|f| f.last().map(|e| e.0 as usize + 1))
+                .max()
+                .unwrap_or(0);
+            let model = Model::fit(&features, vocab, self.topics.len(), &seeds);
+            let may_overrule = n >= MIN_BATCH_TO_OVERRULE;
+            for i in 0..n {
+                let by_keyword = margin[i] != NOT_BY_KEYWORD;
+                if placed[i].is_some() && !(by_keyword && may_overrule) {
+                    continue;
+                }
+                let Some(post) = model.posterior(&features[i], &vetoed[i]) else {
+                    continue;
+                };
+                let (t, p) = post
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .unwrap_or((0, 0.0));
+                let why = || -> String {
+                    let words: Vec<&str> = model
+                        .evidence(&features[i], t, 3)
+                        .into_iter()
+                        .filter_map(|t| corpus.stems.get(t as usize).map(String::as_str))
+                        .collect();
+                    format!(
+                        "model probability {p:.2} (words for it: {})",
+                        words.join(", ")
+                    )
+                };
+                match &placed[i] {
+                    None if p >= ABSTAIN => placed[i] = Some((t, why())),
+                    Some((kw_topic, kw_reason)) if *kw_topic != t && p >= OVERRULE => {
+                        let reason = format!("{} outweighs {kw_reason}", why());
                         placed[i] = Some((t, reason));
                     }
-                }
-            }
-            for i in (0..n).filter(|&i| !seeded[i]) {
-                if let Some((t, sim, runner_up)) = centroid_of[i] {
-                    let top: Vec<&str> = top_shared_terms(&vectors[i], &centroids[t], 3)
-                        .into_iter()
-                        .map(|t| corpus.stems[t as usize].as_str())
-                        .collect();
-                    placed[i] = Some((
-                        t,
-                        format!(
-                            "nearest topic centroid (cosine {sim:.2}, next best {runner_up:.2}; \
-                             words in common: {})",
-                            top.join(", ")
-                        ),
-                    ));
+                    _ => {}
                 }
             }
         }
@@ -213,7 +264,7 @@ impl Classifier {
         // Hints that name no configured topic become topics of their own.
         for (i, o) in out.iter_mut().enumerate() {
             if o.is_none() {
-                if let Some(h) = hints[i].first() {
+                if let Some(h) = evidence[i].hints.first() {
                     *o = Some(Placement {
                         topic: h.clone(),
                         reason: format!("topic hint `{h}` of its source"),
@@ -228,43 +279,6 @@ impl Classifier {
                     topic: OTHER.to_string(),
                     reason: "no keyword, hint or topic matched".into(),
                 })
-            })
-            .collect()
-    }
-
-    /// One centroid per topic: the mean of its seeds and its most confident centroid-placed
-    /// stories.
-    fn centroids(
-        &self,
-        vectors: &[Vector],
-        placed: &[Option<(usize, String)>],
-        centroid_of: &[Option<(usize, f32, f32)>],
-    ) -> Vec<Vector> {
-        let mut acc: Vec<HashMap<u32, f32>> = vec![HashMap::new(); self.topics.len()];
-        for (i, p) in placed.iter().enumerate() {
-            if let Some((t, _)) = p {
-                text::add_into(&mut acc[*t], &vectors[i], 1.0);
-            }
-        }
-        // Confidence is the margin over the runner-up; the top share per topic feeds back.
-        let mut by_topic: Vec<Vec<(f32, usize)>> = vec![Vec::new(); self.topics.len()];
-        for (i, c) in centroid_of.iter().enumerate() {
-            if let (None, Some((t, sim, runner_up))) = (&placed[i], c) {
-                by_topic[*t].push((sim - runner_up, i));
-            }
-        }
-        for (t, mut list) in by_topic.into_iter().enumerate() {
-            list.sort_by(|a, b| b.0.total_cmp(&a.0));
-            let keep = (list.len() as f32 * CONFIDENT_SHARE).ceil() as usize;
-            for &(_, i) in &list[..keep] {
-                text::add_into(&mut acc[t], &vectors[i], 1.0);
-            }
-        }
-        acc.into_iter()
-            .map(|m| {
-                let mut v = text::from_map(m);
-                text::normalize(&mut v);
-                v
             })
             .collect()
     }
@@ -342,8 +356,8 @@ impl Classifier {
     /// Places stories in topics: configured topics in config order, then other topics in
     /// order of first appearance, then "Other". Newest stories first within a topic.
     pub fn group(&self, stories: Vec<Story>, items: &[Item]) -> Vec<TopicGroup> {
-        let hints = hints_of(&stories, items);
-        let placements = self.place(&stories, &hints);
+        let evidence = evidence_of(&stories, items);
+        let placements = self.place(&stories, &evidence);
         let mut groups: Vec<TopicGroup> = self
             .topics
             .iter()
@@ -378,57 +392,71 @@ impl Classifier {
     }
 }
 
-/// The topic hints of each story's items, in item order, without repeats.
-pub fn hints_of(stories: &[Story], items: &[Item]) -> Vec<Vec<String>> {
+/// What a story's sources say about its topic, in item order, without repeats.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evidence {
+    /// The feed's `topic` or the newsletter section heading.
+    pub hints: Vec<String>,
+    /// The feed entry's own categories.
+    pub categories: Vec<String>,
+}
+
+/// The evidence of every story, looking items up by key (one map for the batch).
+pub fn evidence_of(stories: &[Story], items: &[Item]) -> Vec<Evidence> {
     let by_key: HashMap<_, _> = items.iter().map(|i| (&i.key, i)).collect();
     stories
         .iter()
         .map(|s| {
-            let mut h: Vec<String> = Vec::new();
-            for k in &s.items {
-                if let Some(hint) = by_key.get(k).and_then(|i| i.topic_hint.as_ref()) {
-                    if !h.contains(hint) {
-                        h.push(hint.clone());
+            let mut e = Evidence::default();
+            for item in s.items.iter().filter_map(|k| by_key.get(k)) {
+                let hint = item.topic_hint.iter();
+                for (list, new) in [
+                    (&mut e.hints, hint.collect::<Vec<_>>()),
+                    (&mut e.categories, item.categories.iter().collect()),
+                ] {
+                    for x in new {
+                        if !list.contains(x) {
+                            list.push(x.clone());
+                        }
                     }
                 }
             }
-            h
+            e
         })
         .collect()
 }
 
-/// The nearest allowed centroid: (topic, cosine, runner-up cosine), or None when nothing is
-/// above [`ABSTAIN`].
-fn nearest(v: &[(u32, f32)], centroids: &[Vector], vetoed: &[bool]) -> Option<(usize, f32, f32)> {
-    let mut best: Option<(usize, f32)> = None;
-    let mut second = 0.0f32;
-    for (t, c) in centroids.iter().enumerate() {
-        if vetoed[t] || c.is_empty() {
-            continue;
-        }
-        let s = text::cosine(v, c);
-        match best {
-            Some((_, b)) if s <= b => second = second.max(s),
-            _ => {
-                if let Some((_, b)) = best {
-                    second = second.max(b);
-                }
-                best = Some((t, s));
-            }
-        }
-    }
-    best.filter(|b| b.1 >= ABSTAIN).map(|(t, s)| (t, s, second))
-}
-
-/// The terms contributing most to the cosine of `v` and `c`.
-fn top_shared_terms(v: &[(u32, f32)], c: &[(u32, f32)], n: usize) -> Vec<u32> {
-    let cm: HashMap<u32, f32> = c.iter().copied().collect();
-    let mut contrib: Vec<(f32, u32)> = v
+/// What the model reads of each story: its stemmed words (title words counted
+/// [`text::TITLE_WEIGHT`] times) and adjacent word pairs ("stock market", "prime minister")
+/// counted [`BIGRAM_WEIGHT`] as much, each count dampened (1 + ln) so one repeated word does
+/// not outvote the rest. Pair ids follow the word ids of `corpus`.
+fn features(stories: &[Story], corpus: &Corpus, docs: &[text::Doc]) -> Vec<Features> {
+    let base = corpus.stems.len() as u32;
+    let mut pairs: HashMap<(u32, u32), u32> = HashMap::new();
+    stories
         .iter()
-        .filter_map(|&(t, w)| cm.get(&t).map(|cw| (w * cw, t)))
-        .collect();
-    contrib.sort_by(|a, b| b.0.total_cmp(&a.0));
-    contrib.into_iter().take(n).map(|(_, t)| t).collect()
+        .zip(docs)
+        .map(|(s, d)| {
+            let mut counts: HashMap<u32, f32> = d.counts.iter().copied().collect();
+            for (txt, weight) in [(&s.title, text::TITLE_WEIGHT), (&s.summary, 1.0)] {
+                let terms: Vec<u32> = text::words(txt)
+                    .iter()
+                    .filter_map(|w| corpus.lookup(w.text))
+                    .collect();
+                for p in terms.windows(2) {
+                    let next = base + pairs.len() as u32;
+                    let id = *pairs.entry((p[0], p[1])).or_insert(next);
+                    *counts.entry(id).or_default() += weight * BIGRAM_WEIGHT;
+                }
+            }
+            let mut f: Features = counts
+                .into_iter()
+                .map(|(t, c)| (t, 1.0 + c.max(1.0).ln()))
+                .collect();
+            f.sort_unstable_by_key(|e| e.0);
+            f
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -504,6 +532,35 @@ mod tests {
     }
 
     #[test]
+    fn feed_categories_are_weaker_than_keywords_and_hints() {
+        let c = Classifier::new(&topics());
+        let mut items = vec![
+            item("a", "Orbital debris report", None, ""),
+            item("b", "Faster builds", None, "a CPU story"),
+            item("c", "Quiet week", None, ""),
+            item("d", "Bakery opens", None, ""),
+        ];
+        items[0].categories = vec!["News/Space".into()];
+        items[1].categories = vec!["Science".into()];
+        items[2].categories = vec!["Weather".into(), "science".into()];
+        items[2].topic_hint = Some("Technology".into());
+        items[3].categories = vec!["Food".into()];
+        let groups = c.group(merge(items.clone()), &items);
+        assert_eq!(
+            layout(&groups),
+            vec![
+                ("Technology", vec!["Faster builds", "Quiet week"]),
+                ("Science", vec!["Orbital debris report"]),
+                ("Other", vec!["Bakery opens"]),
+            ]
+        );
+        assert_eq!(
+            groups[1].stories[0].topic_reason,
+            "feed category `News/Space`"
+        );
+    }
+
+    #[test]
     fn exclude_words_veto_a_topic() {
         let c = Classifier::new(&topics());
         let items = vec![item("a", "Your space horoscope", None, "stars say")];
@@ -512,7 +569,7 @@ mod tests {
     }
 
     #[test]
-    fn centroids_place_stories_without_keywords() {
+    fn the_model_places_stories_without_keywords() {
         let c = Classifier::new(&topics());
         let items = vec![
             item(
@@ -544,7 +601,8 @@ mod tests {
             .find(|s| s.title.starts_with("Compiler"))
             .unwrap();
         assert!(
-            placed.topic_reason.contains("centroid"),
+            placed.topic_reason.starts_with("model probability")
+                && placed.topic_reason.contains("compil"),
             "{}",
             placed.topic_reason
         );

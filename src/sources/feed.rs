@@ -89,7 +89,21 @@ fn entry_to_item(e: &feed_rs::model::Entry, ctx: &FeedContext<'_>, name: &str) -
         published,
         topic_hint: ctx.topic.map(str::to_string),
         message_id: None,
+        categories: categories(e),
     }
+}
+
+/// The entry's categories as a reader would see them: the label when there is one, else the
+/// term; trimmed, without blanks or repeats.
+fn categories(e: &feed_rs::model::Entry) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in &e.categories {
+        let name = c.label.as_deref().unwrap_or(&c.term).trim();
+        if !name.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(name)) {
+            out.push(name.to_string());
+        }
+    }
+    out
 }
 
 /// The entry's web page: the `alternate` link, else the first link that is not an enclosure.
@@ -220,6 +234,17 @@ mod tests {
         assert_eq!(a.topic_hint.as_deref(), Some("Tech"));
         assert_eq!(f.items[1].title, "No title here but a summary");
         assert!(f.items[1].key.0.starts_with("feed:test#sha256:"));
+    }
+
+    #[test]
+    fn entry_categories_become_item_categories() {
+        let rss = br#"<rss version="2.0"><channel><title>Ex</title><item><title>A</title>
+          <category>Sports</category><category> sports </category><category></category>
+          <category domain="x">Football</category></item></channel></rss>"#;
+        assert_eq!(
+            ctx_parse(rss).unwrap().items[0].categories,
+            ["Sports", "Football"]
+        );
     }
 
     #[test]

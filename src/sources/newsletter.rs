@@ -253,6 +253,7 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
                 published: date,
                 topic_hint: f.section.or_else(|| ctx.topic.map(str::to_string)),
                 message_id: Some(message_id.clone()),
+                categories: Vec::new(),
             }
         })
         .collect();
