@@ -35,7 +35,7 @@ pub enum Command {
         #[arg(long, value_name = "DIR", default_value = "preview")]
         out: PathBuf,
         /// Add an "explain" section to digest.json: which reports merged and at what
-        /// similarity, which keyword, hint or centroid placed each story, which filter muted
+        /// similarity, which keyword, hint, feed category or model placed each story, which filter muted
         /// what.
         #[arg(long)]
         explain: bool,
