@@ -582,6 +582,47 @@ impl Resolver<'_> {
         }
     }
 
+    /// Where a table's password comes from: `password_env` or `password_command`, not both.
+    fn secret(
+        &self,
+        table: &str,
+        span: Range<usize>,
+        env: &Option<String>,
+        command: &Option<String>,
+    ) -> Result<Option<SecretSource>, ConfigError> {
+        match (env, command) {
+            (Some(_), Some(_)) => Err(self.err(
+                span,
+                &format!("{table}.password_env"),
+                format!("set only one of `{table}.password_env` and `{table}.password_command`"),
+                None,
+            )),
+            (Some(var), None) => Ok(Some(SecretSource::Env(var.clone()))),
+            (None, Some(cmd)) => Ok(Some(SecretSource::Command(cmd.clone()))),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// An extra root CA for a private server: the file must exist.
+    fn ca_file(
+        &self,
+        table: &str,
+        raw: &Option<Spanned<String>>,
+    ) -> Result<Option<PathBuf>, ConfigError> {
+        let Some(p) = raw else { return Ok(None) };
+        let path = self.anchor(p.get_ref());
+        if !path.is_file() {
+            let key = format!("{table}.ca_file");
+            return Err(self.err(
+                p.span(),
+                &key,
+                format!("`{key}`: `{}` does not exist", path.display()),
+                None,
+            ));
+        }
+        Ok(Some(path))
+    }
+
     /// A string value parsed with `FromStr`; the error names the key and line.
     fn parsed<T>(
         &self,
@@ -869,38 +910,11 @@ impl Resolver<'_> {
             ));
         }
         let username = r.username.clone().ok_or_else(|| missing("username"))?;
-        let password = match (&r.password_env, &r.password_command) {
-            (Some(_), Some(_)) => {
-                return Err(self.err(
-                    m.span(),
-                    &key("password_env"),
-                    format!(
-                        "set only one of `{}` and `{}`",
-                        key("password_env"),
-                        key("password_command")
-                    ),
-                    None,
-                ));
-            }
-            (Some(var), None) => SecretSource::Env(var.clone()),
-            (None, Some(cmd)) => SecretSource::Command(cmd.clone()),
-            (None, None) => return Err(missing("password_env")),
-        };
-        let ca_file = match &r.ca_file {
-            None => None,
-            Some(p) => {
-                let path = self.anchor(p.get_ref());
-                if !path.is_file() {
-                    return Err(self.err(
-                        p.span(),
-                        &key("ca_file"),
-                        format!("`{}`: `{}` does not exist", key("ca_file"), path.display()),
-                        None,
-                    ));
-                }
-                Some(path)
-            }
-        };
+        let table = format!("mailboxes[{i}]");
+        let password = self
+            .secret(&table, m.span(), &r.password_env, &r.password_command)?
+            .ok_or_else(|| missing("password_env"))?;
+        let ca_file = self.ca_file(&table, &r.ca_file)?;
         let after = match r.after.as_ref().map(|a| a.get_ref().trim()) {
             None | Some("none") => AfterDelivery::None,
             Some("seen") => AfterDelivery::Seen,
@@ -1102,34 +1116,8 @@ impl Resolver<'_> {
                 ));
             }
         };
-        let password = match (&r.password_env, &r.password_command) {
-            (Some(_), Some(_)) => {
-                return Err(self.err(
-                    s.span(),
-                    "smtp.password_env",
-                    "set only one of `smtp.password_env` and `smtp.password_command`".into(),
-                    None,
-                ));
-            }
-            (Some(var), None) => Some(SecretSource::Env(var.clone())),
-            (None, Some(cmd)) => Some(SecretSource::Command(cmd.clone())),
-            (None, None) => None,
-        };
-        let ca_file = match &r.ca_file {
-            None => None,
-            Some(p) => {
-                let path = self.anchor(p.get_ref());
-                if !path.is_file() {
-                    return Err(self.err(
-                        p.span(),
-                        "smtp.ca_file",
-                        format!("`smtp.ca_file`: `{}` does not exist", path.display()),
-                        None,
-                    ));
-                }
-                Some(path)
-            }
-        };
+        let password = self.secret("smtp", s.span(), &r.password_env, &r.password_command)?;
+        let ca_file = self.ca_file("smtp", &r.ca_file)?;
         let port = r.port.unwrap_or(match security {
             Security::StartTls => 587,
             Security::Tls => 465,
