@@ -142,7 +142,9 @@ def tidings_config(path, urls, maildir, state, delivery):
 def stories_in(preview_dir):
     with open(os.path.join(preview_dir, "digest.json")) as f:
         d = json.load(f)
-    return sum(len(g["stories"]) for g in d["groups"])
+    # Stories shown in full plus those collapsed to a title link by the size budget; the rest
+    # wait for a later digest.
+    return sum(len(g["stories"]) + len(g.get("collapsed", [])) for g in d["groups"])
 
 
 def write_curl_304(path, corpus_dir, urls):
