@@ -266,15 +266,10 @@ impl ConfigFile {
             name: str_of(t.get("name")),
             topic: str_of(t.get("topic")),
         };
-        match self.doc.get("feeds") {
-            Some(Item::ArrayOfTables(a)) => a.iter().map(|t| entry(t)).collect(),
-            Some(Item::Value(Value::Array(a))) => a
-                .iter()
-                .filter_map(Value::as_inline_table)
-                .map(|t| entry(t))
-                .collect(),
-            _ => Vec::new(),
-        }
+        tables_of(&self.doc, "feeds")
+            .into_iter()
+            .map(entry)
+            .collect()
     }
 
     /// The entry that is the same feed as `url` (compared as [`feed_identity`]), if any.
@@ -460,15 +455,10 @@ impl ConfigFile {
                 })
                 .unwrap_or_default(),
         };
-        match self.doc.get("topics") {
-            Some(Item::ArrayOfTables(a)) => a.iter().map(|t| entry(t)).collect(),
-            Some(Item::Value(Value::Array(a))) => a
-                .iter()
-                .filter_map(Value::as_inline_table)
-                .map(|t| entry(t))
-                .collect(),
-            _ => Vec::new(),
-        }
+        tables_of(&self.doc, "topics")
+            .into_iter()
+            .map(entry)
+            .collect()
     }
 
     /// Adds a `[[topics]]` entry after the last one; a topic of the same name (any case) is
@@ -927,6 +917,19 @@ fn mailbox_address(s: &str) -> Option<String> {
         .parse::<lettre::message::Mailbox>()
         .ok()
         .map(|m| m.email.to_string().to_ascii_lowercase())
+}
+
+/// The entries of an array of tables, written either as `[[key]]` tables or as an inline array.
+fn tables_of<'a>(doc: &'a toml_edit::DocumentMut, key: &str) -> Vec<&'a dyn toml_edit::TableLike> {
+    match doc.get(key) {
+        Some(Item::ArrayOfTables(a)) => a.iter().map(|t| t as &dyn toml_edit::TableLike).collect(),
+        Some(Item::Value(Value::Array(a))) => a
+            .iter()
+            .filter_map(Value::as_inline_table)
+            .map(|t| t as &dyn toml_edit::TableLike)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn str_of(item: Option<&Item>) -> Option<String> {
