@@ -6,6 +6,9 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use crate::links::Cleaner;
 
@@ -67,7 +70,7 @@ impl Sanitizer {
         if too_deep(html, MAX_NESTING) {
             return escape(&strip_tags(html));
         }
-        self.builder.clean(html).to_string()
+        self.builder.clean(&space_dropped_blocks(html)).to_string()
     }
 
     /// The (html, text) summary pair for an item. Long summaries become their shortened text,
@@ -82,6 +85,17 @@ impl Sanitizer {
             (safe, text)
         }
     }
+}
+
+/// Table cells, divs and other blocks the allow-list drops would otherwise glue their texts
+/// together ("Price</td><td>Change" became "PriceChange"): a space after each one's end tag
+/// survives the sanitizer and keeps the words apart.
+fn space_dropped_blocks(html: &str) -> Cow<'_, str> {
+    static BLOCK_END: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)</(?:td|th|tr|table|div|section|article|header|footer|dt|dd)\s*>")
+            .expect("valid regex")
+    });
+    BLOCK_END.replace_all(html, "$0 ")
 }
 
 /// Plain text from HTML: block elements become line breaks, whitespace is folded.
@@ -289,6 +303,21 @@ mod tests {
         }
         assert!(out.contains(r#"href="https://e.org/?id=2""#), "{out}");
         assert!(out.contains("noopener"), "{out}");
+    }
+
+    #[test]
+    fn dropped_table_cells_and_divs_keep_their_words_apart() {
+        let s = Sanitizer::new(&Cleaner::default());
+        let out = s.sanitize(
+            "<table><tr><td>Price</td><TD>Change</TD ></tr></table><div>one</div><div>two</div>",
+        );
+        for word in ["Price", "Change", "one", "two"] {
+            assert!(
+                out.split_whitespace().any(|w| w == word),
+                "{word} glued to a neighbour: {out}"
+            );
+        }
+        assert!(!out.contains("<td") && !out.contains("<div"), "{out}");
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub enum RenderError {
     },
     #[error("template `{name}`: {message}")]
     Template { name: String, message: String },
+    #[error("template `{name}`: cannot inline its CSS: {message}")]
+    Inline { name: String, message: String },
 }
 
 /// The finished digest in its three forms.
@@ -297,7 +299,7 @@ impl Renderer {
         Ok(Rendered {
             title: digest.title.clone(),
             subject,
-            html: render(HTML_TEMPLATE)?,
+            html: inline_css(&render(HTML_TEMPLATE)?)?,
             text: render(TEXT_TEMPLATE)?,
         })
     }
@@ -407,6 +409,20 @@ impl Renderer {
         );
         Ok((rendered, fitted))
     }
+}
+
+/// Moves the template's stylesheet into `style` attributes, because Gmail and Outlook drop
+/// or rewrite `<style>`; at-rules (`@media` for dark mode and narrow screens) cannot be
+/// inlined and stay in a `<style>` block. A user's template is free to use classes too.
+fn inline_css(html: &str) -> Result<String, RenderError> {
+    let inliner = css_inline::CSSInliner::options()
+        .keep_at_rules(true)
+        .load_remote_stylesheets(false)
+        .build();
+    inliner.inline(html).map_err(|e| RenderError::Inline {
+        name: HTML_TEMPLATE.into(),
+        message: e.to_string(),
+    })
 }
 
 /// Tera's messages live in the error's source chain.

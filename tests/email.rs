@@ -193,6 +193,16 @@ fn html_part_is_safe_for_mail_clients() {
     let style: String = doc.select(&sel("style")).flat_map(|s| s.text()).collect();
     let outside_media = style.split("@media").next().unwrap_or_default();
     assert!(outside_media.trim().is_empty(), "{outside_media}");
+    // … and the stylesheet's rules reached the elements (css-inline at render time).
+    for e in doc.select(&sel("body, h1, h2, a, [class]")) {
+        let style = e.value().attr("style").unwrap_or_default();
+        assert!(
+            style.contains(':'),
+            "<{} class={:?}> has no inlined style",
+            e.value().name(),
+            e.value().attr("class")
+        );
+    }
 }
 
 #[test]

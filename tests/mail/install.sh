@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Install what tests/mail/with-servers.sh needs: Dovecot (IMAP), aiosmtpd (SMTP, for
-# /usr/bin/python3) and openssl. Idempotent: does nothing when all three are present.
+# Install what the tests need: Dovecot (IMAP), aiosmtpd (SMTP, for /usr/bin/python3) and
+# openssl for tests/mail/with-servers.sh, and Chromium for tests/render_browser.rs.
+# Idempotent: does nothing when all four are present.
 # Debian/Ubuntu only; must run as root (CI and the project's machines run as root).
 set -euo pipefail
 
 have_all() {
     command -v dovecot >/dev/null 2>&1 \
         && command -v openssl >/dev/null 2>&1 \
-        && /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1
+        && /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 \
+        && command -v chromium >/dev/null 2>&1
 }
 
 if have_all; then
@@ -38,7 +40,7 @@ trap cleanup EXIT
 $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-    dovecot-imapd python3-aiosmtpd openssl
+    dovecot-imapd python3-aiosmtpd openssl chromium fonts-liberation
 
 # Belt and braces: stop a system Dovecot if something started one anyway. Only the one
 # started from the system config (its master.pid), by PID.
