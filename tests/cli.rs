@@ -131,3 +131,106 @@ fn clean_url_from_arguments_and_stdin() {
         stderr(&piped)
     );
 }
+
+/// The bundled demo copied into a temp dir, with `extra` appended to its config.
+fn demo_with(extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
+    let toml = read_to_string(&demo.join("config.toml"))
+        .replace(
+            "url = \"feeds/",
+            &format!("url = \"{}/feeds/", demo.display()),
+        )
+        .replace(
+            "path = \"mail/",
+            &format!("path = \"{}/mail/", demo.display()),
+        );
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, format!("{toml}\n{extra}")).unwrap();
+    (dir, config)
+}
+
+/// `preview --explain` end to end: digest.json says why each story sits where it is (merges,
+/// keywords, the model) and which filter muted what, and the digest counts the muted.
+/// The demo plus a one-story "Culture" topic: that small topic must not claim a world-news
+/// story full of words no topic was seeded with (it did, before the model had topic priors).
+#[test]
+fn preview_explain_names_merges_topics_and_filters() {
+    let (dir, config) = demo_with(
+        r#"
+[[feeds]]
+url = "culture.xml"
+
+[[topics]]
+name = "Culture"
+keywords = ["museum", "gallery", "film"]
+
+[[filters]]
+exclude = ["comet"]
+"#,
+    );
+    std::fs::write(dir.path().join("culture.xml"), CULTURE_FEED).unwrap();
+    let out = dir.path().join("out");
+    let o = tidings(
+        &config,
+        &["preview", "--explain", "--out", out.to_str().unwrap()],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value =
+        serde_json::from_str(&read_to_string(&out.join("digest.json"))).unwrap();
+    let explained = json["explain"]["stories"].as_array().unwrap();
+    let story = |needle: &str| {
+        explained
+            .iter()
+            .find(|s| s["title"].as_str().unwrap().contains(needle))
+            .unwrap_or_else(|| panic!("no story with {needle:?} in {explained:#?}"))
+    };
+    let museum = story("Museum opens a gallery");
+    assert_eq!(museum["topic"], "Culture");
+    assert!(
+        museum["topic_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("keyword `"),
+        "{museum}"
+    );
+    let grain = story("grain corridor");
+    assert_eq!(grain["topic"], "World", "{grain}");
+    assert!(
+        grain["topic_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("model probability"),
+        "{grain}"
+    );
+    let merged = story("parallel front end");
+    let reports = merged["merged"].as_array().expect("merge explained");
+    assert_eq!(reports.len(), 2, "{merged}");
+    assert!(
+        reports.iter().any(|r| r["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("exact: same link")),
+        "{merged}"
+    );
+    // The filter: gone from the topics, named in explain, counted in the digest.
+    let muted = json["explain"]["muted"].as_array().unwrap();
+    assert_eq!(muted.len(), 1, "{muted:?}");
+    assert!(muted[0]["title"].as_str().unwrap().contains("comet"));
+    assert_eq!(muted[0]["filter"], "filters[0]: exclude `comet`");
+    assert!(!explained
+        .iter()
+        .any(|s| s["title"].as_str().unwrap().contains("comet")));
+    let html = read_to_string(&out.join("digest.html"));
+    assert!(html.contains("1 story muted by your filters"), "{html}");
+    let text = read_to_string(&out.join("digest.txt"));
+    assert!(text.contains("1 story muted by your filters"), "{text}");
+}
+
+/// A one-item feed about a museum, for the Culture topic above.
+const CULTURE_FEED: &str = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel>\
+    <title>Arts Desk</title><link>https://arts.example/</link><item><title>Museum opens a \
+    gallery of film posters</title><link>https://arts.example/posters</link><guid>a1</guid>\
+    <pubDate>Fri, 27 Nov 2026 04:00:00 GMT</pubDate><description>A short piece about an \
+    exhibition of film posters.</description></item></channel></rss>";

@@ -24,6 +24,10 @@ pub struct Seed {
 /// The fitted model: log P(term | topic) for every topic.
 pub struct Model {
     log_prob: Vec<Vec<f32>>,
+    /// log P(topic), from how many stories each topic holds (add-one smoothed). Without it a
+    /// topic with one story, whose smoothed word counts are nearly flat, claims any story
+    /// full of words the big topics never saw.
+    log_prior: Vec<f32>,
     /// Terms the model knows (seen in at least two stories).
     known: Vec<bool>,
     /// Topics with any known word to learn from; the others cannot claim a story.
@@ -47,6 +51,7 @@ impl Model {
         }
         let mut model = Model {
             log_prob: vec![vec![0.0; vocab]; topics],
+            log_prior: vec![0.0; topics],
             known: df.iter().map(|&n| n >= 2).collect(),
             learnt: vec![false; topics],
         };
@@ -88,6 +93,11 @@ impl Model {
                 }
             }
         }
+        let mass: Vec<f32> = (0..self.log_prob.len())
+            .map(|k| labels.iter().map(|l| l[k]).sum::<f32>() + 1.0)
+            .collect();
+        let all: f32 = mass.iter().sum();
+        self.log_prior = mass.iter().map(|m| (m / all).ln()).collect();
         for (k, c) in counts.into_iter().enumerate() {
             let total: f32 = c
                 .iter()
@@ -100,7 +110,7 @@ impl Model {
         }
     }
 
-    /// P(topic | story) with uniform priors, vetoed topics excluded; None when the story
+    /// P(topic | story), vetoed topics excluded; None when the story
     /// has no term the model knows or every topic is vetoed.
     pub fn posterior(&self, d: &Features, vetoed: &[bool]) -> Option<Vec<f32>> {
         let open = |k: usize| self.learnt[k] && !vetoed[k];
@@ -115,10 +125,11 @@ impl Model {
                 if !open(k) {
                     return f32::NEG_INFINITY;
                 }
-                d.iter()
-                    .filter(|&&(t, _)| self.known[t as usize])
-                    .map(|&(t, c)| c * lp[t as usize])
-                    .sum()
+                self.log_prior[k]
+                    + d.iter()
+                        .filter(|&&(t, _)| self.known[t as usize])
+                        .map(|&(t, c)| c * lp[t as usize])
+                        .sum::<f32>()
             })
             .collect();
         let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
