@@ -10,7 +10,7 @@ use crate::config::{Config, FeedConfig, FeedLocation, MailboxConfig, MailboxKind
 use crate::deliver::{self, DeliverError, Outgoing};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
-use crate::model::{Attention, Digest, Item, ItemKey, SourceError, SourceKey, Story};
+use crate::model::{Attention, Digest, Item, ItemKey, SourceError, SourceKey};
 use crate::render::{RenderError, Rendered, Renderer};
 use crate::sources::feed::{self, FeedContext};
 use crate::sources::http::{FetchError, Fetched, Fetcher, Validators};
@@ -77,10 +77,14 @@ struct Tools {
 }
 
 /// Reads every source concurrently and keeps the items not delivered before.
+///
+/// With `keep_cache`, each fetched feed's items also go into its [`SourceUpdate`] for the
+/// state's 304 cache; previews and dry runs write no state and skip that second copy.
 pub async fn collect(
     cfg: &Config,
     state: &State,
     now: DateTime<Utc>,
+    keep_cache: bool,
 ) -> Result<Collected, RunError> {
     let cleaner = Cleaner::new(&cfg.links);
     let tools = Arc::new(Tools {
@@ -120,7 +124,8 @@ pub async fn collect(
             let h = health.get(&feed_key(&f).0).cloned();
             tokio::spawn(async move {
                 let _permit = in_flight.acquire_owned().await;
-                let result = read_feed(&f, cache, h.as_ref(), now, &fetcher, &tools).await;
+                let result =
+                    read_feed(&f, cache, h.as_ref(), now, &fetcher, &tools, keep_cache).await;
                 let n = fetched.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 crate::progress::update(&format!("feeds: {n}/{total_feeds} fetched"));
                 result
@@ -210,10 +215,10 @@ pub async fn collect(
             });
         }
         let mut seen: HashSet<ItemKey> = HashSet::new();
-        for item in &r.items {
+        for item in r.items {
             let too_old = item.published.is_some_and(|p| p < cutoff);
             if !too_old && !delivered.contains(&item.key) && seen.insert(item.key.clone()) {
-                out.items.push(item.clone());
+                out.items.push(item);
             }
         }
         out.updates.push(r.update);
@@ -398,6 +403,7 @@ async fn read_feed(
     now: DateTime<Utc>,
     fetcher: &Fetcher,
     tools: &Tools,
+    keep_cache: bool,
 ) -> SourceResult {
     let key = feed_key(f);
     let label = f.name.clone().unwrap_or_else(|| f.location.to_string());
@@ -497,7 +503,9 @@ async fn read_feed(
     match tokio::task::block_in_place(|| feed::parse(&bytes.0, &ctx)) {
         Ok(parsed) => {
             let label = f.name.clone().or(parsed.title).unwrap_or(label);
-            update.fetched = Some((bytes.1, parsed.items.clone()));
+            if keep_cache {
+                update.fetched = Some((bytes.1, parsed.items.clone()));
+            }
             SourceResult {
                 label,
                 items: parsed.items,
@@ -537,8 +545,14 @@ fn read_capped(p: &Path, max: u64) -> Result<Vec<u8>, String> {
 
 /// Groups the collected items into the digest.
 pub fn build(cfg: &Config, collected: &Collected, now: DateTime<Utc>) -> Digest {
+    let started = std::time::Instant::now();
     let grouped =
         crate::group::group_with(&collected.items, &cfg.topics, &cfg.filters, &cfg.grouping);
+    tracing::debug!(
+        items = collected.items.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "grouped"
+    );
     Digest {
         title: cfg.digest.title.clone(),
         generated_at: now,
@@ -572,8 +586,13 @@ pub fn compose(cfg: &Config, digest: &Digest) -> Result<(Rendered, Outgoing), Ru
 /// As [`compose`], within `[digest] max_bytes`: `digest` becomes what the mail shows (stories
 /// cut to titles or left out), so that exactly its stories are recorded as delivered.
 pub fn compose_within(cfg: &Config, digest: &mut Digest) -> Result<(Rendered, Outgoing), RunError> {
+    let started = std::time::Instant::now();
     let (rendered, _) =
         renderer(cfg, digest.generated_at)?.render_within(digest, cfg.digest.max_bytes)?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "rendered"
+    );
     let outgoing = deliver::build(&cfg.delivery, &rendered, digest.generated_at)?;
     Ok((rendered, outgoing))
 }
@@ -592,8 +611,9 @@ pub async fn preview_explained(
 ) -> Result<RunReport, RunError> {
     let now = Utc::now();
     let state = State::open_read_only(&cfg.state_path)?;
-    let collected = collect(cfg, &state, now).await?;
+    let collected = collect(cfg, &state, now, false).await?;
     let mut digest = build(cfg, &collected, now);
+    drop(collected);
     if explain {
         digest.explain = Some(digest.explain());
     }
@@ -654,11 +674,11 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
             });
         }
     }
-    let collected = collect(cfg, &state, now).await?;
+    let mut collected = collect(cfg, &state, now, !dry_run).await?;
     if !dry_run {
         // Validators, first sightings and health are worth keeping even if the send fails:
         // the items of a 304'd feed come back from the cache, so nothing is lost.
-        state.record_sources(now, &collected.updates)?;
+        state.record_sources(now, &std::mem::take(&mut collected.updates))?;
         state.record_redirects(now, &collected.redirects)?;
     }
     let mut digest = build(cfg, &collected, now);
@@ -673,7 +693,12 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
     }
     // Only what the mail shows is recorded below: stories the size budget left out stay
     // undelivered and come in the next digest.
-    let before: Vec<Story> = digest.stories().cloned().collect();
+    // (items, newsletter messages) of each newsletter story, before the budget cut.
+    let before: Vec<(Vec<ItemKey>, Vec<String>)> = digest
+        .stories()
+        .filter(|s| !s.message_ids.is_empty())
+        .map(|s| (s.items.clone(), s.message_ids.clone()))
+        .collect();
     let (rendered, outgoing) = compose_within(cfg, &mut digest)?;
     report.stories = digest.story_count();
     // A newsletter with a story left out must be read again next time (its delivered stories
@@ -681,8 +706,8 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
     let shown: HashSet<&ItemKey> = digest.stories().flat_map(|s| s.items.iter()).collect();
     let unfinished: HashSet<&str> = before
         .iter()
-        .filter(|s| !s.items.iter().any(|i| shown.contains(i)))
-        .flat_map(|s| s.message_ids.iter().map(String::as_str))
+        .filter(|(items, _)| !items.iter().any(|i| shown.contains(i)))
+        .flat_map(|(_, ids)| ids.iter().map(String::as_str))
         .collect();
     report.message_id = Some(outgoing.message_id.clone());
     if dry_run {

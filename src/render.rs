@@ -316,9 +316,18 @@ impl Renderer {
         digest: &mut Digest,
         max_bytes: usize,
     ) -> Result<(Rendered, Fitted), RenderError> {
-        let first = self.render(digest)?;
-        if first.html.len() <= max_bytes {
-            return Ok((first, Fitted::default()));
+        // The mail holds at least every title and summary: when those alone are over the
+        // budget, rendering everything (megabytes, for a backlog of thousands of stories)
+        // would only prove it.
+        let least: usize = digest
+            .stories()
+            .map(|s| s.title.len() + s.summary_html.len())
+            .sum();
+        if least <= max_bytes {
+            let first = self.render(digest)?;
+            if first.html.len() <= max_bytes {
+                return Ok((first, Fitted::default()));
+            }
         }
         // Every topic's stories in rank order, and what the caps had already left out.
         let ranked: Vec<(Vec<Story>, usize)> = digest
@@ -346,13 +355,30 @@ impl Renderer {
             Ok((r.html.len() <= max_bytes).then_some(r))
         };
         // Largest `n` in `lo..=hi` with `test(n)` fitting (`lo` must fit), and its rendering.
+        // Galloping up from `lo` first (lo+1, lo+2, lo+4 …), so no trial renders much more
+        // than twice what fits: a render costs what it shows.
         fn search(
             lo: usize,
             hi: usize,
             at_lo: Rendered,
             test: &mut dyn FnMut(usize) -> Result<Option<Rendered>, RenderError>,
         ) -> Result<(usize, Rendered), RenderError> {
-            let (mut lo, mut hi, mut best) = (lo, hi, at_lo);
+            let (mut lo, mut best) = (lo, at_lo);
+            let mut step = 1;
+            let mut hi = loop {
+                if lo >= hi {
+                    return Ok((lo, best));
+                }
+                let probe = (lo + step).min(hi);
+                match test(probe)? {
+                    Some(r) => {
+                        lo = probe;
+                        best = r;
+                        step *= 2;
+                    }
+                    None => break probe - 1,
+                }
+            };
             while lo < hi {
                 let mid = lo + (hi - lo).div_ceil(2);
                 match test(mid)? {
@@ -365,29 +391,35 @@ impl Renderer {
             }
             Ok((lo, best))
         }
-        let (full, shown, rendered) = if let Some(r) = fits(0, longest)? {
-            let (full, r) = search(0, longest, r, &mut |n| fits(n, longest))?;
-            (full, longest, r)
-        } else {
-            let keep = BUDGET_KEEP_FULL;
-            let (full, floor) = match fits(keep, keep)? {
-                Some(r) => (keep, Some(r)),
-                None => (0, fits(0, 0)?),
-            };
-            match floor {
-                Some(r) => {
-                    let (shown, r) = search(full, longest, r, &mut |n| fits(full, n))?;
-                    (full, shown, r)
-                }
-                None => {
-                    // Not even the header and footer fit: send them anyway, every story
-                    // left for the next digest.
-                    shape(digest, 0, 0);
-                    tracing::warn!(
-                        max_bytes,
-                        "the digest without any story is larger than [digest] max_bytes"
-                    );
-                    (0, 0, self.render(digest)?)
+        // First how many stories fit as titles at all, then how many of those in full.
+        let keep = BUDGET_KEEP_FULL;
+        let (full, shown, rendered) = match fits(0, 0)? {
+            None => {
+                // Not even the header and footer fit: send them anyway, every story
+                // left for the next digest.
+                shape(digest, 0, 0);
+                tracing::warn!(
+                    max_bytes,
+                    "the digest without any story is larger than [digest] max_bytes"
+                );
+                (0, 0, self.render(digest)?)
+            }
+            Some(empty) => {
+                let (titles, r) = search(0, longest, empty, &mut |n| fits(0, n))?;
+                if titles == longest {
+                    // Every title fits: as many stories in full as fit beside them.
+                    let (full, r) = search(0, longest, r, &mut |n| fits(n, longest))?;
+                    (full, longest, r)
+                } else {
+                    // Each topic keeps its best story in full if that fits, then titles.
+                    match fits(keep, keep)? {
+                        Some(at_keep) => {
+                            let (shown, r) =
+                                search(keep, longest, at_keep, &mut |n| fits(keep, n))?;
+                            (keep, shown, r)
+                        }
+                        None => (0, titles, r),
+                    }
                 }
             }
         };

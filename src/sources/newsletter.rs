@@ -603,11 +603,19 @@ fn is_furniture_text(p: &str) -> bool {
         || is_social_junk(p)
 }
 
+/// Link texts that point onward from the story before them ("See also World Wire") rather
+/// than name a story of their own.
+const RELATED_PREFIXES: &[&str] = &["see also", "related:", "also read", "more on this"];
+
 /// True for links that are newsletter furniture rather than stories.
 pub fn is_boilerplate(text: &str, url: &str) -> bool {
     let t = text.to_lowercase();
     let u = url.to_lowercase();
-    u.starts_with("mailto:") || BOILERPLATE.iter().any(|b| t.contains(b) || u.contains(b))
+    u.starts_with("mailto:")
+        || BOILERPLATE.iter().any(|b| t.contains(b) || u.contains(b))
+        || RELATED_PREFIXES
+            .iter()
+            .any(|p| t.trim_start().starts_with(p))
 }
 
 fn fold(s: &str) -> String {
@@ -1160,6 +1168,11 @@ mod tests {
             "https://twitter.com/intent/tweet?x"
         ));
         assert!(is_boilerplate("me", "mailto:me@e.org"));
+        assert!(is_boilerplate("See also World Wire", "https://w.example/a"));
+        assert!(!is_boilerplate(
+            "Seeing double: twin probes",
+            "https://w.example/b"
+        ));
         assert!(!is_boilerplate(
             "Chip makers race to build fabs",
             "https://e.org/chips"
