@@ -21,7 +21,34 @@ const EXIT_FATAL: u8 = 1;
 const EXIT_SOURCES_FAILED: u8 = 2;
 const EXIT_LOCKED: u8 = 3;
 
+/// glibc gives each thread that allocates under contention an arena of its own, up to eight
+/// per CPU, and keeps what is freed there for that arena. The feed parsers run on whichever
+/// thread tokio hands them (`block_in_place` moves work to fresh threads), so a run ended up
+/// holding a dozen part-empty arenas: on the bench corpus (500 feeds, 200 newsletters) the
+/// peak was 108 MB with the default and 92–96 MB with one arena per CPU, no slower (mimalloc,
+/// tried instead, peaked at 215–265 MB). `MALLOC_ARENA_MAX` in the environment still wins.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(
+    unsafe_code,
+    reason = "the crate's only unsafe: one FFI call to glibc's mallopt"
+)]
+fn bound_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+        let cpus = libc::c_int::try_from(cpus).unwrap_or(libc::c_int::MAX);
+        // SAFETY: mallopt only sets a tuning parameter of the allocator, and this runs first
+        // in main, before any other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, cpus);
+        }
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn bound_malloc_arenas() {}
+
 fn main() -> ExitCode {
+    bound_malloc_arenas();
     let cli = Cli::parse();
     init_logging(&cli);
     if !cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {

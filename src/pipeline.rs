@@ -544,12 +544,14 @@ fn read_capped(p: &Path, max: u64) -> Result<Vec<u8>, String> {
 }
 
 /// Groups the collected items into the digest.
-pub fn build(cfg: &Config, collected: &Collected, now: DateTime<Utc>) -> Digest {
+/// The items are taken out of `collected` (the stories own them from here on).
+pub fn build(cfg: &Config, collected: &mut Collected, now: DateTime<Utc>) -> Digest {
     let started = std::time::Instant::now();
-    let grouped =
-        crate::group::group_with(&collected.items, &cfg.topics, &cfg.filters, &cfg.grouping);
+    let items = std::mem::take(&mut collected.items);
+    let count = items.len();
+    let grouped = crate::group::group_items(items, &cfg.topics, &cfg.filters, &cfg.grouping);
     tracing::debug!(
-        items = collected.items.len(),
+        items = count,
         elapsed_ms = started.elapsed().as_millis() as u64,
         "grouped"
     );
@@ -611,8 +613,8 @@ pub async fn preview_explained(
 ) -> Result<RunReport, RunError> {
     let now = Utc::now();
     let state = State::open_read_only(&cfg.state_path)?;
-    let collected = collect(cfg, &state, now, false).await?;
-    let mut digest = build(cfg, &collected, now);
+    let mut collected = collect(cfg, &state, now, false).await?;
+    let mut digest = build(cfg, &mut collected, now);
     drop(collected);
     if explain {
         digest.explain = Some(digest.explain());
@@ -681,7 +683,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
         state.record_sources(now, &std::mem::take(&mut collected.updates))?;
         state.record_redirects(now, &collected.redirects)?;
     }
-    let mut digest = build(cfg, &collected, now);
+    let mut digest = build(cfg, &mut collected, now);
     let mut report = RunReport {
         stories: digest.story_count(),
         source_errors: digest.errors.len(),
