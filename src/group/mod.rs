@@ -95,17 +95,27 @@ pub fn group_items(
         }
     }
 
+    let started = std::time::Instant::now();
     let mut corpus = text::Corpus::new();
     let docs: Vec<text::Doc> = kept
         .iter()
         .map(|i| corpus.add(&i.title, &i.summary_text))
         .collect();
+    let analysed = started.elapsed();
     let stories = dedup::merge_with(&kept, &corpus, &docs, &settings.merge);
+    let merged = started.elapsed();
     let mut classifier = topics::Classifier::new(topics);
     if let Some(n) = settings.auto_topics {
         classifier = classifier.with_auto_topics(n);
     }
     let mut groups = classifier.group(stories, &kept);
+    tracing::debug!(
+        items = kept.len(),
+        analyse_ms = analysed.as_millis() as u64,
+        merge_ms = (merged - analysed).as_millis() as u64,
+        topics_ms = (started.elapsed() - merged).as_millis() as u64,
+        "grouping stages"
+    );
     order(&mut groups, settings.order);
     cap(&mut groups, settings.max_per_topic, settings.max_stories);
     Grouped { groups, muted }

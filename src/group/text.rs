@@ -318,8 +318,10 @@ pub struct Corpus {
     /// lowercase word → term id (None for stop words), so each distinct word is stemmed once.
     word_ids: HashMap<String, Option<u32>>,
     stem_ids: HashMap<String, u32>,
-    /// The stem of every term id, for explanations and topic labels.
+    /// The stem of every term id, for explanations.
     pub stems: Vec<String>,
+    /// The first word seen for every term id ("cities" for `citi`), for topic labels.
+    pub spelled: Vec<String>,
     pub df: Vec<u32>,
     pub docs: usize,
 }
@@ -337,6 +339,7 @@ impl Corpus {
             word_ids: HashMap::new(),
             stem_ids: HashMap::new(),
             stems: Vec::new(),
+            spelled: Vec::new(),
             df: Vec::new(),
             docs: 0,
         }
@@ -344,6 +347,15 @@ impl Corpus {
 
     /// The term id of a word, or None for a stop word.
     pub fn term(&mut self, word: &str) -> Option<u32> {
+        // Most words are already lowercase ASCII: look them up without a copy first.
+        if !word
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        {
+            if let Some(id) = self.word_ids.get(word) {
+                return *id;
+            }
+        }
         let lower = word.to_lowercase();
         if let Some(id) = self.word_ids.get(&lower) {
             return *id;
@@ -356,6 +368,7 @@ impl Corpus {
             let id = *self.stem_ids.entry(stem.clone()).or_insert(next);
             if id == next {
                 self.stems.push(stem);
+                self.spelled.push(lower.clone());
                 self.df.push(0);
             }
             Some(id)

@@ -251,7 +251,11 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
                 summary_html: escape(&summary_text),
                 summary_text,
                 published: date,
-                topic_hint: f.section.or_else(|| ctx.topic.map(str::to_string)),
+                // A "section" named like the newsletter itself is its masthead.
+                topic_hint: f
+                    .section
+                    .filter(|s| !s.eq_ignore_ascii_case(&name))
+                    .or_else(|| ctx.topic.map(str::to_string)),
                 message_id: Some(message_id.clone()),
                 categories: Vec::new(),
             }
@@ -678,13 +682,15 @@ pub fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
     for el in doc.select(&sel) {
         let name = el.value().name();
         if is_heading(name) {
-            // A heading with no link of its own is a section title ("Markets", "Tech").
+            // A heading with no link of its own is a section title ("Markets", "Tech"), except
+            // an h1: that is the masthead or the issue's title ("Under Weekly"), and taken as
+            // a section it made a topic of every newsletter.
             let has_link = el
                 .descendants()
                 .filter_map(ElementRef::wrap)
                 .any(|d| d.value().name() == "a");
             let text = element_text(el);
-            if !has_link && !text.is_empty() && text.len() <= 60 {
+            if name != "h1" && !has_link && !text.is_empty() && text.len() <= 60 {
                 section_sponsored = is_sponsor_label(&text);
                 section = Some(text);
             }
@@ -1077,6 +1083,8 @@ mod tests {
     fn html_roundup_headlines_and_blurbs() {
         let html = r#"<html><body>
           <p><a href="https://news.example/web?u=1">View this email in your browser</a></p>
+          <h1>The Morning Ledger</h1>
+          <h3><a href="https://e.org/zero">Opening story before any section heading</a></h3>
           <h2>Markets</h2>
           <h3><a href="https://e.org/one?utm_source=nl">Chip makers race to build new fabs</a></h3>
           <p>Three companies announced plants this week.</p>
@@ -1103,6 +1111,11 @@ mod tests {
             got,
             vec![
                 (
+                    "Opening story before any section heading",
+                    "https://e.org/zero",
+                    ""
+                ),
+                (
                     "Chip makers race to build new fabs",
                     "https://e.org/one",
                     "Three companies announced plants this week."
@@ -1119,7 +1132,9 @@ mod tests {
                 ),
             ]
         );
-        assert_eq!(found[0].section.as_deref(), Some("Markets"));
+        // The masthead (h1) is no section; "Markets" is.
+        assert_eq!(found[0].section, None);
+        assert_eq!(found[1].section.as_deref(), Some("Markets"));
     }
 
     #[test]
