@@ -78,8 +78,8 @@ struct Tools {
 
 /// Reads every source concurrently and keeps the items not delivered before.
 ///
-/// With `keep_cache`, each fetched feed's items also go into its [`SourceUpdate`] for the
-/// state's 304 cache; previews and dry runs write no state and skip that second copy.
+/// With `keep_cache`, each fetched feed's items also go into its [`SourceUpdate`] (as JSON)
+/// for the state's 304 cache; previews and dry runs write no state and skip that copy.
 pub async fn collect(
     cfg: &Config,
     state: &State,
@@ -504,7 +504,7 @@ async fn read_feed(
         Ok(parsed) => {
             let label = f.name.clone().or(parsed.title).unwrap_or(label);
             if keep_cache {
-                update.fetched = Some((bytes.1, parsed.items.clone()));
+                update.fetched = Some((bytes.1, crate::state::cache_json(&parsed.items)));
             }
             SourceResult {
                 label,

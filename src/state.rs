@@ -111,8 +111,16 @@ pub struct SourceUpdate {
     pub moved_to: Option<String>,
     /// The fetch was skipped (backoff, rate limit, gone): health is left as it was.
     pub skipped: bool,
-    /// New validators and items after a full fetch (`None` after a 304 or for mailboxes).
-    pub fetched: Option<(Validators, Vec<Item>)>,
+    /// New validators and the items (as the JSON the cache stores, see [`cache_json`]) after
+    /// a full fetch (`None` after a 304 or for mailboxes).
+    pub fetched: Option<(Validators, String)>,
+}
+
+/// A feed's items as its 304 cache stores them. Serialised where the feed is parsed (on a
+/// worker thread, while other feeds download) rather than in the run's one state
+/// transaction, and far smaller than the items themselves until then.
+pub fn cache_json(items: &[Item]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
 }
 
 /// How a source has been doing, for backoff decisions and `tidings sources`.
@@ -434,8 +442,7 @@ impl State {
                         )?;
                     }
                 }
-                if let Some((v, items)) = &u.fetched {
-                    let json = serde_json::to_string(items).unwrap_or_else(|_| "[]".into());
+                if let Some((v, json)) = &u.fetched {
                     tx.execute(
                         "UPDATE sources SET etag = ?2, last_modified = ?3, cached_items = ?4 WHERE key = ?1",
                         params![u.key.0, v.etag, v.last_modified, json],
@@ -623,7 +630,7 @@ mod tests {
                         etag: Some("\"e1\"".into()),
                         last_modified: None,
                     },
-                    vec![],
+                    cache_json(&[]),
                 )),
                 ..Default::default()
             }],
