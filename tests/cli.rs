@@ -132,24 +132,6 @@ fn clean_url_from_arguments_and_stdin() {
     );
 }
 
-/// The bundled demo copied into a temp dir, with `extra` appended to its config.
-fn demo_with(extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
-    let toml = read_to_string(&demo.join("config.toml"))
-        .replace(
-            "url = \"feeds/",
-            &format!("url = \"{}/feeds/", demo.display()),
-        )
-        .replace(
-            "path = \"mail/",
-            &format!("path = \"{}/mail/", demo.display()),
-        );
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, format!("{toml}\n{extra}")).unwrap();
-    (dir, config)
-}
-
 /// `preview --explain` end to end: digest.json says why each story sits where it is (merges,
 /// keywords, the model) and which filter muted what, and the digest counts the muted.
 /// The demo plus a one-story "Culture" topic: that small topic must not claim a world-news

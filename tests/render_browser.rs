@@ -203,32 +203,17 @@ fn luminance(css: &str) -> f64 {
 #[test]
 fn digest_fits_phone_and_desktop_in_light_and_dark_mode() {
     chromium(); // fails here, with the fix, if the browser is missing
-    let dir = tempfile::tempdir().unwrap();
     let feed = HttpServer::start(vec![(
         "/stress.xml",
         Route::body(200, "application/rss+xml", &stress_feed()),
     )]);
-    // The bundled demo (feeds from files, a Maildir of newsletters) plus the stress feed
-    // over HTTP and a fourth topic, so that the table of contents shows too.
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
-    let mut toml = std::fs::read_to_string(demo.join("config.toml"))
-        .unwrap()
-        .replace(
-            "url = \"feeds/",
-            &format!("url = \"{}/feeds/", demo.display()),
-        )
-        .replace(
-            "path = \"mail/",
-            &format!("path = \"{}/mail/", demo.display()),
-        )
-        .replace("path = \"demo-state.db\"", "path = \"state.db\"");
-    toml.push_str(&format!(
-        "\n[[feeds]]\nurl = \"{}\"\n\n[[topics]]\nname = \"Culture\"\n\
+    // The bundled demo plus the stress feed over HTTP and a fourth topic, so that the table
+    // of contents shows too.
+    let (dir, config) = common::demo_with(&format!(
+        "[[feeds]]\nurl = \"{}\"\n\n[[topics]]\nname = \"Culture\"\n\
          keywords = [\"museum\", \"gallery\", \"film\"]\n",
         feed.url("/stress.xml")
     ));
-    let config = dir.path().join("config.toml");
-    std::fs::write(&config, toml).unwrap();
     let out_dir = dir.path().join("preview");
     let o = common::tidings(
         &config,

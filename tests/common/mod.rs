@@ -272,6 +272,25 @@ pub fn copy_maildir(dest: &Path) {
     }
 }
 
+/// The bundled demo (`demo/`: feeds from files, a Maildir of newsletters) as a config in a
+/// fresh temp dir, with `extra` appended to it; its state lands in that dir.
+pub fn demo_with(extra: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
+    let toml = read_to_string(&demo.join("config.toml"))
+        .replace(
+            "url = \"feeds/",
+            &format!("url = \"{}/feeds/", demo.display()),
+        )
+        .replace(
+            "path = \"mail/",
+            &format!("path = \"{}/mail/", demo.display()),
+        );
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, format!("{toml}\n{extra}")).unwrap();
+    (dir, config)
+}
+
 pub const TOPICS: &str = r#"
 [[topics]]
 name = "Technology"
