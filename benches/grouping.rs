@@ -78,6 +78,7 @@ fn items(n: usize) -> Vec<Item> {
                 topic_hint: None,
                 message_id: None,
                 categories: Vec::new(),
+                also: Vec::new(),
             });
         }
     }

@@ -46,6 +46,10 @@ pub struct Item {
     /// evidence. Absent in items cached before the field existed.
     #[serde(default)]
     pub categories: Vec<String>,
+    /// Other outlets a newsletter points to for the same story ("See also South China Morning
+    /// Post" under it), as (name, cleaned link): listed among the story's sources.
+    #[serde(default)]
+    pub also: Vec<(String, String)>,
 }
 
 /// Where a story was seen: one entry per source.

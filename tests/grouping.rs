@@ -51,6 +51,7 @@ fn load() -> (Vec<Item>, Vec<String>) {
             topic_hint: None,
             message_id: None,
             categories: Vec::new(),
+            also: Vec::new(),
         });
         labels.push(l.story);
     }

@@ -170,6 +170,7 @@ fn item(url: &str, summary_html: &str) -> Item {
         topic_hint: None,
         message_id: None,
         categories: Vec::new(),
+        also: Vec::new(),
     }
 }
 

@@ -207,6 +207,7 @@ fn load(half: Option<usize>) -> (Vec<Item>, Vec<&'static str>) {
             topic_hint: None,
             message_id: None,
             categories: Vec::new(),
+            also: Vec::new(),
         });
         truth.push(CLASSES[class - 1]);
     }

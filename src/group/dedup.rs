@@ -577,11 +577,14 @@ fn story_of(
     let mut sources: Vec<StorySource> = Vec::new();
     for &m in &members {
         let m = &items[m];
-        if !sources.iter().any(|s| s.name == m.source_name) {
-            sources.push(StorySource {
-                name: m.source_name.clone(),
-                url: m.url.clone(),
-            });
+        let pointed = m.also.iter().map(|(name, url)| (name, Some(url)));
+        for (name, url) in std::iter::once((&m.source_name, m.url.as_ref())).chain(pointed) {
+            if !sources.iter().any(|s| s.name == *name) {
+                sources.push(StorySource {
+                    name: name.clone(),
+                    url: url.cloned(),
+                });
+            }
         }
     }
     let mut message_ids: Vec<String> = members
@@ -639,7 +642,30 @@ pub(crate) mod tests {
             topic_hint: None,
             message_id: None,
             categories: Vec::new(),
+            also: Vec::new(),
         }
+    }
+
+    #[test]
+    fn outlets_a_newsletter_points_to_are_sources_of_its_story() {
+        let mut i = item("Dispatch", "Treaty signed", Some("https://a.example/t"), "");
+        i.also = vec![
+            ("World Wire".into(), "https://w.example/t".into()),
+            ("Dispatch".into(), "https://a.example/again".into()),
+        ];
+        let stories = merge(vec![i]);
+        let names: Vec<(&str, Option<&str>)> = stories[0]
+            .sources
+            .iter()
+            .map(|s| (s.name.as_str(), s.url.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("Dispatch", Some("https://a.example/t")),
+                ("World Wire", Some("https://w.example/t"))
+            ]
+        );
     }
 
     #[test]

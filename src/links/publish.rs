@@ -44,6 +44,9 @@ pub async fn settle(
         for t in text_links(&item.summary_text) {
             note(t);
         }
+        for (_, u) in &item.also {
+            note(u);
+        }
     }
 
     let mut found: HashMap<String, String> = HashMap::new();
@@ -95,6 +98,11 @@ pub async fn settle(
         }
         item.summary_html = rewrite_hrefs(&item.summary_html, &mut publish);
         item.summary_text = rewrite_text_links(&item.summary_text, &mut publish);
+        // An outlet whose link cannot be published is left out rather than listed unlinked.
+        item.also = std::mem::take(&mut item.also)
+            .into_iter()
+            .filter_map(|(name, u)| publish(&u).map(|u| (name, u)))
+            .collect();
     }
     if settled.dropped > 0 {
         tracing::info!(dropped = settled.dropped, "unpublishable links removed");
@@ -174,6 +182,25 @@ fn rewrite_text_links(text: &str, f: &mut impl FnMut(&str) -> Option<String>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn pointed_to_outlets_keep_only_publishable_links() {
+        let mut item = crate::group::dedup::tests::item("Dispatch", "Treaty", None, "");
+        item.also = vec![
+            ("World Wire".into(), "https://w.example/t".into()),
+            (
+                "Tracked".into(),
+                "https://x.list-manage.com/track/click?u=1&e=2".into(),
+            ),
+        ];
+        let mut items = [item];
+        let settled = settle(&mut items, &Cleaner::default(), None, |_| None).await;
+        assert_eq!(
+            items[0].also,
+            [("World Wire".to_string(), "https://w.example/t".to_string())]
+        );
+        assert_eq!(settled.dropped, 1);
+    }
 
     #[test]
     fn hrefs_are_rewritten_or_removed() {

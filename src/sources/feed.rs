@@ -90,6 +90,7 @@ fn entry_to_item(e: &feed_rs::model::Entry, ctx: &FeedContext<'_>, name: &str) -
         topic_hint: ctx.topic.map(str::to_string),
         message_id: None,
         categories: categories(e),
+        also: Vec::new(),
     }
 }
 

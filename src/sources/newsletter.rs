@@ -129,6 +129,8 @@ pub struct Found {
     pub section: Option<String>,
     /// Inside a block marked "sponsored", "presented by"…
     pub sponsored: bool,
+    /// "See also X" links after it: (X, cleaned link).
+    pub also: Vec<(String, String)>,
 }
 
 /// What one message yielded.
@@ -258,6 +260,7 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
                     .or_else(|| ctx.topic.map(str::to_string)),
                 message_id: Some(message_id.clone()),
                 categories: Vec::new(),
+                also: f.also,
             }
         })
         .collect();
@@ -590,6 +593,7 @@ fn single_story(title: &str, url: Option<String>, body_text: &str) -> Option<Fou
         blurb,
         section: None,
         sponsored: false,
+        also: Vec::new(),
     })
 }
 
@@ -617,9 +621,32 @@ pub fn is_boilerplate(text: &str, url: &str) -> bool {
     let u = url.to_lowercase();
     u.starts_with("mailto:")
         || BOILERPLATE.iter().any(|b| t.contains(b) || u.contains(b))
-        || RELATED_PREFIXES
-            .iter()
-            .any(|p| t.trim_start().starts_with(p))
+        || is_related_pointer(&t)
+}
+
+fn is_related_pointer(text: &str) -> bool {
+    let t = text.trim_start().to_lowercase();
+    RELATED_PREFIXES.iter().any(|p| t.starts_with(p))
+}
+
+/// "See also South China Morning Post" → "South China Morning Post"; the link's host when
+/// the pointer names nothing ("Related:").
+fn pointed_to(text: &str, url: &str) -> String {
+    let t = text.trim();
+    let lower = t.to_lowercase();
+    let rest = RELATED_PREFIXES
+        .iter()
+        .find(|p| lower.starts_with(*p))
+        .map_or(t, |p| &t[p.len()..]);
+    let name = rest.trim_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '-' | '—' | '.'));
+    if name.is_empty() {
+        url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| url.to_string())
+    } else {
+        name.to_string()
+    }
 }
 
 fn fold(s: &str) -> String {
@@ -703,6 +730,14 @@ pub fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
             continue;
         }
         let text = element_text(el);
+        if is_related_pointer(&text) {
+            // "See also …": another outlet for the story before, not a story.
+            let url = cleaner.clean(href);
+            if let Some(last) = out.last_mut() {
+                last.also.push((pointed_to(&text, &url), url));
+            }
+            continue;
+        }
         if is_boilerplate(&text, href)
             || text.split_whitespace().count() < MIN_HEADLINE_WORDS
             || text.len() > MAX_HEADLINE_CHARS
@@ -731,6 +766,7 @@ pub fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
             blurb,
             section: section.clone().filter(|_| !section_sponsored),
             sponsored: section_sponsored,
+            also: Vec::new(),
         });
     }
     let ids: HashSet<NodeId> = links.iter().map(|l| l.id()).collect();
@@ -909,7 +945,7 @@ static LINKS: std::sync::LazyLock<Selector> =
 pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
     let text = text.replace("\r\n", "\n");
     let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
-    let mut out = Vec::new();
+    let mut out: Vec<Found> = Vec::new();
     let mut chunk_start = 0;
     for (i, line) in lines.iter().enumerate() {
         let trimmed = line.trim();
@@ -924,9 +960,9 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
             chunk_start = i + 1;
             continue;
         }
+        let prev = i.checked_sub(1).map(|p| lines[p].trim()).unwrap_or("");
         let url = cleaner.clean(url);
         let sponsored = lines[chunk_start..i].iter().any(|l| is_sponsor_label(l));
-        let prev = i.checked_sub(1).map(|p| lines[p].trim()).unwrap_or("");
         let found = if !prev.is_empty()
             && i > chunk_start
             && looks_like_headline(prev)
@@ -943,6 +979,7 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
                 blurb,
                 section: None,
                 sponsored,
+                also: Vec::new(),
             }
         } else {
             // Headline, paragraphs, then the URL closing the story (the seed newsletter's shape).
@@ -968,9 +1005,17 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
                 blurb,
                 section: None,
                 sponsored,
+                also: Vec::new(),
             }
         };
-        out.push(found);
+        match out.last_mut() {
+            // "See also World Wire" above a URL: another outlet for the story before.
+            Some(last) if is_related_pointer(&found.title) => {
+                let url = found.url.unwrap_or_default();
+                last.also.push((pointed_to(&found.title, &url), url));
+            }
+            _ => out.push(found),
+        }
         chunk_start = next_chunk_start(&lines, i + 1);
     }
     out
@@ -1141,16 +1186,20 @@ mod tests {
     fn plain_text_seed_shape() {
         let text = "China will not be ordered around\n\nChinese President under pressure.\n\nMore text here.\n\n* * *\n\nUpdate one\n\nThe report says things.\n\nhttps://www.zerohedge.com/geopolitical/x?utm_source=&utm_medium=email&utm_campaign=543\n\nSee also South China Morning Post\n\nhttps://www.scmp.com/news/article/3170517/x?utm_medium=email&tpcc=enlz-china&UUID=6d7f\n\nFacebooktwitterredditpinterestlinkedinmail\n";
         let found = stories_from_text(text, &Cleaner::default());
-        assert_eq!(found.len(), 2, "{found:#?}");
+        assert_eq!(found.len(), 1, "{found:#?}");
         assert_eq!(found[0].title, "Update one");
         assert_eq!(
             found[0].url.as_deref(),
             Some("https://www.zerohedge.com/geopolitical/x")
         );
         assert_eq!(found[0].blurb, "The report says things.");
+        // "See also South China Morning Post" names a second outlet for the same story.
         assert_eq!(
-            found[1].url.as_deref(),
-            Some("https://www.scmp.com/news/article/3170517/x")
+            found[0].also,
+            [(
+                "South China Morning Post".to_string(),
+                "https://www.scmp.com/news/article/3170517/x".to_string()
+            )]
         );
     }
 
