@@ -460,14 +460,14 @@ fn features(stories: &[Story], corpus: &Corpus, docs: &[text::Doc]) -> (Vec<Feat
             f
         })
         .collect::<Vec<_>>();
-    weigh_by_rarity_and_length(&mut all);
-    // After weighing, so that a story's length still counts every term it has.
     let mut df: HashMap<u32, u32> = HashMap::new();
     for f in &all {
         for &(t, _) in f {
             *df.entry(t).or_default() += 1;
         }
     }
+    // Weighed before the rare terms go, so that a story's length still counts every term.
+    weigh_by_rarity_and_length(&mut all, &df);
     let mut terms: Vec<u32> = df
         .into_iter()
         .filter(|&(_, n)| n >= 2)
@@ -498,17 +498,12 @@ fn features(stories: &[Story], corpus: &Corpus, docs: &[text::Doc]) -> (Vec<Feat
 /// [`STORY_LENGTH`], also sets how sure the model gets: the product of per-word
 /// probabilities grows sharper with every word. On AG News this took accuracy from 0.876
 /// to 0.882, and held on each half of the set alone.
-fn weigh_by_rarity_and_length(docs: &mut [Features]) {
-    let mut df: HashMap<u32, f32> = HashMap::new();
-    for d in docs.iter() {
-        for &(t, _) in d {
-            *df.entry(t).or_default() += 1.0;
-        }
-    }
+/// `df` is each term's number of stories.
+fn weigh_by_rarity_and_length(docs: &mut [Features], df: &HashMap<u32, u32>) {
     let n = docs.len() as f32;
     for d in docs.iter_mut() {
         for e in d.iter_mut() {
-            e.1 *= (n / df[&e.0]).ln();
+            e.1 *= (n / df[&e.0] as f32).ln();
         }
         let norm = d.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt();
         if norm > 0.0 {
