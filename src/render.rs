@@ -278,29 +278,51 @@ impl Renderer {
     }
 
     pub fn render(&self, digest: &Digest) -> Result<Rendered, RenderError> {
+        let ctx = self.context(digest)?;
+        let html = self.html(&ctx)?;
+        self.finish(digest, &ctx, html)
+    }
+
+    fn context(&self, digest: &Digest) -> Result<tera::Context, RenderError> {
         let v = view(digest, self.zone, self.next_digest);
-        let ctx = tera::Context::from_serialize(&v).map_err(|e| RenderError::Template {
+        tera::Context::from_serialize(&v).map_err(|e| RenderError::Template {
             name: "context".into(),
             message: tera_message(&e),
-        })?;
-        let render = |name: &str| {
-            self.tera
-                .render(name, &ctx)
-                .map_err(|e| RenderError::Template {
-                    name: name.into(),
-                    message: tera_message(&e),
-                })
-        };
+        })
+    }
+
+    fn template(&self, name: &str, ctx: &tera::Context) -> Result<String, RenderError> {
+        self.tera
+            .render(name, ctx)
+            .map_err(|e| RenderError::Template {
+                name: name.into(),
+                message: tera_message(&e),
+            })
+    }
+
+    /// The HTML part alone: all the size budget measures.
+    fn html(&self, ctx: &tera::Context) -> Result<String, RenderError> {
+        inline_css(&self.template(HTML_TEMPLATE, ctx)?)
+    }
+
+    /// The subject and plain-text part beside an HTML part rendered from the same context.
+    fn finish(
+        &self,
+        digest: &Digest,
+        ctx: &tera::Context,
+        html: String,
+    ) -> Result<Rendered, RenderError> {
         // One line, however the template is laid out; no control characters reach a header.
-        let subject = render(SUBJECT_TEMPLATE)?
+        let subject = self
+            .template(SUBJECT_TEMPLATE, ctx)?
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
         Ok(Rendered {
             title: digest.title.clone(),
             subject,
-            html: inline_css(&render(HTML_TEMPLATE)?)?,
-            text: render(TEXT_TEMPLATE)?,
+            html,
+            text: self.template(TEXT_TEMPLATE, ctx)?,
         })
     }
 
@@ -310,7 +332,8 @@ impl Renderer {
     /// First the lowest-ranked stories of every topic are cut to title links (each topic
     /// keeps the same number in full, as many as fit); if titles alone are still too large,
     /// the lowest-ranked are left out and counted in "+N more": they come in the next digest.
-    /// Each step is a binary search over one count, a dozen renders at most.
+    /// Each step is a search over one count ([`largest_fitting`]); trials render the HTML
+    /// part only, and the subject and text are rendered once, for the winner.
     pub fn render_within(
         &self,
         digest: &mut Digest,
@@ -349,82 +372,48 @@ impl Renderer {
                 g.more = more + all.len() - shown;
             }
         };
-        let mut fits = |full: usize, shown: usize| -> Result<Option<Rendered>, RenderError> {
+        let mut renders = 0;
+        let mut trial = |full: usize, shown: usize| -> Result<String, RenderError> {
+            renders += 1;
             shape(digest, full, shown);
-            let r = self.render(digest)?;
-            Ok((r.html.len() <= max_bytes).then_some(r))
+            self.html(&self.context(digest)?)
         };
-        // Largest `n` in `lo..=hi` with `test(n)` fitting (`lo` must fit), and its rendering.
-        // Galloping up from `lo` first (lo+1, lo+2, lo+4 …), so no trial renders much more
-        // than twice what fits: a render costs what it shows.
-        fn search(
-            lo: usize,
-            hi: usize,
-            at_lo: Rendered,
-            test: &mut dyn FnMut(usize) -> Result<Option<Rendered>, RenderError>,
-        ) -> Result<(usize, Rendered), RenderError> {
-            let (mut lo, mut best) = (lo, at_lo);
-            let mut step = 1;
-            let mut hi = loop {
-                if lo >= hi {
-                    return Ok((lo, best));
-                }
-                let probe = (lo + step).min(hi);
-                match test(probe)? {
-                    Some(r) => {
-                        lo = probe;
-                        best = r;
-                        step *= 2;
-                    }
-                    None => break probe - 1,
-                }
-            };
-            while lo < hi {
-                let mid = lo + (hi - lo).div_ceil(2);
-                match test(mid)? {
-                    Some(r) => {
-                        lo = mid;
-                        best = r;
-                    }
-                    None => hi = mid - 1,
-                }
-            }
-            Ok((lo, best))
-        }
         // First how many stories fit as titles at all, then how many of those in full.
         let keep = BUDGET_KEEP_FULL;
-        let (full, shown, rendered) = match fits(0, 0)? {
-            None => {
-                // Not even the header and footer fit: send them anyway, every story
-                // left for the next digest.
-                shape(digest, 0, 0);
-                tracing::warn!(
-                    max_bytes,
-                    "the digest without any story is larger than [digest] max_bytes"
-                );
-                (0, 0, self.render(digest)?)
-            }
-            Some(empty) => {
-                let (titles, r) = search(0, longest, empty, &mut |n| fits(0, n))?;
-                if titles == longest {
-                    // Every title fits: as many stories in full as fit beside them.
-                    let (full, r) = search(0, longest, r, &mut |n| fits(n, longest))?;
-                    (full, longest, r)
+        let empty = trial(0, 0)?;
+        let (full, shown, html) = if empty.len() > max_bytes {
+            // Not even the header and footer fit: send them anyway, every story left for
+            // the next digest.
+            tracing::warn!(
+                max_bytes,
+                "the digest without any story is larger than [digest] max_bytes"
+            );
+            (0, 0, empty)
+        } else {
+            let (titles, html) =
+                largest_fitting(0, longest, empty, max_bytes, &mut |n| trial(0, n))?;
+            if titles == longest {
+                // Every title fits: as many stories in full as fit beside them.
+                let (full, html) =
+                    largest_fitting(0, longest, html, max_bytes, &mut |n| trial(n, longest))?;
+                (full, longest, html)
+            } else {
+                // Each topic keeps its best story in full if that fits, then titles.
+                let at_keep = trial(keep, keep)?;
+                if at_keep.len() <= max_bytes {
+                    let (shown, html) =
+                        largest_fitting(keep, longest, at_keep, max_bytes, &mut |n| {
+                            trial(keep, n)
+                        })?;
+                    (keep, shown, html)
                 } else {
-                    // Each topic keeps its best story in full if that fits, then titles.
-                    match fits(keep, keep)? {
-                        Some(at_keep) => {
-                            let (shown, r) =
-                                search(keep, longest, at_keep, &mut |n| fits(keep, n))?;
-                            (keep, shown, r)
-                        }
-                        None => (0, titles, r),
-                    }
+                    (0, titles, html)
                 }
             }
         };
         // The last trial may not have been the winner.
         shape(digest, full, shown);
+        let rendered = self.finish(digest, &self.context(digest)?, html)?;
         let fitted = Fitted {
             collapsed: digest.groups.iter().map(|g| g.collapsed.len()).sum(),
             left_out: ranked
@@ -437,10 +426,69 @@ impl Renderer {
             html_bytes = rendered.html.len(),
             collapsed = fitted.collapsed,
             left_out = fitted.left_out,
+            renders,
             "digest cut to its size budget"
         );
         Ok((rendered, fitted))
     }
+}
+
+/// The largest `n` in `lo..=hi` whose HTML fits in `max` bytes, and that HTML; `at_lo`, the
+/// HTML at `lo`, must fit.
+///
+/// A digest grows about linearly with the number of stories shown, so each probe aims where
+/// the line through two measured sizes crosses the budget (a secant step), which lands
+/// within a few stories of the answer in two or three renders. The line bends where the
+/// shorter topics run out of stories, so:
+/// - until a probe misses, steps also grow at least geometrically, as in a galloping
+///   search, so a line that predicts too little cannot make the search crawl;
+/// - once a miss brackets the answer, a probe that did not halve the range is followed by
+///   a bisection, so it never takes much more than twice a binary search's renders.
+///
+/// Probes start low and grow because a render costs what it shows.
+fn largest_fitting(
+    lo: usize,
+    hi: usize,
+    at_lo: String,
+    max: usize,
+    trial: &mut dyn FnMut(usize) -> Result<String, RenderError>,
+) -> Result<(usize, String), RenderError> {
+    let (mut lo, mut best, mut hi) = (lo, at_lo, hi);
+    // The fit measured before `lo`, and the smallest count known not to fit, with sizes.
+    let mut earlier: Option<(usize, usize)> = None;
+    let mut over: Option<(usize, usize)> = None;
+    // Until a miss, the least step; it doubles whenever it is taken and fits (galloping), so
+    // a line that keeps predicting too little cannot make the search crawl.
+    let mut least = 1;
+    let mut bisect = false;
+    while lo < hi {
+        let room = max - best.len();
+        let probe = match (over, earlier) {
+            (Some(_), _) if bisect => lo + (hi - lo).div_ceil(2),
+            (Some((n, size)), _) => lo + room * (n - lo) / (size - best.len()).max(1),
+            (None, Some((n, size))) => {
+                let per_story = best.len().saturating_sub(size).max(1) / (lo - n);
+                lo + (room / per_story.max(1)).max(least)
+            }
+            // Nothing to draw a line through yet: one more story, to learn its cost.
+            (None, None) => lo + 1,
+        }
+        .clamp(lo + 1, hi);
+        let before = hi - lo;
+        let html = trial(probe)?;
+        if html.len() <= max {
+            if over.is_none() && probe == lo + least {
+                least *= 2;
+            }
+            earlier = Some((lo, best.len()));
+            (lo, best) = (probe, html);
+        } else {
+            over = Some((probe, html.len()));
+            hi = probe - 1;
+        }
+        bisect = !bisect && (hi - lo) * 2 > before;
+    }
+    Ok((lo, best))
 }
 
 /// Moves the template's stylesheet into `style` attributes, because Gmail and Outlook drop
@@ -465,6 +513,67 @@ fn tera_message(e: &tera::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The search finds what trying every count finds, in few renders, and never renders a
+    /// digest far bigger than the budget before it has seen a miss.
+    #[test]
+    fn largest_fitting_matches_brute_force_in_few_renders() {
+        // Sizes by count: a header, then stories, the per-story cost falling as the shorter
+        // topics run out, and one story much longer than the rest.
+        type Size = Box<dyn Fn(usize) -> usize>;
+        let shapes: Vec<(&str, Size)> = vec![
+            ("linear", Box::new(|n| 3_000 + 450 * n)),
+            (
+                "bends",
+                Box::new(|n| 3_000 + 4 * 300 * n.min(20) + 300 * n.saturating_sub(20)),
+            ),
+            (
+                "lumpy",
+                Box::new(|n| 3_000 + 400 * n + if n >= 37 { 9_000 } else { 0 }),
+            ),
+            ("flat", Box::new(|_| 3_000)),
+        ];
+        for (name, size) in &shapes {
+            for max in [3_000, 3_500, 20_000, 100_000, 2_000_000] {
+                for (lo, hi) in [(0, 12_000), (1, 12_000), (0, 5)] {
+                    if size(lo) > max {
+                        continue;
+                    }
+                    let want = (lo..=hi).rev().find(|&n| size(n) <= max).unwrap();
+                    let mut renders = Vec::new();
+                    let (got, html) =
+                        largest_fitting(lo, hi, "x".repeat(size(lo)), max, &mut |n| {
+                            renders.push(size(n));
+                            Ok("x".repeat(size(n)))
+                        })
+                        .unwrap();
+                    let case = format!(
+                        "{name} max={max} {lo}..={hi}: {} renders {:?}",
+                        renders.len(),
+                        &renders[..renders.len().min(20)]
+                    );
+                    assert_eq!((got, html.len()), (want, size(want)), "{case}");
+                    assert!(renders.len() <= 2 * 14 + 2, "{case}");
+                    let first_miss = renders
+                        .iter()
+                        .position(|&s| s > max)
+                        .unwrap_or(renders.len());
+                    assert!(renders[..first_miss].iter().all(|&s| s <= max), "{case}");
+                    if let Some(&miss) = renders.get(first_miss) {
+                        assert!(miss <= 5 * max.max(size(lo + 1)), "{case}");
+                    }
+                }
+            }
+        }
+        // Linear sizes, the common case, take a handful.
+        let mut renders = 0;
+        largest_fitting(0, 12_000, "x".repeat(3_000), 100_000, &mut |n| {
+            renders += 1;
+            Ok("x".repeat(3_000 + 450 * n))
+        })
+        .unwrap();
+        assert!(renders <= 4, "{renders}");
+    }
     use crate::model::{Story, TopicGroup};
 
     pub(crate) fn digest() -> Digest {
