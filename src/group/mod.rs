@@ -4,6 +4,7 @@
 pub mod bayes;
 pub mod dedup;
 pub mod filters;
+pub mod parallel;
 pub mod text;
 pub mod topics;
 
@@ -96,11 +97,11 @@ pub fn group_items(
     }
 
     let started = std::time::Instant::now();
-    let mut corpus = text::Corpus::new();
-    let docs: Vec<text::Doc> = kept
+    let texts: Vec<(&str, &str)> = kept
         .iter()
-        .map(|i| corpus.add(&i.title, &i.summary_text))
+        .map(|i| (i.title.as_str(), i.summary_text.as_str()))
         .collect();
+    let (corpus, docs) = text::Corpus::analyse(&texts);
     let analysed = started.elapsed();
     let stories = dedup::merge_with(&kept, &corpus, &docs, &settings.merge);
     let merged = started.elapsed();

@@ -424,6 +424,77 @@ impl Corpus {
         Doc { counts, salient }
     }
 
+    /// A corpus of `texts` (title, summary) and their docs, on all cores: each core analyses
+    /// a contiguous share into a corpus of its own, then the shares are joined in order. A
+    /// share's new stems are numbered in the order it first met them, after the terms of the
+    /// shares before it, so term ids, spellings, frequencies and docs are exactly those of
+    /// [`Corpus::add`] called text by text.
+    pub fn analyse(texts: &[(&str, &str)]) -> (Corpus, Vec<Doc>) {
+        Corpus::analyse_in(texts, 0)
+    }
+
+    /// [`Corpus::analyse`] in `shares` shares (0: one per core).
+    fn analyse_in(texts: &[(&str, &str)], shares: usize) -> (Corpus, Vec<Doc>) {
+        let analyse = |share: &[(&str, &str)]| {
+            let mut corpus = Corpus::new();
+            let docs: Vec<Doc> = share.iter().map(|(t, s)| corpus.add(t, s)).collect();
+            (corpus, docs)
+        };
+        let mut shares = match shares {
+            0 => super::parallel::map_shares(texts, analyse),
+            n => super::parallel::map_in_shares(texts, n, analyse),
+        }
+        .into_iter();
+        let (mut corpus, mut all) = shares.next().unwrap_or_default();
+        for (part, mut docs) in shares {
+            corpus.absorb(part, &mut docs);
+            all.append(&mut docs);
+        }
+        (corpus, all)
+    }
+
+    /// Takes in the terms of `other`, a corpus of the texts after this one's, renumbering
+    /// `docs` (made by `other`) to this corpus's ids.
+    fn absorb(&mut self, other: Corpus, docs: &mut [Doc]) {
+        let ids: Vec<u32> = other
+            .stems
+            .into_iter()
+            .zip(other.spelled)
+            .zip(other.df)
+            .map(|((stem, spelled), df)| {
+                let next = self.stems.len() as u32;
+                let id = match self.stem_ids.get(&stem) {
+                    Some(&id) => id,
+                    None => {
+                        self.stem_ids.insert(stem.clone(), next);
+                        self.stems.push(stem);
+                        self.spelled.push(spelled);
+                        self.df.push(0);
+                        next
+                    }
+                };
+                self.df[id as usize] += df;
+                id
+            })
+            .collect();
+        for (word, id) in other.word_ids {
+            self.word_ids
+                .entry(word)
+                .or_insert_with(|| id.map(|i| ids[i as usize]));
+        }
+        self.docs += other.docs;
+        for d in docs {
+            for e in &mut d.counts {
+                e.0 = ids[e.0 as usize];
+            }
+            d.counts.sort_unstable_by_key(|e| e.0);
+            for t in &mut d.salient {
+                *t = ids[*t as usize];
+            }
+            d.salient.sort_unstable();
+        }
+    }
+
     /// Smoothed inverse document frequency.
     pub fn idf(&self, term: u32) -> f32 {
         let n = self.docs as f32;
@@ -479,6 +550,43 @@ mod tests {
             .map(|w| w.text)
             .collect();
         assert_eq!(names, ["Chivay"]);
+    }
+
+    #[test]
+    fn analysing_on_all_cores_gives_what_adding_in_order_gives() {
+        // Enough texts for several shares, with words that first appear in later shares.
+        let texts: Vec<(String, String)> = (0..3000)
+            .map(|i| {
+                (
+                    format!("Report {i} on Topic{} from Place{}", i % 97, i / 7),
+                    format!(
+                        "Residents of Town{} said {} things; the Mayor{} agreed.",
+                        i / 3,
+                        i % 13,
+                        i % 500
+                    ),
+                )
+            })
+            .collect();
+        let pairs: Vec<(&str, &str)> = texts
+            .iter()
+            .map(|(t, s)| (t.as_str(), s.as_str()))
+            .collect();
+        let mut one = Corpus::new();
+        let docs: Vec<Doc> = pairs.iter().map(|(t, s)| one.add(t, s)).collect();
+        for shares in [0, 2, 3, 7] {
+            let (all, par_docs) = Corpus::analyse_in(&pairs, shares);
+            assert_eq!(all.stems, one.stems);
+            assert_eq!(all.spelled, one.spelled);
+            assert_eq!(all.df, one.df);
+            assert_eq!(all.docs, one.docs);
+            assert_eq!(all.stem_ids, one.stem_ids);
+            assert_eq!(all.word_ids, one.word_ids);
+            for (a, b) in par_docs.iter().zip(&docs) {
+                assert_eq!((&a.counts, &a.salient), (&b.counts, &b.salient));
+            }
+            assert_eq!(par_docs.len(), docs.len());
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 
 use super::bayes::{Features, Model, Seed};
+use super::parallel;
 use super::text::{self, Corpus};
 use crate::config::TopicConfig;
 use crate::model::{Item, Story, TopicGroup};
@@ -140,18 +141,29 @@ impl Classifier {
     /// Places every story; `evidence[i]` is what story `i`'s sources said about its topic.
     pub fn place(&self, stories: &[Story], evidence: &[Evidence]) -> Vec<Placement> {
         let n = stories.len();
-        let mut corpus = Corpus::new();
-        let docs: Vec<_> = stories
+        let texts: Vec<(&str, &str)> = stories
             .iter()
-            .map(|s| corpus.add(&s.title, &s.summary))
+            .map(|s| (s.title.as_str(), s.summary.as_str()))
             .collect();
+        let (corpus, docs) = Corpus::analyse(&texts);
 
         let mut placed: Vec<Option<(usize, String)>> = vec![None; n];
         let mut vetoed: Vec<Vec<bool>> = vec![vec![false; self.topics.len()]; n];
         let mut weak: Vec<bool> = vec![false; n];
         let mut margin: Vec<usize> = vec![NOT_BY_KEYWORD; n];
-        for (i, s) in stories.iter().enumerate() {
-            let scores = self.keyword_scores(&words(&s.title), &words(&s.summary));
+        // Without a keyword or exclude word anywhere, every score is 0 and nothing is vetoed.
+        let scores: Vec<Vec<Option<(usize, &str)>>> = if self
+            .topics
+            .iter()
+            .all(|t| t.keywords.is_empty() && t.exclude.is_empty())
+        {
+            vec![vec![Some((0, "")); self.topics.len()]; n]
+        } else {
+            parallel::map(stories, |s| {
+                self.keyword_scores(&words(&s.title), &words(&s.summary))
+            })
+        };
+        for (i, scores) in scores.into_iter().enumerate() {
             for (t, sc) in scores.iter().enumerate() {
                 vetoed[i][t] = sc.is_none();
             }
