@@ -52,6 +52,7 @@ pub mod links;
 pub mod lock;
 pub mod model;
 pub mod opml;
+pub mod parallel;
 pub mod pipeline;
 pub mod preview;
 pub mod progress;

@@ -169,9 +169,9 @@ pub async fn collect(
         imap_used: Vec::new(),
         redirects: Vec::new(),
     };
-    // Results are re-ordered as in config so the digest does not depend on network timing.
+    // In config order (join_all keeps the tasks' order), so the digest does not depend on
+    // network timing.
     let mut results: Vec<SourceResult> = feed_results;
-    results.sort_by_key(|r| cfg.feeds.iter().position(|f| feed_key(f) == r.update.key));
     for (i, (r, attention, used)) in mailbox_results.into_iter().enumerate() {
         out.attention.extend(attention);
         if !used.is_empty() {

@@ -22,6 +22,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::text::{self, Corpus, Doc, Vector};
 use crate::model::{Item, MergeNote, SourceKey, Story, StorySource};
+use crate::parallel;
 
 /// Titles shorter than this many words never merge on title alone ("Weekly update").
 const MIN_TITLE_WORDS: usize = 4;
@@ -295,10 +296,20 @@ pub fn merge_with(
         })
         .collect();
     order.sort_unstable_by_key(|(first, _)| *first);
-    order
+    // Each story with its members' notes, then all stories made on all cores.
+    let clusters: Vec<(Vec<usize>, Vec<(usize, MergeNote)>)> = order
         .into_iter()
-        .map(|(_, members)| story_of(items, &members, corpus, docs, &mut notes))
-        .collect()
+        .map(|(_, members)| {
+            let notes = members
+                .iter()
+                .filter_map(|&m| Some((m, notes[m].take()?)))
+                .collect();
+            (members, notes)
+        })
+        .collect();
+    parallel::map(&clusters, |(members, notes)| {
+        story_of(items, members, corpus, docs, notes)
+    })
 }
 
 /// A proposed join of two clusters, ordered by score (ties: lower indices first).
@@ -443,9 +454,12 @@ fn exact_groups(
             similarity: None,
         });
     };
-    for (i, item) in items.iter().enumerate() {
-        if let Some(u) = &item.url {
-            let key = url_key(u);
+    // The keys are worked out on all cores; joining on them is the quick part.
+    let keys: Vec<(Option<String>, String)> = parallel::map(items, |i| {
+        (i.url.as_deref().map(url_key), title_key(&i.title))
+    });
+    for (i, (item, (url, tk))) in items.iter().zip(keys).enumerate() {
+        if let Some(key) = url {
             match by_url.get(&key) {
                 Some(&j) => {
                     if uf.union(i, j) {
@@ -469,7 +483,6 @@ fn exact_groups(
                 }
             }
         }
-        let tk = title_key(&item.title);
         if tk.split(' ').count() >= MIN_TITLE_WORDS {
             let seen = by_title.entry(tk).or_default();
             // Same title from the same source is two different items (a weekly column).
@@ -492,34 +505,44 @@ fn exact_groups(
         });
         members[p].push(i);
     }
-    let groups = members
-        .into_iter()
-        .map(|m| {
-            let mut acc: HashMap<u32, f32> = HashMap::new();
-            let mut salient: Vec<u32> = Vec::new();
-            let mut sources: Vec<SourceKey> = Vec::new();
-            for &i in &m {
-                text::add_into(&mut acc, &corpus.tfidf_boosted(&docs[i], NAME_BOOST), 1.0);
-                salient.extend(&docs[i].salient);
-                if !sources.contains(&items[i].source) {
-                    sources.push(items[i].source.clone());
+    let groups = parallel::map(&members, |m| {
+        let m = m.clone();
+        let mut salient: Vec<u32> = Vec::new();
+        let mut sources: Vec<SourceKey> = Vec::new();
+        for &i in &m {
+            salient.extend(&docs[i].salient);
+            if !sources.contains(&items[i].source) {
+                sources.push(items[i].source.clone());
+            }
+        }
+        let mut vector = match m.as_slice() {
+            // Most reports stand alone: their vector needs no summing (the same numbers).
+            [i] => {
+                let mut v = corpus.tfidf_boosted(&docs[*i], NAME_BOOST);
+                v.retain(|e| e.1 > 0.0);
+                v
+            }
+            _ => {
+                let mut acc: HashMap<u32, f32> = HashMap::new();
+                for &i in &m {
+                    text::add_into(&mut acc, &corpus.tfidf_boosted(&docs[i], NAME_BOOST), 1.0);
                 }
+                text::from_map(acc)
             }
-            let mut vector = text::from_map(acc);
-            text::normalize(&mut vector);
-            salient.sort_unstable();
-            salient.dedup();
-            let dates = m.iter().filter_map(|&i| items[i].published);
-            Group {
-                earliest: dates.clone().min(),
-                latest: dates.max(),
-                members: m,
-                sources,
-                vector,
-                salient,
-            }
-        })
-        .collect();
+        };
+        text::normalize(&mut vector);
+        salient.sort_unstable();
+        salient.dedup();
+        let dates = m.iter().filter_map(|&i| items[i].published);
+        Group {
+            earliest: dates.clone().min(),
+            latest: dates.max(),
+            members: m,
+            sources,
+            vector,
+            salient,
+        }
+    });
     (groups, notes)
 }
 
@@ -533,7 +556,7 @@ fn story_of(
     members: &[usize],
     corpus: &Corpus,
     docs: &[Doc],
-    notes: &mut [Option<MergeNote>],
+    notes: &[(usize, MergeNote)],
 ) -> Story {
     let mut members: Vec<usize> = members.to_vec();
     members.sort_by_key(|&i| (items[i].published.is_none(), items[i].published, i));
@@ -604,7 +627,11 @@ fn story_of(
             },
             similarity: None,
         }];
-        out.extend(members.iter().filter_map(|&m| notes[m].take()));
+        out.extend(
+            members
+                .iter()
+                .filter_map(|&m| notes.iter().find(|(i, _)| *i == m).map(|(_, n)| n.clone())),
+        );
         out
     } else {
         Vec::new()

@@ -4,7 +4,6 @@
 pub mod bayes;
 pub mod dedup;
 pub mod filters;
-pub mod parallel;
 pub mod text;
 pub mod topics;
 

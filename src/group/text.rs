@@ -441,8 +441,8 @@ impl Corpus {
             (corpus, docs)
         };
         let mut shares = match shares {
-            0 => super::parallel::map_shares(texts, analyse),
-            n => super::parallel::map_in_shares(texts, n, analyse),
+            0 => crate::parallel::map_shares(texts, analyse),
+            n => crate::parallel::map_in_shares(texts, n, analyse),
         }
         .into_iter();
         let (mut corpus, mut all) = shares.next().unwrap_or_default();

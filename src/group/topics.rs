@@ -16,10 +16,10 @@
 use std::collections::HashMap;
 
 use super::bayes::{Features, Model, Seed};
-use super::parallel;
 use super::text::{self, Corpus};
 use crate::config::TopicConfig;
 use crate::model::{Item, Story, TopicGroup};
+use crate::parallel;
 
 pub const OTHER: &str = "Other";
 /// A keyword in the title counts this many times a keyword in the summary.

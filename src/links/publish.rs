@@ -4,6 +4,7 @@
 //! not publishable is dropped: the story keeps its title, the summary its text.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures_util::stream::{self, StreamExt};
 
@@ -11,6 +12,7 @@ use super::privacy::{assess, Verdict};
 use super::resolve::{Resolver, RESOLVE_CONCURRENCY};
 use super::Cleaner;
 use crate::model::Item;
+use crate::parallel;
 
 /// What the step found out, for the state's redirect cache.
 #[derive(Debug, Default)]
@@ -28,13 +30,14 @@ pub async fn settle(
     resolver: Option<&Resolver>,
     cached: impl Fn(&str) -> Option<String>,
 ) -> Settled {
-    let mut wanted: Vec<String> = Vec::new();
-    let mut note = |link: &str| {
-        if matches!(assess(link), Verdict::Resolve(_)) && !wanted.iter().any(|w| w == link) {
-            wanted.push(link.to_string());
-        }
-    };
-    for item in items.iter() {
+    // Every link is assessed twice (here, then when it is rewritten), on all cores.
+    let per_item = parallel::map(items, |item| {
+        let mut wanted: Vec<String> = Vec::new();
+        let mut note = |link: &str| {
+            if matches!(assess(link), Verdict::Resolve(_)) {
+                wanted.push(link.to_string());
+            }
+        };
         if let Some(u) = &item.url {
             note(u);
         }
@@ -46,6 +49,13 @@ pub async fn settle(
         }
         for (_, u) in &item.also {
             note(u);
+        }
+        wanted
+    });
+    let mut wanted: Vec<String> = Vec::new();
+    for link in per_item.into_iter().flatten() {
+        if !wanted.contains(&link) {
+            wanted.push(link);
         }
     }
 
@@ -80,19 +90,21 @@ pub async fn settle(
         }
     }
 
-    let mut publish = |link: &str| -> Option<String> {
+    let dropped = AtomicUsize::new(0);
+    let publish = |link: &str| -> Option<String> {
         match assess(link) {
             Verdict::Publish => Some(link.to_string()),
             _ => {
                 let r = found.get(link).cloned();
                 if r.is_none() {
-                    settled.dropped += 1;
+                    dropped.fetch_add(1, Ordering::Relaxed);
                 }
                 r
             }
         }
     };
-    for item in items.iter_mut() {
+    parallel::for_each_mut(items, |item| {
+        let mut publish = &publish;
         if let Some(u) = item.url.take() {
             item.url = publish(&u);
         }
@@ -103,7 +115,8 @@ pub async fn settle(
             .into_iter()
             .filter_map(|(name, u)| publish(&u).map(|u| (name, u)))
             .collect();
-    }
+    });
+    settled.dropped = dropped.into_inner();
     if settled.dropped > 0 {
         tracing::info!(dropped = settled.dropped, "unpublishable links removed");
     }

@@ -1,6 +1,7 @@
-//! Work shared across the machine's cores for grouping's CPU-bound passes: each pass is a
-//! map over a batch of stories, cut into one contiguous share per core, so the results
-//! come back in input order and every pass gives exactly what running it in order gives.
+//! Work shared across the machine's cores for the CPU-bound passes after fetching (link
+//! checks, grouping): each pass is a map over a batch of items or stories, cut into one
+//! contiguous share per core, so the results come back in input order and every pass gives
+//! exactly what running it in order gives.
 //!
 //! Plain scoped threads: the passes are few and long (tens of milliseconds over thousands
 //! of stories), so a thread per share costs nothing next to them, and no pool or extra
@@ -45,6 +46,23 @@ pub fn map_in_shares<T: Sync, R: Send>(
     })
 }
 
+/// `f` on every item in place, on all cores.
+pub fn for_each_mut<T: Send>(items: &mut [T], f: impl Fn(&mut T) + Sync) {
+    let shares = shares(items.len());
+    if shares <= 1 {
+        items.iter_mut().for_each(f);
+        return;
+    }
+    let size = items.len().div_ceil(shares);
+    let f = &f;
+    // Fresh threads, as in `map_in_shares`.
+    std::thread::scope(|scope| {
+        for share in items.chunks_mut(size) {
+            scope.spawn(move || share.iter_mut().for_each(f));
+        }
+    });
+}
+
 /// `f` over every item, on all cores, in input order.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     map_shares(items, |share| share.iter().map(&f).collect::<Vec<R>>())
@@ -65,6 +83,9 @@ mod tests {
                 map(&items, |i| i * 2),
                 items.iter().map(|i| i * 2).collect::<Vec<_>>()
             );
+            let mut doubled = items.clone();
+            for_each_mut(&mut doubled, |i| *i *= 2);
+            assert_eq!(doubled, map(&items, |i| i * 2));
             for shares in [1, 2, 3, 8] {
                 let parts = map_in_shares(&items, shares, <[usize]>::to_vec);
                 assert!(
