@@ -297,10 +297,10 @@ pub fn merge_with(
         .collect();
     order.sort_unstable_by_key(|(first, _)| *first);
     // Each story with its members' notes, then all stories made on all cores.
-    let clusters: Vec<(Vec<usize>, Vec<(usize, MergeNote)>)> = order
+    let clusters: Vec<_> = order
         .into_iter()
         .map(|(_, members)| {
-            let notes = members
+            let notes: Vec<(usize, MergeNote)> = members
                 .iter()
                 .filter_map(|&m| Some((m, notes[m].take()?)))
                 .collect();
