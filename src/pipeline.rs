@@ -103,18 +103,18 @@ pub async fn collect(
         cached.push(state.cached_feed(&feed_key(f))?);
     }
     // Each feed is its own task so the runtime's worker threads share the parsing (parsing and
-    // sanitizing cost more CPU than the I/O); the semaphore is the global in-flight limit, the
-    // fetcher holds the per-host one.
+    // sanitizing cost more CPU than the I/O). The fetcher holds the download limits and lets
+    // go once a body is read; this semaphore bounds the feeds between start and parsed, so
+    // at most twice `concurrency` bodies wait in memory for a CPU.
     let fetcher = Arc::new(fetcher);
-    let in_flight = Arc::new(tokio::sync::Semaphore::new(fetcher.concurrency()));
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(2 * fetcher.concurrency()));
     let fetched = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let total_feeds = cfg.feeds.len();
-    let tasks: Vec<_> = cfg
-        .feeds
-        .iter()
-        .cloned()
-        .zip(cached)
-        .map(|(f, cache)| {
+    let mut cached: Vec<Option<_>> = cached.into_iter().map(Some).collect();
+    let mut tasks: Vec<Option<_>> = (0..cfg.feeds.len()).map(|_| None).collect();
+    for i in start_order(&cfg.feeds, cfg.fetch.concurrency, cfg.fetch.per_host) {
+        let (f, cache) = (cfg.feeds[i].clone(), cached[i].take().unwrap_or_default());
+        tasks[i] = Some({
             let (fetcher, tools, in_flight, fetched) = (
                 fetcher.clone(),
                 tools.clone(),
@@ -130,8 +130,9 @@ pub async fn collect(
                 crate::progress::update(&format!("feeds: {n}/{total_feeds} fetched"));
                 result
             })
-        })
-        .collect();
+        });
+    }
+    let tasks: Vec<_> = tasks.into_iter().flatten().collect();
     let feeds = async move {
         let mut out = Vec::with_capacity(tasks.len());
         for (t, f) in futures_util::future::join_all(tasks)
@@ -525,6 +526,45 @@ async fn read_feed(
     }
 }
 
+/// The order to start feeds in, planned as if every request took as long: in each round of
+/// `concurrency` starts, at most `per_host` per host, the hosts with most feeds left go
+/// first; each host's feeds in config order.
+///
+/// A host's feeds wait for one another (`per_host` at a time), so a host with many feeds is
+/// the run's longest chain and must keep its slots busy from the start. Left in config
+/// order, the bench corpus (40 of its 500 feeds on one host, 50 ms a request) ended with
+/// that host's queue fetched two at a time while every other slot sat idle: 0.35 s of a
+/// 2.2 s fetch.
+fn start_order(feeds: &[FeedConfig], concurrency: usize, per_host: usize) -> Vec<usize> {
+    let mut queues: Vec<(String, std::collections::VecDeque<usize>)> = Vec::new();
+    for (i, f) in feeds.iter().enumerate() {
+        let host = match &f.location {
+            FeedLocation::Url(u) => u.host_str().unwrap_or(""),
+            FeedLocation::File(_) => "",
+        };
+        match queues.iter_mut().find(|(h, _)| h == host) {
+            Some((_, q)) => q.push_back(i),
+            None => queues.push((host.to_string(), [i].into())),
+        }
+    }
+    let (concurrency, per_host) = (concurrency.max(1), per_host.max(1));
+    let mut order = Vec::with_capacity(feeds.len());
+    while order.len() < feeds.len() {
+        // Stable: equal queues keep the order their hosts first appear in.
+        queues.sort_by_key(|(_, q)| std::cmp::Reverse(q.len()));
+        let mut round = 0;
+        for (_, q) in &mut queues {
+            let take = per_host.min(q.len()).min(concurrency - round);
+            order.extend(q.drain(..take));
+            round += take;
+            if round == concurrency {
+                break;
+            }
+        }
+    }
+    order
+}
+
 /// How long to leave a server alone after a 429 that did not say.
 const RATE_LIMIT_DEFAULT_WAIT: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -820,5 +860,33 @@ async fn after_delivery(cfg: &Config, carried: &[(usize, Vec<ImapUid>)]) {
                 tracing::warn!(source = %imap::label(m), error = %e, "after-delivery action failed")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feeds_start_host_by_host_busiest_first() {
+        let feed = |url: &str| FeedConfig {
+            location: FeedLocation::Url(url::Url::parse(url).unwrap()),
+            name: None,
+            topic: None,
+        };
+        let feeds = [
+            feed("https://a.example/1"),
+            feed("https://b.example/1"),
+            feed("https://b.example/2"),
+            feed("https://c.example/1"),
+            feed("https://b.example/3"),
+            feed("https://a.example/2"),
+        ];
+        // Rounds of 3 starts, 1 per host: b has most feeds left in every round.
+        assert_eq!(start_order(&feeds, 3, 1), [1, 0, 3, 2, 5, 4]);
+        // Rounds of 2, 2 per host: b twice, then a twice (a now has more left than b), ...
+        assert_eq!(start_order(&feeds, 2, 2), [1, 2, 0, 5, 4, 3]);
+        assert_eq!(start_order(&feeds, 16, 2), [1, 2, 0, 5, 3, 4]);
+        assert!(start_order(&[], 16, 2).is_empty());
     }
 }

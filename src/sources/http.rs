@@ -57,6 +57,8 @@ pub struct Fetcher {
     cfg: FetchConfig,
     /// Per-host limit: a semaphore per host, created on first use.
     hosts: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Global limit on downloads in flight (`concurrency`).
+    downloads: Semaphore,
 }
 
 impl Fetcher {
@@ -73,6 +75,7 @@ impl Fetcher {
             client,
             cfg: cfg.clone(),
             hosts: Default::default(),
+            downloads: Semaphore::new(cfg.concurrency),
         })
     }
 
@@ -92,18 +95,21 @@ impl Fetcher {
             .clone()
     }
 
-    /// GETs `url`, sending the stored validators back. The caller bounds global concurrency
-    /// (`buffer_unordered`); this bounds per-host concurrency and enforces the deadline and cap.
+    /// GETs `url`, sending the stored validators back, within both concurrency limits, the
+    /// deadline and the size cap.
+    ///
+    /// The host's permit is taken before a global one, so a request queued behind its host
+    /// holds no global slot; both are given back once the body is read, so the caller's
+    /// parsing never holds a download slot either.
     pub async fn fetch(
         &self,
         url: &url::Url,
         validators: &Validators,
     ) -> Result<Fetched, FetchError> {
         let limit = self.host_limit(url.host_str().unwrap_or(""));
-        let _permit = limit
-            .acquire()
-            .await
-            .map_err(|e| FetchError::Transport(e.to_string()))?;
+        let closed = |e: tokio::sync::AcquireError| FetchError::Transport(e.to_string());
+        let _host = limit.acquire().await.map_err(closed)?;
+        let _download = self.downloads.acquire().await.map_err(closed)?;
         let started = Instant::now();
         // The whole exchange, body included, is under one deadline: a server trickling one byte a
         // second must not hold the run for ever.
