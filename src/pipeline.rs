@@ -505,7 +505,7 @@ async fn read_feed(
         Ok(parsed) => {
             let label = f.name.clone().or(parsed.title).unwrap_or(label);
             if keep_cache {
-                update.fetched = Some((bytes.1, crate::state::cache_json(&parsed.items)));
+                update.fetched = Some((bytes.1, crate::state::cache_blob(&parsed.items)));
             }
             SourceResult {
                 label,
