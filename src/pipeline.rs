@@ -412,7 +412,7 @@ async fn read_feed(
         // Not fetched: the items of the last good fetch still count, nothing else changes.
         return SourceResult {
             label,
-            items: cache.items,
+            items: cache.items().unwrap_or_default(),
             warnings: Vec::new(),
             update: SourceUpdate {
                 key,
@@ -434,7 +434,15 @@ async fn read_feed(
     let bytes = match (&f.location, moved) {
         (FeedLocation::Url(configured), moved) => {
             let url = moved.unwrap_or_else(|| configured.clone());
-            let result = fetcher.fetch(&url, &cache.validators).await;
+            let mut result = fetcher.fetch(&url, &cache.validators).await;
+            let mut cached_items = Vec::new();
+            if matches!(result, Ok(Fetched::NotModified)) {
+                match cache.items() {
+                    Some(items) => cached_items = items,
+                    // Unchanged, but the cache cannot be read (another version wrote it).
+                    None => result = fetcher.fetch(&url, &Validators::default()).await,
+                }
+            }
             update.elapsed_ms = Some(started.elapsed().as_millis() as u64);
             match result {
                 Ok(Fetched::NotModified) => {
@@ -442,7 +450,7 @@ async fn read_feed(
                     let warnings = moved_notice(configured, &url).into_iter().collect();
                     return SourceResult {
                         label,
-                        items: cache.items,
+                        items: cached_items,
                         warnings,
                         update,
                     };

@@ -349,6 +349,28 @@ fn smtp_down_loses_nothing_and_a_304_still_delivers_the_stories() {
         "validators are sent back"
     );
     assert_eq!(rss[1].status, 304);
+
+    // A 304 cache that cannot be read (another version wrote it) is not an empty feed: the
+    // run asks again for the whole feed.
+    let db = rusqlite::Connection::open(dir.path().join("state/tidings.db")).unwrap();
+    db.execute("UPDATE sources SET cached_items = x'00ff'", [])
+        .unwrap();
+    drop(db);
+    let again = tidings(&cfg, &["run"], &env);
+    assert!(
+        again.status.success() || again.status.code() == Some(2),
+        "{}",
+        stderr(&again)
+    );
+    let rss: Vec<Seen> = http
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/rss2.xml")
+        .collect();
+    assert_eq!(rss.len(), 4);
+    assert_eq!(rss[2].status, 304);
+    assert_eq!(rss[3].headers.get("if-none-match"), None);
+    assert_eq!(rss[3].status, 200);
     let ua = rss[0]
         .headers
         .get("user-agent")
