@@ -77,7 +77,7 @@ impl Sanitizer {
     /// escaped, because cutting HTML in the middle is how broken markup gets into a digest.
     pub fn summarize(&self, html: &str) -> (String, String) {
         let safe = self.sanitize(html);
-        let text = html_to_text(&safe);
+        let text = sanitized_to_text(&safe);
         if text.chars().count() > MAX_SUMMARY_CHARS {
             let short = truncate_words(&text, MAX_SUMMARY_CHARS);
             (escape(&short), short)
@@ -123,6 +123,79 @@ pub fn html_to_text(html: &str) -> String {
         }
     }
     out.trim().to_string()
+}
+
+/// [`html_to_text`] for HTML that [`Sanitizer::sanitize`] wrote, without parsing it again:
+/// the sanitizer's serializer writes well-formed markup (every attribute double-quoted, text
+/// escaped with a handful of entities, no comments, scripts or styles), so a scan over its
+/// tags gives the same text. Anything else it meets (an unknown entity) falls back to the
+/// parser.
+pub fn sanitized_to_text(html: &str) -> String {
+    if too_deep(html, MAX_NESTING) {
+        return strip_tags(html);
+    }
+    scan_text(html).unwrap_or_else(|| html_to_text(html))
+}
+
+fn scan_text(html: &str) -> Option<String> {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while !rest.is_empty() {
+        let text_end = rest.find('<').unwrap_or(rest.len());
+        if text_end > 0 {
+            push_folded(&mut out, &decode_entities(&rest[..text_end])?);
+        }
+        rest = &rest[text_end..];
+        if rest.is_empty() {
+            break;
+        }
+        // A tag: up to the first `>` outside a double-quoted attribute value.
+        let mut quoted = false;
+        let end = rest.find(|c: char| {
+            if c == '"' {
+                quoted = !quoted;
+            }
+            c == '>' && !quoted
+        })?;
+        let name: String = rest[1..end]
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+        if is_block(&name) {
+            push_break(&mut out);
+        }
+        rest = &rest[end + 1..];
+    }
+    Some(out.trim().to_string())
+}
+
+/// Decodes the entities an HTML serializer writes; None for any other.
+fn decode_entities(text: &str) -> Option<Cow<'_, str>> {
+    if !text.contains('&') {
+        return Some(Cow::Borrowed(text));
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let end = rest.find(';')?;
+        let c = match &rest[1..end] {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "nbsp" => '\u{a0}',
+            "#39" => '\'',
+            _ => return None,
+        };
+        out.push(c);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    Some(Cow::Owned(out))
 }
 
 fn is_block(name: &str) -> bool {
@@ -277,6 +350,38 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_of_sanitized_html_is_what_parsing_it_gives() {
+        let s = Sanitizer::new(&Cleaner::default());
+        let samples = [
+            "<p>One  two</p><p>three<br>four</p>",
+            "a <b>bold</b> word &amp; <i>more</i> &lt;tags&gt; &quot;quoted&quot; it's",
+            "<div>Price</div><div>Change</div><table><tr><td>1</td><td>2</td></tr></table>",
+            r#"<a href="https://e.org/?a=1&amp;b=2" title="x > y">link</a> after"#,
+            "non&nbsp;breaking\u{a0}space and\ttabs\n\nand lines",
+            "<ul><li>one</li><li>two <em>three</em></li></ul><h2>Head</h2>tail",
+            "<pre>  code   here </pre><blockquote>quote</blockquote><hr>end",
+            "<p>Zürich café — “quotes” ✓</p><p></p><p> </p>",
+            "<script>alert(1)</script><style>p{}</style><!-- c -->visible",
+            "unclosed <p>para <b>bold <i>both",
+            "&copy; 2026 &#169; &eacute;t&eacute; &#x2F;",
+            "",
+        ];
+        for raw in samples {
+            let safe = s.sanitize(raw);
+            assert_eq!(
+                sanitized_to_text(&safe),
+                html_to_text(&safe),
+                "{raw:?} → {safe:?}"
+            );
+        }
+        // Something no serializer writes still gets the parser's answer.
+        assert_eq!(
+            sanitized_to_text("a &hellip; b"),
+            html_to_text("a &hellip; b")
+        );
+    }
 
     #[test]
     fn hostile_html_is_defused() {

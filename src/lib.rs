@@ -30,9 +30,13 @@
 //!    by the next run. So a failed send loses nothing and nothing is sent twice. IMAP UIDs are
 //!    recorded with the digest; each IMAP mailbox's `after` action runs only after acceptance.
 //!
-//! What runs concurrently: every feed is its own task (at most `[fetch] concurrency` in flight,
-//! `per_host` per host, parsing on the worker threads); local mailboxes read on the blocking
-//! pool; IMAP mailboxes are async. Everything else runs in order.
+//! What runs concurrently: every feed is its own task (at most `[fetch] concurrency` downloads
+//! in flight, `per_host` per host, parsing on the worker threads, started in an order that
+//! keeps the busiest host's queue moving); local mailboxes read on the blocking pool; IMAP
+//! mailboxes are async. After fetching, the passes over every item (link checks, text
+//! analysis, merging's keys and vectors, keyword scores) are cut into one share per core
+//! ([`parallel`]), with results in input order, so the digest is the same as one thread's.
+//! Everything else runs in order.
 //!
 //! Around the pipeline: [`pipeline`] runs the stages for `preview` and `run`; [`preview`] opens or serves the
 //! preview (rebuilt when the config or a template changes); [`lock`] keeps

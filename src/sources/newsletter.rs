@@ -206,7 +206,7 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
         (None, None) => Vec::new(),
     };
     let body_text = match (&html, &text) {
-        (Some(h), _) => crate::html::html_to_text(&ctx.sanitizer.sanitize(h)),
+        (Some(h), _) => crate::html::sanitized_to_text(&ctx.sanitizer.sanitize(h)),
         (None, Some(t)) => t.clone(),
         _ => String::new(),
     };
