@@ -74,6 +74,8 @@ pub struct RunOptions {
 struct Tools {
     cleaner: Cleaner,
     sanitizer: Sanitizer,
+    /// One permit per CPU core, for parsing feeds.
+    cores: tokio::sync::Semaphore,
 }
 
 /// Reads every source concurrently and keeps the items not delivered before.
@@ -90,6 +92,9 @@ pub async fn collect(
     let tools = Arc::new(Tools {
         sanitizer: Sanitizer::new(&cleaner),
         cleaner,
+        cores: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+        ),
     });
     let fetcher = Fetcher::new(&cfg.fetch).map_err(|e| RunError::Http(e.to_string()))?;
 
@@ -508,13 +513,19 @@ async fn read_feed(
         cleaner: &tools.cleaner,
         sanitizer: &tools.sanitizer,
     };
-    // CPU-bound: let the runtime move this worker's other tasks elsewhere meanwhile.
-    match tokio::task::block_in_place(|| feed::parse(&bytes.0, &ctx)) {
-        Ok(parsed) => {
+    // CPU-bound: one feed per core at a time (more would only take turns, each holding its
+    // parse in memory), and the runtime moves this worker's other tasks elsewhere meanwhile.
+    let _core = tools.cores.acquire().await;
+    let parsed = tokio::task::block_in_place(|| {
+        feed::parse(&bytes.0, &ctx).map(|parsed| {
+            let cache = keep_cache.then(|| crate::state::cache_blob(&parsed.items));
+            (parsed, cache)
+        })
+    });
+    match parsed {
+        Ok((parsed, cache)) => {
             let label = f.name.clone().or(parsed.title).unwrap_or(label);
-            if keep_cache {
-                update.fetched = Some((bytes.1, crate::state::cache_blob(&parsed.items)));
-            }
+            update.fetched = cache.map(|c| (bytes.1, c));
             SourceResult {
                 label,
                 items: parsed.items,
