@@ -103,9 +103,10 @@ pub async fn collect(
         .into_iter()
         .map(|h| (h.key.clone(), h))
         .collect();
+    // Taken out one by one below, as each feed's task starts.
     let mut cached = Vec::with_capacity(cfg.feeds.len());
     for f in &cfg.feeds {
-        cached.push(state.cached_feed(&feed_key(f))?);
+        cached.push(Some(state.cached_feed(&feed_key(f))?));
     }
     // Each feed is its own task so the runtime's worker threads share the parsing (parsing and
     // sanitizing cost more CPU than the I/O). The fetcher holds the download limits and lets
@@ -115,7 +116,6 @@ pub async fn collect(
     let in_flight = Arc::new(tokio::sync::Semaphore::new(2 * fetcher.concurrency()));
     let fetched = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let total_feeds = cfg.feeds.len();
-    let mut cached: Vec<Option<_>> = cached.into_iter().map(Some).collect();
     let mut tasks: Vec<Option<_>> = (0..cfg.feeds.len()).map(|_| None).collect();
     for i in start_order(&cfg.feeds, cfg.fetch.concurrency, cfg.fetch.per_host) {
         let (f, cache) = (cfg.feeds[i].clone(), cached[i].take().unwrap_or_default());

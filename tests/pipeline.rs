@@ -336,11 +336,13 @@ fn smtp_down_loses_nothing_and_a_304_still_delivers_the_stories() {
     assert_eq!(got.len(), 1);
     assert_complete_digest(&parse(&got[0]), &to);
 
-    let rss: Vec<Seen> = http
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == "/rss2.xml")
-        .collect();
+    let rss_requests = || -> Vec<Seen> {
+        http.requests()
+            .into_iter()
+            .filter(|r| r.path == "/rss2.xml")
+            .collect()
+    };
+    let rss = rss_requests();
     assert_eq!(rss.len(), 2);
     assert_eq!(rss[0].headers.get("if-none-match"), None);
     assert_eq!(
@@ -362,11 +364,7 @@ fn smtp_down_loses_nothing_and_a_304_still_delivers_the_stories() {
         "{}",
         stderr(&again)
     );
-    let rss: Vec<Seen> = http
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == "/rss2.xml")
-        .collect();
+    let rss = rss_requests();
     assert_eq!(rss.len(), 4);
     assert_eq!(rss[2].status, 304);
     assert_eq!(rss[3].headers.get("if-none-match"), None);
