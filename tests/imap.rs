@@ -52,6 +52,11 @@ impl Imap {
     /// Delivers a corpus message into `folder` the Maildir way (tmp/, then rename into new/),
     /// owned by the mail user so Dovecot can index it.
     fn drop_message(&self, folder: &str, fixture: &str) {
+        let bytes = std::fs::read(Path::new(CORPUS).join(format!("{fixture}.eml"))).unwrap();
+        self.drop_raw(folder, &bytes);
+    }
+
+    fn drop_raw(&self, folder: &str, bytes: &[u8]) {
         let dir = self.maildir.join(format!(".{folder}"));
         for sub in ["", "cur", "new", "tmp"] {
             let d = dir.join(sub);
@@ -60,7 +65,6 @@ impl Imap {
             }
             chown(&d, Some(self.uid), Some(self.uid)).unwrap();
         }
-        let bytes = std::fs::read(Path::new(CORPUS).join(format!("{fixture}.eml"))).unwrap();
         let name = format!("{}.M{}.tidings-test", 1_790_000_000, nonce());
         let tmp = dir.join("tmp").join(&name);
         std::fs::write(&tmp, bytes).unwrap();
@@ -502,4 +506,60 @@ fn a_connection_dropped_mid_fetch_is_retried_and_a_dead_one_reported() {
     assert!(!text.contains("Energy bills fall"), "{text}");
     let err = stderr(&out);
     assert!(err.contains("retrying"), "{err}");
+}
+
+#[test]
+fn a_message_over_the_size_limit_is_skipped_without_being_downloaded() {
+    let mail = MailEnv::get();
+    let imap = Imap::get();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = format!("Big{}", nonce());
+    let to = format!("imap-big-{}@example.org", nonce());
+    imap.drop_message(&folder, "single-post-ghost");
+    // 21 MB: a newsletter with a huge attachment, over the 20 MiB limit.
+    let mut big = b"From: Big <big@example.org>\r\nTo: me@example.org\r\nSubject: Attachment\r\n\
+        Message-ID: <big@example.org>\r\nDate: Mon, 30 Nov 2026 08:00:00 +0000\r\n\
+        Content-Type: text/plain\r\n\r\n"
+        .to_vec();
+    while big.len() < 21 * 1024 * 1024 {
+        big.extend_from_slice(
+            b"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n",
+        );
+    }
+    imap.drop_raw(&folder, &big);
+    // Every connection is cut after 1 MB from the server: downloading the big message, or
+    // reading the mailbox twice, would fail it.
+    let (port, conns) = flaky_proxy(imap.tls_port, 1024 * 1024, true);
+    let boxes = [Mailbox {
+        name: "Capped IMAP",
+        port,
+        security: "tls",
+        folder: &folder,
+        after: "none",
+        password_var: IMAP_PASSWORD_VAR,
+    }];
+    let cfg = write_config(dir.path(), &mail, &imap, true, &to, &boxes, false);
+    let out = tidings(
+        &cfg,
+        &["run"],
+        &[
+            (SMTP_PASSWORD_VAR, mail.password.as_str()),
+            (IMAP_PASSWORD_VAR, imap.password.as_str()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        conns.load(Ordering::SeqCst),
+        1,
+        "no retry: {}",
+        stderr(&out)
+    );
+    let got = mail.received_for(&to);
+    assert_eq!(got.len(), 1);
+    let text = digest_text(&got[0]);
+    assert!(text.contains("Notes on compost"), "{text}");
+    assert!(
+        text.contains("over the 20971520-byte limit; skipped"),
+        "{text}"
+    );
 }

@@ -28,7 +28,9 @@ use crate::config::{AfterDelivery, ImapConfig, MailboxConfig, SecretSource, Secu
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
 use crate::model::SourceKey;
-use crate::sources::maildir::{digest_message, MailboxRead, MessageOutcome, MessageReader};
+use crate::sources::maildir::{
+    digest_message, too_large, MailboxRead, MessageOutcome, MessageReader,
+};
 use crate::state::{ImapUid, State};
 
 /// Attempts per mailbox when the connection drops or times out.
@@ -191,8 +193,35 @@ async fn read_once(
                 .filter(|u| !known.contains(u))
                 .collect();
         uids.sort_unstable();
-        let mut bodies: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
+        // Sizes first, so a message over the limit (a 50 MB attachment) is never downloaded.
+        let mut small = Vec::with_capacity(uids.len());
         for chunk in uids.chunks(FETCH_CHUNK) {
+            let set = uid_set(chunk);
+            let sizes = within(imap.timeout, &addr, "UID FETCH", async {
+                let mut stream = session.uid_fetch(&set, "(UID RFC822.SIZE)").await?;
+                let mut got = Vec::new();
+                while let Some(f) = stream.next().await {
+                    let f = f?;
+                    if let Some(uid) = f.uid {
+                        got.push((uid, f.size));
+                    }
+                }
+                Ok(got)
+            })
+            .await?;
+            for (uid, size) in sizes {
+                match size {
+                    Some(size) if u64::from(size) > DEFAULT_MAX_MESSAGE_BYTES => {
+                        out.read
+                            .warnings
+                            .push(too_large(&format!("{folder}/{uid}"), size.into()));
+                    }
+                    _ => small.push(uid),
+                }
+            }
+        }
+        let mut bodies: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
+        for chunk in small.chunks(FETCH_CHUNK) {
             let set = uid_set(chunk);
             let fetched = within(imap.timeout, &addr, "UID FETCH", async {
                 let mut stream = session.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
@@ -211,11 +240,9 @@ async fn read_once(
         tracing::debug!(source = %label(cfg), folder, new = bodies.len(), "IMAP folder read");
         for (uid, body) in bodies {
             let name = format!("{folder}/{uid}");
+            // The server may have understated the size.
             if body.len() as u64 > DEFAULT_MAX_MESSAGE_BYTES {
-                out.read.warnings.push(format!(
-                    "message `{name}` is {} bytes, over the {DEFAULT_MAX_MESSAGE_BYTES}-byte limit; skipped",
-                    body.len()
-                ));
+                out.read.warnings.push(too_large(&name, body.len() as u64));
                 continue;
             }
             let fallback = format!("imap-{}-{folder}-{uidvalidity}-{uid}", imap.host);

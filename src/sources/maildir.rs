@@ -220,7 +220,7 @@ pub fn read(
             .to_string();
         let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
         if size > DEFAULT_MAX_MESSAGE_BYTES {
-            out.warnings.push(format!("message `{file_name}` is {size} bytes, over the {DEFAULT_MAX_MESSAGE_BYTES}-byte limit; skipped"));
+            out.warnings.push(too_large(&file_name, size));
             continue;
         }
         let bytes = match std::fs::read(&file) {
@@ -234,6 +234,12 @@ pub fn read(
         digest_message(&bytes, &file_name, &unique, &reader, &mut out);
     }
     Ok(out)
+}
+
+/// The warning for a message over the size limit, which is skipped (unread where the
+/// mailbox lets its size be known first).
+pub(crate) fn too_large(name: &str, size: u64) -> String {
+    format!("message `{name}` is {size} bytes, over the {DEFAULT_MAX_MESSAGE_BYTES}-byte limit; skipped")
 }
 
 #[cfg(test)]

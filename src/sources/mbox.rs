@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 use crate::config::{MailboxConfig, DEFAULT_MAX_MESSAGE_BYTES};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
-use crate::sources::maildir::{digest_message, source_key, MailboxRead, MessageReader};
+use crate::sources::maildir::{digest_message, source_key, too_large, MailboxRead, MessageReader};
 
 /// The raw messages of an mbox, unescaped, in file order.
 pub fn split(bytes: &[u8]) -> Vec<Vec<u8>> {
@@ -83,10 +83,7 @@ pub fn read(
     for (i, raw) in split(&bytes).into_iter().enumerate() {
         let label = format!("{file} #{}", i + 1);
         if raw.len() as u64 > DEFAULT_MAX_MESSAGE_BYTES {
-            out.warnings.push(format!(
-                "message `{label}` is {} bytes, over the {DEFAULT_MAX_MESSAGE_BYTES}-byte limit; skipped",
-                raw.len()
-            ));
+            out.warnings.push(too_large(&label, raw.len() as u64));
             continue;
         }
         // Without a Message-ID the content is the identity: stable when messages are added.
