@@ -194,49 +194,32 @@ async fn read_once(
                 .collect();
         uids.sort_unstable();
         // Sizes first, so a message over the limit (a 50 MB attachment) is never downloaded.
+        let sizes = fetch_each(&mut session, imap, &addr, &uids, "(UID RFC822.SIZE)", |f| {
+            Some((f.uid?, f.size))
+        })
+        .await?;
         let mut small = Vec::with_capacity(uids.len());
-        for chunk in uids.chunks(FETCH_CHUNK) {
-            let set = uid_set(chunk);
-            let sizes = within(imap.timeout, &addr, "UID FETCH", async {
-                let mut stream = session.uid_fetch(&set, "(UID RFC822.SIZE)").await?;
-                let mut got = Vec::new();
-                while let Some(f) = stream.next().await {
-                    let f = f?;
-                    if let Some(uid) = f.uid {
-                        got.push((uid, f.size));
-                    }
+        for (uid, size) in sizes {
+            match size {
+                Some(size) if u64::from(size) > DEFAULT_MAX_MESSAGE_BYTES => {
+                    out.read
+                        .warnings
+                        .push(too_large(&format!("{folder}/{uid}"), size.into()));
                 }
-                Ok(got)
-            })
-            .await?;
-            for (uid, size) in sizes {
-                match size {
-                    Some(size) if u64::from(size) > DEFAULT_MAX_MESSAGE_BYTES => {
-                        out.read
-                            .warnings
-                            .push(too_large(&format!("{folder}/{uid}"), size.into()));
-                    }
-                    _ => small.push(uid),
-                }
+                _ => small.push(uid),
             }
         }
-        let mut bodies: BTreeMap<u32, Vec<u8>> = BTreeMap::new();
-        for chunk in small.chunks(FETCH_CHUNK) {
-            let set = uid_set(chunk);
-            let fetched = within(imap.timeout, &addr, "UID FETCH", async {
-                let mut stream = session.uid_fetch(&set, "(UID BODY.PEEK[])").await?;
-                let mut got = Vec::new();
-                while let Some(f) = stream.next().await {
-                    let f = f?;
-                    if let (Some(uid), Some(body)) = (f.uid, f.body()) {
-                        got.push((uid, body.to_vec()));
-                    }
-                }
-                Ok(got)
-            })
-            .await?;
-            bodies.extend(fetched);
-        }
+        let bodies: BTreeMap<u32, Vec<u8>> = fetch_each(
+            &mut session,
+            imap,
+            &addr,
+            &small,
+            "(UID BODY.PEEK[])",
+            |f| Some((f.uid?, f.body()?.to_vec())),
+        )
+        .await?
+        .into_iter()
+        .collect();
         tracing::debug!(source = %label(cfg), folder, new = bodies.len(), "IMAP folder read");
         for (uid, body) in bodies {
             let name = format!("{folder}/{uid}");
@@ -409,6 +392,33 @@ fn password(secret: &SecretSource) -> Result<String, ImapError> {
             Ok(s)
         }
     }
+}
+
+/// `UID FETCH query` for `uids`, [`FETCH_CHUNK`] at a time, each chunk under the deadline;
+/// `pick` makes each answer into a `T` (None skips it).
+async fn fetch_each<T>(
+    session: &mut ImapSession,
+    imap: &ImapConfig,
+    addr: &str,
+    uids: &[u32],
+    query: &str,
+    pick: impl Fn(&async_imap::types::Fetch) -> Option<T>,
+) -> Result<Vec<T>, ImapError> {
+    let mut out = Vec::with_capacity(uids.len());
+    for chunk in uids.chunks(FETCH_CHUNK) {
+        let set = uid_set(chunk);
+        let got = within(imap.timeout, addr, "UID FETCH", async {
+            let mut stream = session.uid_fetch(&set, query).await?;
+            let mut got = Vec::new();
+            while let Some(f) = stream.next().await {
+                got.extend(pick(&f?));
+            }
+            Ok(got)
+        })
+        .await?;
+        out.extend(got);
+    }
+    Ok(out)
 }
 
 /// Runs one IMAP step under the deadline, naming the step in the error.
