@@ -52,12 +52,13 @@ pub async fn settle(
         }
         wanted
     });
-    let mut wanted: Vec<String> = Vec::new();
-    for link in per_item.into_iter().flatten() {
-        if !wanted.contains(&link) {
-            wanted.push(link);
-        }
-    }
+    // Each once, in first-seen order.
+    let mut seen = std::collections::HashSet::new();
+    let wanted: Vec<String> = per_item
+        .into_iter()
+        .flatten()
+        .filter(|link| seen.insert(link.clone()))
+        .collect();
 
     let mut found: HashMap<String, String> = HashMap::new();
     let mut to_fetch = Vec::new();
