@@ -197,3 +197,129 @@ fn tidings_beats_clearurls_on_the_public_corpora() {
         "tidings ({ours_right}) must beat ClearURLs ({theirs_right})"
     );
 }
+
+/// The peers' own test cases (`../shared/realworld/urls/cases.jsonl`, 110 cases from eight
+/// projects), read at run time. Lines where tidings deliberately differs are listed in
+/// `tests/fixtures/links/peer_choices.toml` with the reason; every other line must be right,
+/// and every `keep` case byte-identical.
+#[test]
+fn peers_test_cases_from_eight_projects() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/realworld/urls/cases.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the peers' URL cases are missing: expected `{}` (shared/realworld beside the repository): {e}",
+            path.display()
+        )
+    });
+    let choices: toml::Value = toml::from_str(
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/links/peer_choices.toml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mut why_differ = std::collections::BTreeMap::new();
+    for c in choices["choice"].as_array().unwrap() {
+        for l in c["lines"].as_array().unwrap() {
+            why_differ.insert(
+                l.as_integer().unwrap() as usize,
+                c["why"].as_str().unwrap().to_string(),
+            );
+        }
+    }
+
+    let clearurls = Arc::new(ClearUrls::load(&linkdata().join("clearurls-data.min.json")).unwrap());
+    let baseline = Cleaner::clearurls_only(clearurls);
+    let ours = Cleaner::default();
+
+    let (mut agreed, mut ours_right, mut theirs_right, mut ours_all) = (0, 0, 0, 0);
+    let mut misses = Vec::new();
+    let mut theirs_only = Vec::new();
+    let mut keep_changed = Vec::new();
+    let mut differ = Vec::new();
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let n = i + 1;
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let (input, expect) = (v["in"].as_str().unwrap(), v["expect"].as_str().unwrap());
+        let compare = v["compare"].as_str().unwrap_or("exact");
+        let got = ours.clean(input);
+        let ok = equal_as(compare, &got, expect);
+        let theirs_ok = baseline(input).is_some_and(|t| equal_as(compare, &t, expect));
+        ours_all += ok as usize;
+        if v["kind"] == "keep" && input == expect && got != input && !why_differ.contains_key(&n) {
+            keep_changed.push(format!("  line {n}: {input}\n    became {got}"));
+        }
+        if let Some(why) = why_differ.get(&n) {
+            differ.push(format!(
+                "  line {n} ({}): {why}\n    we give {got}",
+                if ok { "agrees anyway" } else { "differs" }
+            ));
+            continue;
+        }
+        agreed += 1;
+        ours_right += ok as usize;
+        theirs_right += theirs_ok as usize;
+        if !ok {
+            misses.push(format!(
+                "  line {n}: {input}\n    got    {got}\n    expect {expect}"
+            ));
+            if theirs_ok {
+                theirs_only.push(n);
+            }
+        }
+    }
+    println!("\npeers' URL cases (shared/realworld/urls/cases.jsonl):");
+    println!("  where the peers agree with our choice: tidings {ours_right}/{agreed}, ClearURLs rules {theirs_right}/{agreed}");
+    println!(
+        "  all cases as the peers wrote them:     tidings {ours_all}/{}",
+        text.lines().count()
+    );
+    println!("deliberate differences:\n{}", differ.join("\n"));
+    if !misses.is_empty() {
+        println!("missed:\n{}", misses.join("\n"));
+    }
+    assert!(
+        keep_changed.is_empty(),
+        "must-keep URLs changed:\n{}",
+        keep_changed.join("\n")
+    );
+    assert!(
+        theirs_only.is_empty(),
+        "ClearURLs is right where tidings is wrong on lines {theirs_only:?}"
+    );
+    assert_eq!(
+        ours_right, agreed,
+        "every case where the peers agree must be right"
+    );
+}
+
+/// Compares as the case says: `exact` as WHATWG URLs (the parser adds the root `/`),
+/// `query-unordered` with the query as a multiset of decoded pairs (Miniflux), `normalized`
+/// with the query pairs sorted (courlan).
+fn equal_as(compare: &str, got: &str, expect: &str) -> bool {
+    let parse = |s: &str| url::Url::parse(s).ok();
+    let (Some(g), Some(e)) = (parse(got), parse(expect)) else {
+        return got == expect;
+    };
+    match compare {
+        "exact" => g.as_str() == e.as_str(),
+        _ => {
+            let pairs = |u: &url::Url| {
+                let mut p: Vec<(String, String)> =
+                    u.query_pairs().map(|(k, v)| (k.into(), v.into())).collect();
+                p.sort();
+                p
+            };
+            let frag = |u: &url::Url| u.fragment().filter(|f| !f.is_empty()).map(str::to_string);
+            (g.scheme(), g.host_str(), g.path(), frag(&g))
+                == (e.scheme(), e.host_str(), e.path(), frag(&e))
+                && pairs(&g) == pairs(&e)
+        }
+    }
+}

@@ -55,7 +55,16 @@ enum RuleRef<'a> {
     Rule(usize),
     Wrapper,
     ClearUrls(&'a str),
+    /// `<prefix>_source`, `_medium`, … seen together: a campaign-tag family no list names.
+    Family,
 }
+
+/// The suffixes of a campaign-tag family (`utm_source`, `lmd_medium`, `stm_campaign` …).
+const FAMILY_SUFFIXES: &[&str] = &["source", "medium", "campaign", "content", "term"];
+
+/// Entity-encoded `&` that feeds leave in links (`?a=1&#038;b=2`): the `#` would start a
+/// fragment, so the separators are decoded before anything else.
+const ENTITY_AMPERSANDS: &[&str] = &["&#038;", "&#38;", "&#x26;", "&amp;"];
 
 /// What was removed and which rule removed it (for `clean-url --explain`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,20 +155,33 @@ impl Cleaner {
         if !unwrap::has_http_scheme(link) {
             return link.to_string();
         }
+        let decoded;
+        let link = if ENTITY_AMPERSANDS.iter().any(|e| link.contains(e)) {
+            decoded = ENTITY_AMPERSANDS
+                .iter()
+                .fold(link.to_string(), |l, e| l.replace(e, "&"));
+            log.push(|| "(&#038;)".into(), || "entity-encoded `&` decoded".into());
+            decoded.as_str()
+        } else {
+            link
+        };
         let Ok(mut parsed) = Url::parse(link) else {
             return link.to_string();
         };
         let mut current: Cow<'_, str> = Cow::Borrowed(link);
         let mut seen: Vec<String> = Vec::new();
-        let mut extra: Vec<&'static str> = Vec::new();
+        let mut extra: Vec<&str> = Vec::new();
         for _ in 0..MAX_UNWRAP_DEPTH {
-            let found = unwrap::unwrap(&parsed).map(|u| (u.destination, u.service.to_string()));
+            let found = unwrap::unwrap(&parsed, &self.rules)
+                .map(|u| (u.destination, u.service.to_string(), u.strip_after));
             let found = found.or_else(|| {
                 let c = self.clearurls.as_ref()?;
                 c.redirect(&current)
-                    .map(|(d, p)| (d, format!("ClearURLs redirection `{p}`")))
+                    .map(|(d, p)| (d, format!("ClearURLs redirection `{p}`"), &[][..]))
             });
-            let Some((dest, service)) = found else { break };
+            let Some((dest, service, strip_after)) = found else {
+                break;
+            };
             let Some((dest, dest_parsed)) = accept_destination(dest.trim()) else {
                 break;
             };
@@ -167,6 +189,7 @@ impl Cleaner {
                 break;
             }
             extra.extend_from_slice(unwrap::strip_on_destination(&service));
+            extra.extend(strip_after.iter().map(String::as_str));
             log.push(|| "(wrapper)".into(), || format!("unwrapped {service}"));
             seen.push(current.into_owned());
             current = Cow::Owned(dest);
@@ -179,13 +202,7 @@ impl Cleaner {
     }
 
     /// Removes tracking parameters on the URL's own bytes. `None` when nothing changes.
-    fn strip(
-        &self,
-        link: &str,
-        parsed: &Url,
-        extra: &[&'static str],
-        log: &mut Log<'_>,
-    ) -> Option<String> {
+    fn strip(&self, link: &str, parsed: &Url, extra: &[&str], log: &mut Log<'_>) -> Option<String> {
         let host = parsed.host_str().unwrap_or("");
         if unwrap::is_signed_wrapper(host) {
             return None;
@@ -203,11 +220,24 @@ impl Cleaner {
             None => (before_fragment, None),
         };
 
+        let families = if self.campaign_tags {
+            campaign_families(query.into_iter().chain(fragment))
+        } else {
+            Vec::new()
+        };
         let rule_for = |name: &str, whole_query_rules: bool| -> Option<RuleRef<'_>> {
             if extra.contains(&name) {
                 return Some(RuleRef::Wrapper);
             }
-            self.rule_for(name, &sites, cu_providers.as_deref(), whole_query_rules)
+            let rule = self.rule_for(name, &sites, cu_providers.as_deref(), whole_query_rules);
+            rule.or_else(|| {
+                let (prefix, suffix) = name.rsplit_once('_')?;
+                let family = FAMILY_SUFFIXES.contains(&suffix)
+                    && families.iter().any(|f| f == prefix)
+                    && !self.keep.contains(name)
+                    && !sites.iter().any(|s| s.keep.contains(name));
+                family.then_some(RuleRef::Family)
+            })
         };
 
         let mut changed = false;
@@ -361,6 +391,9 @@ impl Cleaner {
             RuleRef::Rule(i) => self.rules.info(i).to_string(),
             RuleRef::Wrapper => "added by the click-tracker just unwrapped".into(),
             RuleRef::ClearUrls(p) => format!("ClearURLs provider `{p}`"),
+            RuleRef::Family => {
+                "campaign tags: two or more of `<prefix>_source/_medium/_campaign/_content/_term` together".into()
+            }
         }
     }
 }
@@ -429,6 +462,32 @@ pub fn edit_params(link: &str, strip: impl Fn(&str) -> bool) -> String {
 
 /// The percent-decoded, ASCII-lowercased name of a `name=value` pair. Borrows when the name
 /// needs no decoding, which is nearly always.
+/// The prefixes that carry two or more of the campaign suffixes in these query strings
+/// (`lmd_medium=…&lmd_campaign=…` makes `lmd` a family).
+fn campaign_families<'q>(parts: impl Iterator<Item = &'q str>) -> Vec<String> {
+    let mut seen: Vec<(String, u8)> = Vec::new();
+    for pair in parts.flat_map(|p| p.split('&')) {
+        let name = param_name(pair);
+        let Some((prefix, suffix)) = name.rsplit_once('_') else {
+            continue;
+        };
+        let Some(bit) = FAMILY_SUFFIXES.iter().position(|s| *s == suffix) else {
+            continue;
+        };
+        if prefix.is_empty() {
+            continue;
+        }
+        match seen.iter_mut().find(|(p, _)| p == prefix) {
+            Some((_, bits)) => *bits |= 1 << bit,
+            None => seen.push((prefix.to_string(), 1 << bit)),
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, bits)| bits.count_ones() >= 2)
+        .map(|(p, _)| p)
+        .collect()
+}
+
 fn param_name(pair: &str) -> Cow<'_, str> {
     let raw = pair.split_once('=').map(|(n, _)| n).unwrap_or(pair);
     let plain = raw

@@ -56,6 +56,30 @@ struct RawRules {
     param: Vec<RawParamRule>,
     #[serde(default)]
     site: Vec<RawSiteRule>,
+    #[serde(default)]
+    redirect: Vec<RawRedirect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedirect {
+    vendor: String,
+    hosts: Vec<String>,
+    #[serde(default)]
+    paths: Vec<String>,
+    #[serde(default)]
+    params: Vec<String>,
+    #[serde(default)]
+    base64: bool,
+    #[serde(default)]
+    path_url: bool,
+    after: Option<String>,
+    #[serde(default)]
+    amp: bool,
+    #[serde(default)]
+    strip_after: Vec<String>,
+    reason: String,
+    source: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,6 +184,31 @@ impl SiteRule {
     }
 }
 
+/// Where a redirector keeps its destination.
+#[derive(Debug, Clone)]
+pub enum Take {
+    /// In the first of these query parameters that is present (raw names, as sent).
+    Param(Vec<String>),
+    /// The first `http(s)://` (or `http(s)%3A`) inside the path, up to the URL's end.
+    PathUrl,
+    /// Everything after this marker in the path, up to the URL's end.
+    After(String),
+    /// An AMP viewer or cache: `/<kind>/s/<host>/<path>` for https, `/<kind>/<host>/…` for http.
+    Amp,
+}
+
+/// One redirector of `rules.toml`: a host (and path) that carries its destination inside.
+#[derive(Debug, Clone)]
+pub struct Redirect {
+    pub paths: Vec<String>,
+    pub take: Take,
+    /// The destination is base64 (any dialect) of the URL.
+    pub base64: bool,
+    /// Parameters the redirector adds to the destination, stripped after unwrapping it.
+    pub strip_after: Vec<String>,
+    pub info: usize,
+}
+
 /// Global parameter rules of one tier, each name pointing at its rule's info.
 #[derive(Debug, Clone, Default)]
 struct TierTable {
@@ -196,6 +245,8 @@ pub struct RuleSet {
     campaign: TierTable,
     /// Host (without subdomains) → its site rules.
     sites: HashMap<String, Vec<SiteRule>>,
+    /// Host (without subdomains) → its redirectors.
+    redirects: HashMap<String, Vec<Redirect>>,
     infos: Vec<RuleInfo>,
 }
 
@@ -219,6 +270,7 @@ impl RuleSet {
             identifiers: TierTable::default(),
             campaign: TierTable::default(),
             sites: HashMap::default(),
+            redirects: HashMap::default(),
             infos: Vec::new(),
         };
         for r in raw.param {
@@ -249,7 +301,52 @@ impl RuleSet {
                 set.add_site(h, rule.clone());
             }
         }
+        for r in raw.redirect {
+            let take = match (r.params.is_empty(), r.path_url, r.after, r.amp) {
+                (false, false, None, false) => Take::Param(r.params),
+                (true, true, None, false) => Take::PathUrl,
+                (true, false, Some(m), false) => Take::After(m),
+                (true, false, None, true) => Take::Amp,
+                _ => {
+                    return Err(RulesError(format!(
+                        "redirect `{}` needs exactly one of params, path_url, after, amp",
+                        r.vendor
+                    )))
+                }
+            };
+            if r.hosts.is_empty() {
+                return Err(RulesError(format!("redirect `{}` has no hosts", r.vendor)));
+            }
+            let info = set.push_info(r.vendor, r.reason, r.source);
+            let rule = Redirect {
+                paths: r.paths,
+                take,
+                base64: r.base64,
+                strip_after: r
+                    .strip_after
+                    .iter()
+                    .map(|n| n.to_ascii_lowercase())
+                    .collect(),
+                info,
+            };
+            for h in &r.hosts {
+                let h = h.trim().trim_start_matches("*.").to_ascii_lowercase();
+                set.redirects.entry(h).or_default().push(rule.clone());
+            }
+        }
         Ok(set)
+    }
+
+    /// The redirectors for `host` (lowercase) and its parent domains that apply to `path`.
+    pub fn redirects_for<'a, 'b>(
+        &'a self,
+        host: &'b str,
+        path: &'b str,
+    ) -> impl Iterator<Item = &'a Redirect> + use<'a, 'b> {
+        host_suffixes(host)
+            .filter_map(|h| self.redirects.get(h))
+            .flatten()
+            .filter(move |r| r.paths.is_empty() || r.paths.iter().any(|g| glob_matches(g, path)))
     }
 
     fn push_info(&mut self, vendor: String, reason: String, source: String) -> usize {

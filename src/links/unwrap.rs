@@ -13,10 +13,15 @@ use base64::Engine;
 use percent_encoding::percent_decode_str;
 use url::Url;
 
+use super::rules::{Redirect, RuleSet, Take};
+
 /// A destination found inside a wrapper, and the wrapper's name for `--explain`.
-pub struct Unwrapped {
+pub struct Unwrapped<'a> {
     pub destination: String,
-    pub service: &'static str,
+    pub service: &'a str,
+    /// Parameters this wrapper's sender adds to the destination (a `[[redirect]]` rule's
+    /// `strip_after`).
+    pub strip_after: &'a [String],
 }
 
 /// Parameters a wrapper's sender adds to the destination that mean nothing elsewhere
@@ -35,88 +40,20 @@ pub fn strip_on_destination(service: &str) -> &'static [&'static str] {
     }
 }
 
-/// Wrappers whose destination is one query parameter: (host test, path prefix, param, name).
+/// Wrappers whose destination is one query parameter and whose host is a pattern rather than
+/// a domain (the plain ones are `[[redirect]]` rules in `rules.toml`): (host test, path
+/// prefix, param, name).
 type HostTest = fn(&str) -> bool;
 const PARAM_WRAPPERS: &[(HostTest, &str, &str, &str)] = &[
     (is_google, "/url", "q", "Google redirector"),
     (is_google, "/url", "url", "Google redirector"),
     (is_safelinks, "/", "url", "Outlook Safe Links"),
     (
-        |h| {
-            matches!(
-                h,
-                "l.facebook.com" | "lm.facebook.com" | "l.instagram.com" | "l.messenger.com"
-            )
-        },
-        "/",
-        "u",
-        "Facebook/Instagram link shim",
-    ),
-    (
-        |h| h == "www.linkedin.com" || h == "linkedin.com",
-        "/redir",
-        "url",
-        "LinkedIn redirect",
-    ),
-    (
-        |h| h == "www.youtube.com" || h == "youtube.com",
-        "/redirect",
-        "q",
-        "YouTube redirect",
-    ),
-    (|h| h == "slack-redir.net", "/link", "url", "Slack redirect"),
-    (
-        |h| h == "steamcommunity.com",
-        "/linkfilter",
-        "url",
-        "Steam link filter",
-    ),
-    (|h| h == "out.reddit.com", "/", "url", "Reddit outbound"),
-    (
-        |h| h == "duckduckgo.com" || h == "html.duckduckgo.com",
-        "/l",
-        "uddg",
-        "DuckDuckGo redirect",
-    ),
-    (
-        |h| h == "vk.com" || h == "m.vk.com",
-        "/away.php",
-        "to",
-        "VK redirect",
-    ),
-    (|h| h == "t.umblr.com", "/redirect", "z", "Tumblr redirect"),
-    (
-        |h| h == "www.tumblr.com" || h == "tumblr.com",
-        "/safe-mode",
-        "url",
-        "Tumblr safe mode",
-    ),
-    (|h| h == "medium.com", "/r", "url", "Medium redirect"),
-    (
-        |h| h == "linkprotect.cudasvc.com",
-        "/url",
-        "a",
-        "Barracuda LinkProtect",
-    ),
-    (
-        |h| h == "urldefense.proofpoint.com",
-        "/v1/url",
-        "u",
-        "Proofpoint URL Defense v1",
-    ),
-    (
-        |h| h == "clickserve.dartsearch.net",
-        "/link/click",
-        "ds_dest_url",
-        "Google Search Ads 360",
-    ),
-    (
-        |h| h.ends_with("shareasale.com"),
+        |h| h.ends_with("shareasale.com") || h.ends_with("shareasale-analytics.com"),
         "/r.cfm",
         "urllink",
         "ShareASale",
     ),
-    (|h| h == "links.govdelivery.com", "/", "url", "GovDelivery"),
 ];
 
 fn is_google(h: &str) -> bool {
@@ -134,16 +71,27 @@ pub fn is_signed_wrapper(host: &str) -> bool {
     matches!(host, "urldefense.proofpoint.com" | "urldefense.com")
 }
 
-/// The destination inside `u`, if `u` is a known wrapper that carries one.
-pub fn unwrap(u: &Url) -> Option<Unwrapped> {
+/// The destination inside `u`, if `u` is a known wrapper that carries one: a `[[redirect]]`
+/// rule of `rules`, or one of the decoders below.
+pub fn unwrap<'a>(u: &Url, rules: &'a RuleSet) -> Option<Unwrapped<'a>> {
     let host = u.host_str()?;
     let path = u.path();
     let found = |dest: String, service: &'static str| {
         Some(Unwrapped {
             destination: dest,
             service,
+            strip_after: &[],
         })
     };
+    for r in rules.redirects_for(host, path) {
+        if let Some(dest) = redirect_destination(u, r) {
+            return Some(Unwrapped {
+                destination: dest,
+                service: &rules.info(r.info).vendor,
+                strip_after: &r.strip_after,
+            });
+        }
+    }
 
     for (test, prefix, param, service) in PARAM_WRAPPERS {
         if path.starts_with(prefix) && test(host) {
@@ -158,9 +106,8 @@ pub fn unwrap(u: &Url) -> Option<Unwrapped> {
     }
 
     if is_google(host) {
-        if let Some(rest) = path.strip_prefix("/amp/s/") {
-            // `s` is the AMP cache's marker for an https origin.
-            return found(format!("https://{rest}"), "Google AMP");
+        if path.starts_with("/amp/") {
+            return amp(u).and_then(|d| found(d, "Google AMP"));
         }
     }
     if host == "href.li" {
@@ -255,7 +202,7 @@ pub fn unwrap(u: &Url) -> Option<Unwrapped> {
 }
 
 /// Sailthru puts base64url of the destination after `/click|external/<id>/`.
-fn sailthru(u: &Url) -> Option<Unwrapped> {
+fn sailthru(u: &Url) -> Option<Unwrapped<'static>> {
     let host = u.host_str()?;
     if !host.starts_with("link.") {
         return None;
@@ -268,6 +215,7 @@ fn sailthru(u: &Url) -> Option<Unwrapped> {
                 return Some(Unwrapped {
                     destination: dest,
                     service: "Sailthru",
+                    strip_after: &[],
                 });
             }
         }
@@ -319,7 +267,8 @@ fn proofpoint_v3(whole: &str) -> Option<String> {
     let end = rest.find("__;")?;
     let template = &rest[..end];
     let after = &rest[end + 3..];
-    let enc = after.split("!!").next().unwrap_or("");
+    // The replacement characters end at the first `!` (then come `!`-separated signatures).
+    let enc = after.split('!').next().unwrap_or("");
     let replacements: Vec<char> = if enc.is_empty() {
         Vec::new()
     } else {
@@ -346,6 +295,61 @@ fn proofpoint_v3(whole: &str) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// The destination a `[[redirect]]` rule finds in `u`, still to be checked by the caller.
+fn redirect_destination(u: &Url, r: &Redirect) -> Option<String> {
+    let whole = u.as_str();
+    match &r.take {
+        Take::Param(names) => {
+            let v = names.iter().find_map(|n| raw_param(u, n))?;
+            if r.base64 {
+                String::from_utf8(b64_any(&pct(v))?).ok()
+            } else {
+                Some(decode_repeatedly(v))
+            }
+        }
+        Take::PathUrl => {
+            // The path starts after the authority; the destination runs to the URL's end.
+            let after_scheme = whole.find("://")? + 3;
+            let path_at = after_scheme + whole[after_scheme..].find('/')?;
+            let tail = &whole[path_at + 1..];
+            let lower = tail.to_ascii_lowercase();
+            let at = ["https://", "http://", "https%3a", "http%3a"]
+                .iter()
+                .filter_map(|m| lower.find(m))
+                .min()?;
+            Some(decode_repeatedly(&tail[at..]))
+        }
+        Take::After(marker) => {
+            let at = whole.find(marker.as_str())? + marker.len();
+            Some(decode_repeatedly(&whole[at..]))
+        }
+        Take::Amp => amp(u),
+    }
+}
+
+/// An AMP viewer or cache URL, `/<kind>/s/<host>/<path>` (https origin; without `s/`, http),
+/// as the publisher's own URL with the wrapper's query and fragment.
+fn amp(u: &Url) -> Option<String> {
+    let rest = u.path().strip_prefix('/')?.split_once('/')?.1;
+    let (scheme, rest) = match rest.strip_prefix("s/") {
+        Some(r) => ("https", r),
+        None => ("http", rest),
+    };
+    if rest.is_empty() || rest.starts_with('/') {
+        return None;
+    }
+    let mut dest = format!("{scheme}://{rest}");
+    if let Some(q) = u.query() {
+        dest.push('?');
+        dest.push_str(q);
+    }
+    if let Some(f) = u.fragment() {
+        dest.push('#');
+        dest.push_str(f);
+    }
+    Some(dest)
 }
 
 /// The raw (still percent-encoded) value of the first `name=` pair in the query.
