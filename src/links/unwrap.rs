@@ -105,10 +105,8 @@ pub fn unwrap<'a>(u: &Url, rules: &'a RuleSet) -> Option<Unwrapped<'a>> {
         }
     }
 
-    if is_google(host) {
-        if path.starts_with("/amp/") {
-            return amp(u).and_then(|d| found(d, "Google AMP"));
-        }
+    if is_google(host) && path.starts_with("/amp/") {
+        return amp(u).and_then(|d| found(d, "Google AMP"));
     }
     if host == "href.li" {
         return u.query().map(|q| found(q.to_string(), "href.li"))?;
