@@ -1,7 +1,7 @@
 //! The `tidings` binary: parse the command line, set up logging, run, map the outcome to an
 //! exit code. All the work lives in the library.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -219,33 +219,57 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
                 Ok(path) => Cleaner::new(&Config::load(&path)?.links),
                 Err(_) => Cleaner::default(),
             };
-            let print = |u: &str| {
+            let mut still_tracking = 0usize;
+            let mut stdout = std::io::stdout().lock();
+            let mut print = |u: &str| -> std::io::Result<()> {
                 let (out, why) = cleaner.clean_explained(u.trim());
-                println!("{out}");
+                writeln!(stdout, "{out}")?;
                 if *explain {
                     for r in why {
                         eprintln!("  removed `{}`: {}", r.param, r.rule);
                     }
-                    match cleaner.assess(&out) {
-                        tidings::links::Verdict::Publish => {}
-                        tidings::links::Verdict::Resolve(what) => eprintln!(
-                            "  not publishable: {what} (resolved only with [links] resolve_redirects)"
-                        ),
-                        tidings::links::Verdict::Drop(why) => {
-                            eprintln!("  not publishable: {why}")
-                        }
+                }
+                // Said whether or not --explain was asked: a script must not take this link
+                // for a clean one.
+                match cleaner.assess(&out) {
+                    tidings::links::Verdict::Publish => {}
+                    tidings::links::Verdict::Resolve(what) => {
+                        still_tracking += 1;
+                        eprintln!(
+                            "tidings: {out}: still tracks the reader: {what} (only resolving it over HTTP finds the destination: [links] resolve_redirects)"
+                        );
+                    }
+                    tidings::links::Verdict::Drop(why) => {
+                        still_tracking += 1;
+                        eprintln!("tidings: {out}: still tracks the reader: {why}");
                     }
                 }
+                Ok(())
             };
-            if urls.is_empty() {
+            let printed = if urls.is_empty() {
+                let mut result = Ok(());
                 for line in std::io::stdin().lock().lines() {
                     let line = line.context("cannot read stdin")?;
                     if !line.trim().is_empty() {
-                        print(&line);
+                        result = print(&line);
+                        if result.is_err() {
+                            break;
+                        }
                     }
                 }
+                result
             } else {
-                urls.iter().for_each(|u| print(u));
+                urls.iter().try_for_each(|u| print(u))
+            };
+            match printed {
+                // A reader that stopped reading (`| head`) is not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(EXIT_OK),
+                Err(e) => return Err(e).context("cannot write to stdout"),
+                Ok(()) => {}
+            }
+            if still_tracking > 0 {
+                eprintln!("tidings: {still_tracking} URL(s) could not be cleaned of tracking");
+                return Ok(EXIT_FATAL);
             }
             Ok(EXIT_OK)
         }

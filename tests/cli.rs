@@ -132,6 +132,73 @@ fn clean_url_from_arguments_and_stdin() {
     );
 }
 
+/// A URL that still tracks the reader after cleaning is printed (a script sees every line) but
+/// named on stderr, and the exit code is 1; a reader that stops reading is not an error.
+#[test]
+fn clean_url_says_what_it_could_not_clean_and_survives_a_closed_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, MINIMAL).unwrap();
+    let out = tidings(
+        &cfg,
+        &[
+            "clean-url",
+            "https://e.org/a?id=1&utm_source=x",
+            "https://acct.us21.list-manage.com/track/click?u=4a1f&id=9c1&e=b7c2",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "https://e.org/a?id=1\nhttps://acct.us21.list-manage.com/track/click?u=4a1f&id=9c1&e=b7c2\n"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("list-manage.com/track/click") && err.contains("still tracks the reader"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("e.org/a"),
+        "the clean URL is not named: {err}"
+    );
+    let clean = tidings(&cfg, &["clean-url", "https://e.org/a?id=1&fbclid=x"], &[]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+
+    // `| head -1`: stdout closes after the first line; tidings stops quietly.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .arg("-c")
+        .arg(&cfg)
+        .arg("clean-url")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        for i in 0..200_000 {
+            if writeln!(stdin, "https://e.org/?utm_source={i}").is_err() {
+                break;
+            }
+        }
+    });
+    {
+        use std::io::BufRead;
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert_eq!(first, "https://e.org/\n");
+    } // stdout dropped: the pipe is closed
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
+
 /// `preview --explain` end to end: digest.json says why each story sits where it is (merges,
 /// keywords, the model) and which filter muted what, and the digest counts the muted.
 /// The demo plus a one-story "Culture" topic: that small topic must not claim a world-news

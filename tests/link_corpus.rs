@@ -323,3 +323,55 @@ fn equal_as(compare: &str, got: &str, expect: &str) -> bool {
         }
     }
 }
+
+/// The links of 6,366 real news headlines (`../shared/realworld/stories/`, UCI News
+/// Aggregator): articles, not actions. None may be withheld as an unsubscribe or login link
+/// (words such as "design-in", "resign-in", "signing", "magic-kingdom" once were), and none
+/// may be dropped for personal data that cleaning could have removed instead.
+#[test]
+fn real_article_links_are_not_taken_for_actions() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/realworld/stories/uci-news-aggregator.head.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the real headlines are missing: expected `{}` (shared/realworld beside the repository): {e}",
+            path.display()
+        )
+    });
+    let cleaner = Cleaner::default();
+    let (mut links, mut actions, mut other) = (0, Vec::new(), std::collections::BTreeMap::new());
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let Some(url) = v["url"].as_str() else {
+            continue;
+        };
+        links += 1;
+        let cleaned = cleaner.clean(url);
+        match cleaner.assess(&cleaned) {
+            tidings::links::Verdict::Publish => {}
+            tidings::links::Verdict::Drop(why) if why.starts_with("an unsubscribe") => {
+                actions.push(cleaned)
+            }
+            v => *other.entry(format!("{v:?}")).or_insert(0usize) += 1,
+        }
+    }
+    println!(
+        "\nreal headline links: {links}; taken for actions: {}; others withheld: {other:?}",
+        actions.len()
+    );
+    assert!(links > 6000, "expected the 6,366 headlines, read {links}");
+    assert!(
+        actions.is_empty(),
+        "article links taken for unsubscribe/login links:\n{}",
+        actions.join("\n")
+    );
+    let personal: usize = other
+        .iter()
+        .filter(|(k, _)| k.contains("subscriber") || k.contains("address"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(
+        personal, 0,
+        "links dropped for personal data that cleaning should have removed: {other:?}"
+    );
+}

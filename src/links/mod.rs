@@ -57,6 +57,8 @@ enum RuleRef<'a> {
     ClearUrls(&'a str),
     /// `<prefix>_source`, `_medium`, … seen together: a campaign-tag family no list names.
     Family,
+    /// A subscriber id, login token or address (see [`privacy`]).
+    Personal,
 }
 
 /// The suffixes of a campaign-tag family (`utm_source`, `lmd_medium`, `stm_campaign` …).
@@ -255,7 +257,7 @@ impl Cleaner {
                 if SIGNATURE_PARAMS.contains(&name.as_ref()) {
                     return None;
                 }
-                match rule_for(&name, true) {
+                match rule_for(&name, true).or_else(|| self.personal(&name, pair, &sites, path)) {
                     Some(rule) => {
                         any_removed = true;
                         log.push(|| name.into_owned(), || self.describe(rule));
@@ -291,7 +293,7 @@ impl Cleaner {
                 let mut kept = Vec::with_capacity(pairs.len());
                 for p in pairs {
                     let name = param_name(p);
-                    match rule_for(&name, false) {
+                    match rule_for(&name, false).or_else(|| self.personal(&name, p, &sites, path)) {
                         Some(rule) => {
                             changed = true;
                             log.push(|| format!("#{name}"), || self.describe(rule));
@@ -385,12 +387,31 @@ impl Cleaner {
         c.strips(providers, name).map(RuleRef::ClearUrls)
     }
 
+    /// A parameter that identifies the reader goes, unless the user or a site rule keeps it:
+    /// the rest of the link still names the page, so the link itself can stay. An action
+    /// link (confirm, unsubscribe) keeps its token: it is never published as a story, and the
+    /// reader needs it whole where tidings shows it ("Needs your attention").
+    fn personal(
+        &self,
+        name: &str,
+        pair: &str,
+        sites: &[&SiteRule],
+        path: &str,
+    ) -> Option<RuleRef<'static>> {
+        let value = pair.split_once('=').map(|(_, v)| v).unwrap_or("");
+        let kept = self.keep.contains(name) || sites.iter().any(|s| s.keep.contains(name));
+        let personal = !kept && privacy::is_personal_param(name, value);
+        (personal && !privacy::is_action_path(&path.to_ascii_lowercase()))
+            .then_some(RuleRef::Personal)
+    }
+
     /// A rule's description, built only when someone asked why.
     fn describe(&self, r: RuleRef<'_>) -> String {
         match r {
             RuleRef::Rule(i) => self.rules.info(i).to_string(),
             RuleRef::Wrapper => "added by the click-tracker just unwrapped".into(),
             RuleRef::ClearUrls(p) => format!("ClearURLs provider `{p}`"),
+            RuleRef::Personal => "identifies the reader (subscriber id, login token or address)".into(),
             RuleRef::Family => {
                 "campaign tags: two or more of `<prefix>_source/_medium/_campaign/_content/_term` together".into()
             }
@@ -624,5 +645,75 @@ mod tests {
             let once = clean(s);
             assert_eq!(clean(&once), once, "{s}");
         }
+    }
+
+    #[test]
+    fn personal_data_in_the_query_goes_and_the_link_stays() {
+        let c = Cleaner::default();
+        let decoded = "https://news.example.com/p/story?token=eyJ1c2VyX2lkIjo0fQ.abc&r=2x9";
+        assert_eq!(c.clean(decoded), "https://news.example.com/p/story?r=2x9");
+        let l = "https://example.org/a?who=jane.doe%40example.com&id=4";
+        assert_eq!(c.clean(l), "https://example.org/a?id=4");
+        assert_eq!(c.assess(&c.clean(l)), Verdict::Publish);
+        // In the path it cannot be removed without changing the page: the link is withheld.
+        let p = "https://example.org/u/jane@example.com/feed";
+        assert_eq!(c.clean(p), p);
+        assert_eq!(c.assess(p), Verdict::Drop("carries an email address"));
+    }
+
+    #[test]
+    fn campaign_families_need_two_members() {
+        assert_eq!(
+            clean("https://e.org/a?lmd_medium=email&lmd_campaign=x&lmd_creation=y&id=3"),
+            "https://e.org/a?lmd_creation=y&id=3"
+        );
+        // One member alone is not a family: `sort_source` stays.
+        let one = "https://e.org/a?sort_source=asc&id=3";
+        assert_eq!(clean(one), one);
+        let off = Cleaner::new(&LinksConfig {
+            campaign_tags: false,
+            ..LinksConfig::default()
+        });
+        let fam = "https://e.org/a?abc_source=x&abc_medium=y";
+        assert_eq!(
+            off.clean(fam),
+            fam,
+            "campaign_tags = false keeps families too"
+        );
+    }
+
+    #[test]
+    fn entity_encoded_separators_in_feed_links() {
+        assert_eq!(
+            clean("https://blog.example.com/post/?utm_source=rss&#038;utm_medium=rss&#038;p=4"),
+            "https://blog.example.com/post/?p=4"
+        );
+        assert_eq!(
+            clean("https://blog.example.com/post/?a=1&amp;utm_campaign=z"),
+            "https://blog.example.com/post/?a=1"
+        );
+    }
+
+    #[test]
+    fn redirectors_from_the_rules_file() {
+        assert_eq!(
+            clean("https://www-example-com.cdn.ampproject.org/c/s/www.example.com/amp/story.html?amp_js_v=0.1&x=2#top"),
+            "https://www.example.com/amp/story.html?x=2#top"
+        );
+        assert_eq!(
+            clean("https://www.google.de/amp/s/news.example.org/a/b?q=1#c"),
+            "https://news.example.org/a/b?q=1#c"
+        );
+        assert_eq!(
+            clean("https://www.kqzyfj.com/links/9/type/dlg/sid/x/https://shop.example.com/p/1?utm_source=cj"),
+            "https://shop.example.com/p/1"
+        );
+        assert_eq!(
+            clean("https://prf.hn/click/camref:1/pubref:2/destination:https%3A%2F%2Fshop.example.com%2Fp"),
+            "https://shop.example.com/p"
+        );
+        // A made-up host with a `url=` parameter is not a redirector.
+        let share = "https://www.example.com/share?url=https%3A%2F%2Fother.example.org%2F";
+        assert_eq!(clean(share), share);
     }
 }

@@ -56,8 +56,10 @@ const OPAQUE_PATHS: &[(&str, &str)] = &[
     ("/wf/click", "SendGrid click tracker"),
 ];
 
-/// Words in a URL that mark an action link: following or publishing it acts for the reader.
-const ACTION_WORDS: &[&str] = &[
+/// Path segments (without an extension) that are action endpoints: following or publishing
+/// the link acts for the reader. Matched against whole segments, never inside a word, so an
+/// article about "design-in" or "signing" is not a login link.
+const ACTION_SEGMENTS: &[&str] = &[
     "unsubscribe",
     "unsub",
     "optout",
@@ -65,14 +67,32 @@ const ACTION_WORDS: &[&str] = &[
     "opt_out",
     "manage-preferences",
     "email-preferences",
+    "preferences-center",
+    "subscription-center",
     "login",
     "log-in",
+    "log_in",
+    "logon",
     "signin",
     "sign-in",
-    "magic",
+    "sign_in",
+    "magic-link",
+    "magic_link",
+    "magiclink",
     "verify-email",
+    "confirm",
+    "confirmation",
+    "confirm-email",
     "confirm-subscription",
+    "optin",
+    "opt-in",
+    "double-opt-in",
+    "activate",
 ];
+
+/// Words that make a whole segment an unsubscribe endpoint wherever they stand in it
+/// (`email-unsubscribe`, `unsubscribe_confirm`): no article slug is only about that.
+const UNSUBSCRIBE_WORDS: &[&str] = &["unsubscribe", "unsub", "optout"];
 
 /// Parameter names whose value identifies the reader or logs them in.
 const PERSONAL_PARAMS: &[&str] = &[
@@ -115,7 +135,7 @@ pub fn assess(link: &str) -> Verdict {
     let path = u.path().to_ascii_lowercase();
     let lower = link.to_ascii_lowercase();
 
-    if ACTION_WORDS.iter().any(|w| path.contains(w)) {
+    if is_action_path(&path) {
         return Verdict::Drop("an unsubscribe, login or confirmation link");
     }
     if contains_address(&lower) {
@@ -132,7 +152,7 @@ pub fn assess(link: &str) -> Verdict {
         if PERSONAL_PARAMS.contains(&k.as_str()) {
             return Verdict::Drop("carries a subscriber id or login token");
         }
-        if ACTION_WORDS.iter().any(|w| k.contains(w)) {
+        if is_action_segment(&k) {
             return Verdict::Drop("an unsubscribe, login or confirmation link");
         }
     }
@@ -156,6 +176,40 @@ pub fn assess(link: &str) -> Verdict {
         return Verdict::Resolve("Mailgun click tracker");
     }
     Verdict::Publish
+}
+
+/// Whether a (lowercase) path names an action endpoint in one of its segments.
+pub(crate) fn is_action_path(path: &str) -> bool {
+    path.split('/').any(is_action_segment)
+}
+
+/// A path segment (or parameter name) that names an action endpoint: one of
+/// [`ACTION_SEGMENTS`] with or without an extension, or a short segment with an unsubscribe
+/// word (`email-unsubscribe.aspx`).
+fn is_action_segment(segment: &str) -> bool {
+    let stem = segment.split('.').next().unwrap_or(segment);
+    if ACTION_SEGMENTS.contains(&stem) {
+        return true;
+    }
+    let words: Vec<&str> = stem.split(['-', '_']).collect();
+    words.len() <= 3 && words.iter().any(|w| UNSUBSCRIBE_WORDS.contains(w))
+}
+
+/// Whether a query parameter (lowercase name, decoded value) carries the reader's identity:
+/// a subscriber id or login token by its name, or an address or a JWT in its value.
+/// `raw_value` is as sent (percent-encoded); it is decoded only when it could hold either.
+pub(crate) fn is_personal_param(name: &str, raw_value: &str) -> bool {
+    if raw_value.is_empty() {
+        return false;
+    }
+    if PERSONAL_PARAMS.contains(&name) {
+        return true;
+    }
+    if !(raw_value.contains('@') || raw_value.contains("%40") || raw_value.contains("eyJ")) {
+        return false;
+    }
+    let value = percent_encoding::percent_decode_str(raw_value).decode_utf8_lossy();
+    contains_address(&value.to_ascii_lowercase()) || contains_jwt(&value)
 }
 
 /// Whether the URL is an action link (unsubscribe, login, …) that must never be followed.
@@ -256,5 +310,48 @@ mod tests {
         for (link, expected) in cases {
             assert_eq!(assess(link), expected, "{link}");
         }
+    }
+
+    #[test]
+    fn actions_are_whole_segments_not_words_inside_a_slug() {
+        let articles = [
+            "https://blog.example.com/2026/design-in-the-age-of-ai",
+            "https://news.example.com/politics/minister-to-resign-in-protest",
+            "https://sports.example.com/college/national-signing-day-winners",
+            "https://travel.example.com/magic-kingdom-reopens",
+            "https://example.com/why-readers-login-less-often-a-study",
+        ];
+        for a in articles {
+            assert_eq!(assess(a), Verdict::Publish, "{a}");
+        }
+        let actions = [
+            "https://app.example.com/login",
+            "https://app.example.com/account/sign-in?next=%2F",
+            "https://app.example.com/users/signin.php",
+            "https://mail.example.com/email-unsubscribe.aspx?id=4",
+            "https://news.example.com/unsubscribe/8f2a",
+            "https://app.example.com/auth/magic-link",
+            "https://example.com/?unsubscribe=1",
+        ];
+        for a in actions {
+            assert_eq!(
+                assess(a),
+                Verdict::Drop("an unsubscribe, login or confirmation link"),
+                "{a}"
+            );
+        }
+    }
+
+    #[test]
+    fn personal_params_by_name_or_value() {
+        assert!(is_personal_param("token", "abc"));
+        assert!(is_personal_param("who", "jane.doe%40example.com"));
+        assert!(is_personal_param(
+            "x",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTYifQ.sig"
+        ));
+        assert!(!is_personal_param("token", ""));
+        assert!(!is_personal_param("id", "12345"));
+        assert!(!is_personal_param("img", "icon@2x"));
     }
 }
