@@ -375,3 +375,201 @@ fn real_article_links_are_not_taken_for_actions() {
         "links dropped for personal data that cleaning should have removed: {other:?}"
     );
 }
+
+/// How much of each public list tidings' rules cover, as the table in README.md's "Link
+/// cleaning" section (between the `link-coverage` markers). Parameters are counted by asking
+/// the cleaner to strip each name (`?<name>=1` on a neutral host), so prefixes, families and
+/// site rules count as they really work; Brave's debounce rules are counted by unwrapping a
+/// link built from each rule. `TIDINGS_UPDATE_README=1` rewrites the table.
+#[test]
+fn readme_table_of_rule_coverage_is_current() {
+    let dir = linkdata();
+    let ours = Cleaner::default();
+    let strips = |name: &str| {
+        let probe = format!("https://neutral.example/p?{name}=1&keep=1");
+        ours.clean(&probe) == "https://neutral.example/p?keep=1"
+    };
+    let mut rows: Vec<(String, usize, usize)> = Vec::new();
+
+    // The eight lists behind consensus-params.json, by how many of their global names we strip.
+    let consensus: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("consensus-params.json")).unwrap())
+            .unwrap();
+    let mut per_list: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    let (mut two, mut two_ours) = (0, 0);
+    for p in consensus.as_array().unwrap() {
+        let name = p["param"].as_str().unwrap();
+        let hit = strips(name);
+        let lists = p["lists"].as_array().unwrap();
+        for l in lists {
+            let e = per_list.entry(l.as_str().unwrap().to_string()).or_default();
+            e.0 += 1;
+            e.1 += hit as usize;
+        }
+        if lists.len() >= 2 {
+            two += 1;
+            two_ours += hit as usize;
+        }
+    }
+    for (list, (n, hit)) in &per_list {
+        rows.push((format!("{list}: global parameters"), *n, *hit));
+    }
+    rows.push(("named by two or more of those lists".into(), two, two_ours));
+
+    // Brave's clean-urls list: its global names, and its per-site names on their own hosts.
+    let brave: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("brave-clean-urls.json")).unwrap())
+            .unwrap();
+    let (mut g, mut g_ours) = (std::collections::BTreeSet::new(), 0);
+    let (mut site, mut site_ours) = (0, 0);
+    for r in brave.as_array().unwrap() {
+        let include: Vec<&str> = r["include"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let params = r["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v.as_str());
+        if include == ["*://*/*"] {
+            for p in params {
+                if g.insert(p.to_ascii_lowercase()) {
+                    g_ours += strips(p) as usize;
+                }
+            }
+            continue;
+        }
+        // Each (host, parameter) pair of a site rule, probed on that host.
+        for inc in &include {
+            let Some(host) = inc.split("://").nth(1).and_then(|h| h.split('/').next()) else {
+                continue;
+            };
+            let host = host.trim_start_matches("*.");
+            if host.contains('*') {
+                continue;
+            }
+            for p in r["params"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|v| v.as_str())
+            {
+                site += 1;
+                let probe = format!("https://{host}/p?{p}=1");
+                site_ours += (ours.clean(&probe) == format!("https://{host}/p")) as usize;
+            }
+        }
+    }
+    rows.push((
+        "Brave clean-urls: global parameters".into(),
+        g.len(),
+        g_ours,
+    ));
+    rows.push((
+        "Brave clean-urls: (site, parameter) pairs".into(),
+        site,
+        site_ours,
+    ));
+
+    // Brave's debounce (redirector) rules: one link built from each, unwrapped or not.
+    let debounce: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("brave-debounce.json")).unwrap())
+            .unwrap();
+    let (mut redirectors, mut unwrapped) = (0, 0);
+    let target = "https://destination.example/story?id=7";
+    let encoded: String = url::form_urlencoded::byte_serialize(target.as_bytes()).collect();
+    for r in debounce.as_array().unwrap() {
+        let inc = r["include"][0].as_str().unwrap();
+        if inc.contains("brave.software") || inc.contains("bravesoftware") {
+            continue; // Brave's own test pages
+        }
+        let base = inc.replacen("*://", "https://", 1).replace("*.", "www.");
+        let link = match r["action"].as_str().unwrap() {
+            "redirect" => {
+                let base = base.trim_end_matches('*').trim_end_matches('?');
+                let sep = if base.contains('?') { "&" } else { "?" };
+                format!("{base}{sep}{}={encoded}", r["param"].as_str().unwrap())
+            }
+            "base64,redirect" => {
+                use base64::Engine;
+                let b = base64::engine::general_purpose::STANDARD.encode(target);
+                let base = base.trim_end_matches('*').trim_end_matches('?');
+                format!("{base}?{}={b}", r["param"].as_str().unwrap())
+            }
+            // Path rules: the destination as the rule's capture, after the literal prefix.
+            _ => {
+                let pattern = r["param"].as_str().unwrap_or("");
+                // The rule's literal path before its capture, when it is plain enough.
+                let literal = pattern
+                    .trim_start_matches('^')
+                    .split('(')
+                    .next()
+                    .unwrap_or("");
+                let literal = literal.replace("[^/]+", "x");
+                let origin = base.split('/').take(3).collect::<Vec<_>>().join("/");
+                let prefix = if literal.contains(['[', '?', '*']) || literal.is_empty() {
+                    base.trim_end_matches('*').to_string()
+                } else {
+                    format!("{origin}{literal}")
+                };
+                if pattern.starts_with("^/c/s/") || pattern.starts_with("^/amp/s/") {
+                    format!("{prefix}destination.example/story?id=7")
+                } else if pattern.contains("/s(/") {
+                    continue; // Yandex Turbo pages: a host template, not a URL
+                } else if pattern.starts_with("^/([^/]+)$") {
+                    continue; // y2u.be: a video id, not a URL
+                } else if pattern.ends_with("(.*)$") {
+                    format!("{prefix}{encoded}")
+                } else {
+                    format!("{prefix}{encoded}/tail")
+                }
+            }
+        };
+        redirectors += 1;
+        if ours.clean(&link) == target {
+            unwrapped += 1;
+        } else {
+            println!("  debounce rule not unwrapped: {link}");
+        }
+    }
+    rows.push(("Brave debounce: redirectors".into(), redirectors, unwrapped));
+
+    let mut table = String::from(
+        "| list | its entries | removed or unwrapped by tidings |\n| --- | --- | --- |\n",
+    );
+    for (what, n, hit) in &rows {
+        table.push_str(&format!("| {what} | {n} | {hit} |\n"));
+    }
+    println!("\n{table}");
+    let readme_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (start, end) = (
+        "<!-- link-coverage:start -->\n",
+        "<!-- link-coverage:end -->",
+    );
+    let a = readme
+        .find(start)
+        .expect("README.md has the link-coverage markers")
+        + start.len();
+    let b = readme
+        .find(end)
+        .expect("README.md has the link-coverage end marker");
+    if readme[a..b] != table {
+        if std::env::var_os("TIDINGS_UPDATE_README").is_some() {
+            std::fs::write(
+                &readme_path,
+                format!("{}{table}{}", &readme[..a], &readme[b..]),
+            )
+            .unwrap();
+        } else {
+            panic!("README.md's coverage table is stale; run with TIDINGS_UPDATE_README=1. Now:\n{table}");
+        }
+    }
+    assert_eq!(
+        two_ours, two,
+        "every parameter two public lists name is covered"
+    );
+}

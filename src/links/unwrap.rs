@@ -165,7 +165,11 @@ pub fn unwrap<'a>(u: &Url, rules: &'a RuleSet) -> Option<Unwrapped<'a>> {
                 } else {
                     "http"
                 };
-                return found(format!("{scheme}://{}", pct(dest)), "Postmark");
+                let dest = pct(dest);
+                if has_http_scheme(&dest) {
+                    return found(dest.into_owned(), "Postmark");
+                }
+                return found(format!("{scheme}://{dest}"), "Postmark");
             }
         }
     }
