@@ -222,11 +222,8 @@ impl Cleaner {
             None => (before_fragment, None),
         };
 
-        let families = if self.campaign_tags {
-            campaign_families(query.into_iter().chain(fragment))
-        } else {
-            Vec::new()
-        };
+        // Families are looked for only when a name with a family suffix matched no rule.
+        let families: std::cell::OnceCell<Vec<String>> = std::cell::OnceCell::new();
         let rule_for = |name: &str, whole_query_rules: bool| -> Option<RuleRef<'_>> {
             if extra.contains(&name) {
                 return Some(RuleRef::Wrapper);
@@ -234,8 +231,13 @@ impl Cleaner {
             let rule = self.rule_for(name, &sites, cu_providers.as_deref(), whole_query_rules);
             rule.or_else(|| {
                 let (prefix, suffix) = name.rsplit_once('_')?;
-                let family = FAMILY_SUFFIXES.contains(&suffix)
-                    && families.iter().any(|f| f == prefix)
+                if !self.campaign_tags || !FAMILY_SUFFIXES.contains(&suffix) {
+                    return None;
+                }
+                let family = families
+                    .get_or_init(|| campaign_families(query.into_iter().chain(fragment)))
+                    .iter()
+                    .any(|f| f == prefix)
                     && !self.keep.contains(name)
                     && !sites.iter().any(|s| s.keep.contains(name));
                 family.then_some(RuleRef::Family)
