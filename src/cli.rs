@@ -43,9 +43,15 @@ pub enum Command {
         #[arg(long)]
         open: bool,
         /// Serve the preview on ADDR (default 127.0.0.1:8025): / (HTML), /text, /eml, /json;
-        /// rebuilt when the config or a template changes. Runs until interrupted.
+        /// rebuilt when the config or a template changes. Runs until interrupted. Only for
+        /// this machine: a loopback address, and requests whose Host is that address,
+        /// localhost or 127.0.0.1 (other pages cannot read the digest by DNS rebinding).
         #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = tidings::preview::DEFAULT_ADDR)]
         serve: Option<String>,
+        /// Let --serve listen on a non-loopback address and answer any Host: everyone who
+        /// can reach it can read your digest.
+        #[arg(long, requires = "serve")]
+        serve_to_network: bool,
     },
     /// Build the digest, send it, and record what was sent (what cron runs).
     Run {

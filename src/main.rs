@@ -121,6 +121,7 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             explain,
             open,
             serve,
+            serve_to_network,
         } => {
             let cfg = load(&cli)?;
             let rt = runtime()?;
@@ -139,6 +140,15 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             if let Some(addr) = serve {
                 let listener = std::net::TcpListener::bind(addr)
                     .with_context(|| format!("cannot listen on `{addr}`"))?;
+                let local = listener.local_addr()?;
+                if !local.ip().is_loopback() {
+                    if !serve_to_network {
+                        anyhow::bail!(
+                            "`{addr}` is not a loopback address: anyone on the network could read your digest; add --serve-to-network if that is what you want"
+                        );
+                    }
+                    tracing::warn!(address = %local, "the preview is served to the network: anyone who can reach it can read your digest");
+                }
                 let mut watched = vec![config::locate(cli.config.as_deref())?];
                 watched.extend(cfg.digest.templates_dir.clone());
                 eprintln!(
@@ -151,7 +161,7 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
                         .map(|_| ())
                         .map_err(|e| e.to_string())
                 };
-                tidings::preview::serve(listener, out, &watched, &mut rebuild)?;
+                tidings::preview::serve(listener, out, &watched, *serve_to_network, &mut rebuild)?;
             }
             Ok(exit_for(&report))
         }

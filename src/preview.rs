@@ -5,7 +5,7 @@
 //! changed since the last build, so editing a template and reloading the page shows the result.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -62,12 +62,16 @@ fn newest(watched: &[PathBuf]) -> Option<SystemTime> {
 
 /// Serves `out_dir` on `listener` until the process ends. Before a request, if a file in
 /// `watched` changed since the last build, `rebuild` runs; its error is shown as the page.
+/// Unless `any_host` (a server the user opened to the network on purpose), a request whose
+/// `Host` is not this server's own address is refused.
 pub fn serve(
     listener: TcpListener,
     out_dir: &Path,
     watched: &[PathBuf],
+    any_host: bool,
     rebuild: &mut dyn FnMut() -> Result<(), String>,
 ) -> std::io::Result<()> {
+    let bound = listener.local_addr()?;
     let mut built_at = newest(watched);
     let mut failed: Option<String> = None;
     for stream in listener.incoming() {
@@ -86,27 +90,66 @@ pub fn serve(
                 tracing::warn!(error = %e, "preview rebuild failed");
             }
         }
-        if let Err(e) = answer(&mut stream, out_dir, failed.as_deref()) {
+        let bound = (!any_host).then_some(bound);
+        if let Err(e) = answer(&mut stream, bound, out_dir, failed.as_deref()) {
             tracing::debug!(error = %e, "preview server: request failed");
         }
     }
     Ok(())
 }
 
-fn answer(stream: &mut TcpStream, out_dir: &Path, failed: Option<&str>) -> std::io::Result<()> {
+/// Whether a request's `Host` names this server: the bound address, `localhost` or
+/// `127.0.0.1`/`[::1]`, with the bound port. Anything else is a page on another site reaching
+/// the digest through a name that resolves to this machine (DNS rebinding), so it is refused.
+pub fn host_allowed(host: &str, bound: SocketAddr) -> bool {
+    let host = host.trim().to_ascii_lowercase();
+    let port = bound.port();
+    let names = [
+        bound.to_string(),
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+    ];
+    // A browser leaves the port out only when it is the scheme's default.
+    let bare = port == 80 && ["localhost", "127.0.0.1", "[::1]"].contains(&host.as_str());
+    bare || names.iter().any(|n| *n == host)
+}
+
+fn answer(
+    stream: &mut TcpStream,
+    bound: Option<SocketAddr>,
+    out_dir: &Path,
+    failed: Option<&str>,
+) -> std::io::Result<()> {
     stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request = String::new();
     reader.read_line(&mut request)?;
     // Read the headers to their end so the client is not reset mid-send.
     let mut line = String::new();
+    let mut host = None;
     while reader.read_line(&mut line)? > 2 {
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("host") {
+                host = Some(value.trim().to_string());
+            }
+        }
         line.clear();
     }
+    let host_ok = match bound {
+        Some(bound) => host.as_deref().is_some_and(|h| host_allowed(h, bound)),
+        None => true,
+    };
     let mut parts = request.split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("");
-    let (status, ctype, body) = if method != "GET" {
+    let (status, ctype, body) = if !host_ok {
+        (
+            "403 Forbidden",
+            "text/plain",
+            b"this preview answers only requests for its own address (Host header)\n".to_vec(),
+        )
+    } else if method != "GET" {
         (
             "405 Method Not Allowed",
             "text/plain",

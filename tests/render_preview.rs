@@ -7,8 +7,12 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 fn get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
+    get_with_host(addr, path, &format!("localhost:{}", addr.port()))
+}
+
+fn get_with_host(addr: std::net::SocketAddr, path: &str, host: &str) -> (String, String) {
     let mut s = TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
     let mut raw = String::new();
     s.read_to_string(&mut raw).unwrap();
     let (head, body) = raw.split_once("\r\n\r\n").expect("a header block");
@@ -49,7 +53,7 @@ fn serves_the_three_views_and_rebuilds_when_a_watched_file_changes() {
             std::fs::write(out2.join("digest.html"), format!("<p>build {builds}</p>"))
                 .map_err(|e| e.to_string())
         };
-        tidings::preview::serve(listener, &out2, &watched, &mut rebuild).unwrap();
+        tidings::preview::serve(listener, &out2, &watched, false, &mut rebuild).unwrap();
     });
 
     let (head, body) = get(addr, "/");
@@ -61,6 +65,19 @@ fn serves_the_three_views_and_rebuilds_when_a_watched_file_changes() {
     assert_eq!(body, "plain first");
     assert_eq!(get(addr, "/eml").1, "Subject: first");
     assert!(get(addr, "/nope").0.starts_with("HTTP/1.1 404"));
+    // DNS rebinding: another site's name pointed at 127.0.0.1 is refused, the own address served.
+    let (head, body) = get_with_host(addr, "/", &format!("evil.example:{}", addr.port()));
+    assert!(head.starts_with("HTTP/1.1 403"), "{head}");
+    assert!(!body.contains("first"), "{body}");
+    assert!(
+        get_with_host(addr, "/", "localhost")
+            .0
+            .starts_with("HTTP/1.1 403"),
+        "wrong port"
+    );
+    assert!(get_with_host(addr, "/", &addr.to_string())
+        .0
+        .starts_with("HTTP/1.1 200"));
 
     touch(&config, 10);
     assert_eq!(
