@@ -29,6 +29,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a commented starter config (mode 0600) where `run` will find it, or to PATH;
+    /// never overwrites one.
+    Init {
+        /// Where to write it [default: -c FILE, $TIDINGS_CONFIG, else
+        /// $XDG_CONFIG_HOME/tidings/config.toml]
+        path: Option<PathBuf>,
+        /// Take the feeds from this OPML file (another reader's export) instead of the sample.
+        #[arg(long, value_name = "FILE")]
+        from_opml: Option<PathBuf>,
+    },
     /// Build the digest and write it to a folder; sends nothing and changes no state.
     Preview {
         /// Folder for digest.html, digest.txt, digest.eml and digest.json.

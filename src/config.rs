@@ -482,6 +482,20 @@ impl SecretSource {
 
 /// Finds the config file: the explicit path, else `$TIDINGS_CONFIG`, else
 /// `$XDG_CONFIG_HOME/tidings/config.toml` (`~/.config/tidings/config.toml`).
+/// Where the config lives when nothing names it: `$TIDINGS_CONFIG`, else
+/// `$XDG_CONFIG_HOME/tidings/config.toml` (`~/.config/…`). `init` writes there.
+pub fn default_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("TIDINGS_CONFIG").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("tidings").join("config.toml")
+}
+
 pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
     if let Some(p) = explicit {
         return Ok(p.to_path_buf());
@@ -489,12 +503,7 @@ pub fn locate(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
     if let Some(p) = std::env::var_os("TIDINGS_CONFIG").filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(p));
     }
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        .unwrap_or_else(|| PathBuf::from("."));
-    let candidate = base.join("tidings").join("config.toml");
+    let candidate = default_path();
     if candidate.exists() {
         Ok(candidate)
     } else {

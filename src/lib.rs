@@ -52,6 +52,7 @@ pub mod edit;
 pub mod group;
 pub mod health;
 pub mod html;
+pub mod init;
 pub mod links;
 pub mod lock;
 pub mod model;

@@ -116,6 +116,41 @@ fn exit_for(report: &RunReport) -> u8 {
 
 fn real_main(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
+        Command::Init { path, from_opml } => {
+            let path = path
+                .clone()
+                .or_else(|| cli.config.clone())
+                .unwrap_or_else(config::default_path);
+            let written = tidings::init::init(&path, from_opml.as_deref())?;
+            for (url, why) in &written.feeds_skipped {
+                eprintln!("skipped {url}: {why}");
+            }
+            let shown = written.path.display();
+            let c = if cli.config.is_some() || path != config::default_path() {
+                format!(" -c {shown}")
+            } else {
+                String::new()
+            };
+            println!(
+                "wrote {shown}{}",
+                if from_opml.is_some() {
+                    format!(" with {} feeds", written.feeds_added)
+                } else {
+                    String::new()
+                }
+            );
+            println!("next:");
+            println!("  1. edit it: [delivery] from and to, [smtp], your feeds and mailboxes");
+            println!("  2. tidings{c} check              # is every source and the SMTP server reachable?");
+            println!("  3. tidings{c} preview --open     # the digest as it would go out, in your browser");
+            // cron's PATH rarely has ~/.cargo/bin: the line names this binary by its path.
+            let exe = std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| "tidings".into());
+            println!("  then, for a daily digest at 7:00, a crontab line (crontab -e):");
+            println!("     0 7 * * * {exe}{c} run");
+            Ok(EXIT_OK)
+        }
         Command::Preview {
             out,
             explain,

@@ -112,7 +112,7 @@ pub fn host_allowed(host: &str, bound: SocketAddr) -> bool {
     ];
     // A browser leaves the port out only when it is the scheme's default.
     let bare = port == 80 && ["localhost", "127.0.0.1", "[::1]"].contains(&host.as_str());
-    bare || names.iter().any(|n| *n == host)
+    bare || names.contains(&host)
 }
 
 fn answer(

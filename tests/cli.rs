@@ -288,3 +288,99 @@ const CULTURE_FEED: &str = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel
     gallery of film posters</title><link>https://arts.example/posters</link><guid>a1</guid>\
     <pubDate>Fri, 27 Nov 2026 04:00:00 GMT</pubDate><description>A short piece about an \
     exhibition of film posters.</description></item></channel></rss>";
+
+/// `init` into a fresh XDG_CONFIG_HOME: the folder is created, the file is 0600, `feeds list`
+/// and `check --offline` load it without `-c`, a second `init` refuses, and `--from-opml`
+/// takes the outline's feeds instead of the sample.
+#[test]
+fn init_writes_a_starter_config_once() {
+    let home = tempfile::tempdir().unwrap();
+    let xdg = home.path().join("xdg");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .args(args)
+            .env_remove("TIDINGS_CONFIG")
+            .env_remove("RUST_LOG")
+            .env("XDG_CONFIG_HOME", &xdg)
+            .env("HOME", home.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&["init"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = xdg.join("tidings/config.toml");
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(said.contains(&path.display().to_string()), "{said}");
+    assert!(
+        said.contains("check") && said.contains("preview --open") && said.contains("* * *"),
+        "{said}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let listed = run(&["feeds", "list"]);
+    assert_eq!(
+        listed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("https://"),
+        "a sample feed"
+    );
+    let checked = run(&["check", "--offline"]);
+    assert_eq!(
+        checked.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+
+    let before = std::fs::read(&path).unwrap();
+    let again = run(&["init"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrites"));
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the config is untouched"
+    );
+
+    let opml = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/opml/netnewswire.opml");
+    let other = home.path().join("elsewhere/config.toml");
+    let out = run(&[
+        "init",
+        other.to_str().unwrap(),
+        "--from-opml",
+        opml.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&other).unwrap();
+    let wanted = std::fs::read_to_string(&opml)
+        .unwrap()
+        .matches("xmlUrl")
+        .count();
+    assert_eq!(
+        text.lines().filter(|l| l.trim() == "[[feeds]]").count(),
+        wanted,
+        "{text}"
+    );
+    assert!(
+        !text.contains("blog.rust-lang.org"),
+        "the sample feed is replaced: {text}"
+    );
+}
