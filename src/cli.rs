@@ -23,8 +23,24 @@ pub struct Cli {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
+    /// How log lines look on stderr [default: plain, or full with -v]. Colour only when stderr
+    /// is a terminal and NO_COLOR is unset.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line per problem: `warning: Example: source failed: cannot resolve example.org`.
+    Plain,
+    /// tracing's own lines: time, level and every field.
+    Full,
+    /// One JSON object per event, for log collectors.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

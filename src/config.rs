@@ -455,7 +455,9 @@ impl SecretSource {
     pub fn read(&self) -> Result<String, String> {
         match self {
             SecretSource::Env(var) => std::env::var(var).map_err(|_| {
-                format!("environment variable `{var}` (from [smtp] password_env) is not set")
+                format!(
+                    "environment variable `{var}` (from password_env) is not set: set {var} where tidings runs (for cron, a `{var}=…` line in the crontab, or password_command)"
+                )
             }),
             SecretSource::Command(cmd) => {
                 let out = std::process::Command::new("sh")

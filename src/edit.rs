@@ -864,7 +864,7 @@ fn read_feed(
 fn looks_like_html(bytes: &[u8], e: &FeedError) -> bool {
     match e {
         FeedError::HtmlPage => true,
-        FeedError::Malformed(_) => {
+        FeedError::Malformed { .. } => {
             let head = &bytes[..bytes.len().min(HTML_SNIFF_BYTES)];
             let head = String::from_utf8_lossy(head).to_ascii_lowercase();
             head.contains("<html") || head.contains("<head") || head.contains("<!doctype html")

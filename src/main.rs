@@ -13,6 +13,7 @@ use tidings::opml;
 use tidings::pipeline::{self, RunReport};
 
 mod cli;
+mod logging;
 use cli::{Cli, Command};
 
 /// Exit codes, documented in the README.
@@ -50,7 +51,7 @@ fn bound_malloc_arenas() {}
 fn main() -> ExitCode {
     bound_malloc_arenas();
     let cli = Cli::parse();
-    init_logging(&cli);
+    logging::init(&cli);
     if !cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         tidings::progress::enable();
     }
@@ -75,23 +76,6 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_FATAL)
         }
     }
-}
-
-fn init_logging(cli: &Cli) {
-    let default = match (cli.quiet, cli.verbose) {
-        (true, _) => "error",
-        (false, 0) => "warn",
-        (false, 1) => "info",
-        (false, 2) => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
 }
 
 fn load(cli: &Cli) -> anyhow::Result<Config> {

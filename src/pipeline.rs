@@ -269,6 +269,16 @@ struct SourceResult {
     update: SourceUpdate,
 }
 
+/// A mailbox that cannot be read, in one sentence naming it.
+fn mailbox_problem(path: &std::path::Path, e: &std::io::Error) -> String {
+    let path = path.display();
+    match e.kind() {
+        std::io::ErrorKind::NotFound => format!("mailbox {path} does not exist"),
+        std::io::ErrorKind::PermissionDenied => format!("no permission to read mailbox {path}"),
+        _ => format!("cannot read mailbox {path}: {e}"),
+    }
+}
+
 impl SourceResult {
     fn failed(key: SourceKey, label: String, error: String) -> SourceResult {
         SourceResult {
@@ -324,6 +334,7 @@ async fn read_mailbox(
         .clone()
         .unwrap_or_else(|| m.path.display().to_string());
     let m = m.clone();
+    let path = m.path.clone();
     let res = tokio::task::spawn_blocking(move || match m.kind {
         MailboxKind::Mbox => mbox::read(&m, &digested, &tools.cleaner, &tools.sanitizer),
         _ => maildir::read(&m, &digested, &tools.cleaner, &tools.sanitizer),
@@ -345,7 +356,7 @@ async fn read_mailbox(
             Vec::new(),
         ),
         Ok(Err(e)) => (
-            SourceResult::failed(key, label, format!("cannot read mailbox: {e}")),
+            SourceResult::failed(key, label, mailbox_problem(&path, &e)),
             Vec::new(),
             Vec::new(),
         ),

@@ -162,7 +162,22 @@ fn live_check_names_every_problem_and_never_prints_a_secret() {
     let (cfg, envs) = config(dir.path(), &http, &mail, &no_folder);
     let (_, out, _) = check(&cfg, &envs);
     assert!(
-        out.contains("FAIL  mailbox") && out.contains("EXAMINE"),
-        "{out}"
+        out.contains("FAIL  mailbox")
+            && out.contains("folder `NoSuchFolder` not found")
+            && out.contains("the server has: ")
+            && out.contains("INBOX"),
+        "the folders the server has are named: {out}"
+    );
+
+    // A secret that is not set: check says which variable to set, and nothing else of it.
+    let (cfg, mut envs) = config(dir.path(), &http, &mail, &good);
+    envs.retain(|(k, _)| *k != "CHECK_SMTP_PW");
+    let envs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let o = tidings(&cfg, &["check", "--offline"], &envs);
+    assert!(
+        stdout(&o).contains("CHECK_SMTP_PW"),
+        "{}{}",
+        stdout(&o),
+        stderr(&o)
     );
 }

@@ -384,3 +384,109 @@ fn init_writes_a_starter_config_once() {
         "the sample feed is replaced: {text}"
     );
 }
+
+/// Problems in plain words: an unresolvable host, a refused port, a 404, an HTML page and a
+/// missing Maildir are five short footer lines naming the source and what went wrong, and
+/// stderr through a pipe is one plain line each, without a single escape byte.
+#[test]
+fn source_problems_are_one_short_sentence_each() {
+    let http = HttpServer::start(vec![
+        ("/page", Route::file("not-a-feed.html", "text/html")),
+        ("/gone", Route::status(404)),
+        ("/good.xml", Route::file("rss2.xml", "application/rss+xml")),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"{MINIMAL}
+[[feeds]]
+url = "{good}"
+name = "Good"
+
+[[feeds]]
+url = "http://no-such-host.invalid/feed.xml"
+name = "Nowhere"
+
+[[feeds]]
+url = "http://127.0.0.1:{closed}/feed.xml"
+name = "Closed"
+
+[[feeds]]
+url = "{gone}"
+name = "Missing page"
+
+[[feeds]]
+url = "{page}"
+name = "Web page"
+
+[[mailboxes]]
+type = "maildir"
+path = "{maildir}"
+name = "Letters"
+"#,
+            good = http.url("/good.xml"),
+            closed = closed_port(),
+            gone = http.url("/gone"),
+            page = http.url("/page"),
+            maildir = dir.path().join("no-such-maildir").display(),
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let o = tidings(&cfg, &["preview", "--out", out_dir.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let text = std::fs::read_to_string(out_dir.join("digest.txt")).unwrap();
+    let problems: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Sources with problems"))
+        .skip(1)
+        .take_while(|l| l.starts_with("- "))
+        .collect();
+    assert_eq!(problems.len(), 5, "{text}");
+    for (name, words) in [
+        ("Nowhere", "cannot resolve no-such-host.invalid"),
+        ("Closed", "connection refused by 127.0.0.1"),
+        ("Missing page", "HTTP 404"),
+        ("Web page", "an HTML page, not a feed"),
+        ("Letters", "does not exist"),
+    ] {
+        assert!(
+            problems
+                .iter()
+                .any(|l| l.contains(name) && l.contains(words)),
+            "{name}: {words} in {problems:#?}"
+        );
+    }
+    for l in &problems {
+        assert!(l.chars().count() < 100, "too long: {l}");
+        assert!(!l.contains("error sending request"), "{l}");
+    }
+    let err = stderr(&o);
+    assert!(
+        !err.contains('\u{1b}'),
+        "no escape bytes through a pipe: {err:?}"
+    );
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("warning: Nowhere: ") && l.contains("cannot resolve")),
+        "{err}"
+    );
+    // The structured form on request: one JSON object per event.
+    let j = tidings(
+        &cfg,
+        &[
+            "--log-format",
+            "json",
+            "preview",
+            "--out",
+            out_dir.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let first = stderr(&j).lines().next().unwrap_or("").to_string();
+    let v: serde_json::Value =
+        serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first}"));
+    assert_eq!(v["level"], "WARN", "{first}");
+}

@@ -13,8 +13,50 @@ pub enum FeedError {
     HtmlPage,
     #[error("the response is empty")]
     Empty,
-    #[error("not a valid feed: {0}")]
-    Malformed(String),
+    #[error("malformed feed{}: {message}", .at.map(|(l, c)| format!(" at line {l}, column {c}")).unwrap_or_default())]
+    Malformed {
+        message: String,
+        /// Line and column of the XML error, when the XML reader can say.
+        at: Option<(usize, usize)>,
+    },
+}
+
+/// feed-rs says what is wrong but not where: for XML, the reader is run again to find the
+/// line and column, and its message (shorter than feed-rs' chain) is the one shown.
+fn malformed(bytes: &[u8], e: &feed_rs::parser::ParseFeedError) -> FeedError {
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    reader.config_mut().check_end_names = true;
+    let mut buf = Vec::new();
+    // Bounded by the document: every event consumes input, and the loop ends at Eof or an error.
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => buf.clear(),
+            Err(xml) => {
+                let offset = usize::try_from(reader.error_position())
+                    .unwrap_or(0)
+                    .min(bytes.len());
+                let before = &bytes[..offset];
+                let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+                let line_start = before
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(0, |i| i + 1);
+                let column = String::from_utf8_lossy(&before[line_start..])
+                    .chars()
+                    .count()
+                    + 1;
+                return FeedError::Malformed {
+                    message: xml.to_string(),
+                    at: Some((line, column)),
+                };
+            }
+        }
+    }
+    FeedError::Malformed {
+        message: e.to_string(),
+        at: None,
+    }
 }
 
 /// What a parsed feed says about itself.
@@ -47,9 +89,7 @@ pub fn parse(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<ParsedFeed, FeedErro
     let parser = feed_rs::parser::Builder::new()
         .id_generator(|_, _, _| String::new())
         .build();
-    let feed = parser
-        .parse(bytes)
-        .map_err(|e| FeedError::Malformed(e.to_string()))?;
+    let feed = parser.parse(bytes).map_err(|e| malformed(bytes, &e))?;
 
     let title = feed.title.as_ref().map(text_of).filter(|t| !t.is_empty());
     let name = ctx
@@ -266,7 +306,10 @@ mod tests {
         assert_eq!(ctx_parse(b"   ").err(), Some(FeedError::Empty));
         assert!(matches!(
             ctx_parse(b"<rss><channel><item><title>x</ti").err(),
-            Some(FeedError::Malformed(_))
+            Some(FeedError::Malformed {
+                at: Some((1, _)),
+                ..
+            })
         ));
     }
 

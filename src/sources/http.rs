@@ -36,10 +36,18 @@ pub enum Fetched {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("timed out after {0:?}")]
+    #[error("timed out after {}s", .0.as_secs())]
     Timeout(Duration),
     #[error("HTTP {0}")]
     Status(reqwest::StatusCode),
+    #[error("cannot resolve {0}")]
+    Resolve(String),
+    #[error("connection refused by {0}")]
+    Refused(String),
+    #[error("TLS certificate of {host} not accepted: {why}")]
+    Tls { host: String, why: String },
+    #[error("cannot connect to {host}: {why}")]
+    Connect { host: String, why: String },
     #[error("the response is larger than {0} bytes")]
     TooLarge(u64),
     #[error("rate limited (HTTP 429){}", .0.map(|d| format!("; the server asks to wait {}s", d.as_secs())).unwrap_or_default())]
@@ -218,8 +226,69 @@ impl Fetcher {
         } else if let Some(status) = e.status() {
             FetchError::Status(status)
         } else {
-            FetchError::Transport(error_chain(&e))
+            let plain = plain_transport_error(&e);
+            // The whole chain is for `-v`; the digest and the default stderr get one sentence.
+            tracing::info!(error = %error_chain(&e), "request failed");
+            plain
         }
+    }
+}
+
+/// One sentence for a failed request: the host, and what went wrong in words a reader knows
+/// (reqwest's own text is "error sending request for url (…): client error (Connect): …").
+fn plain_transport_error(e: &reqwest::Error) -> FetchError {
+    let host = e
+        .url()
+        .and_then(|u| u.host_str())
+        .unwrap_or("the server")
+        .to_string();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    let mut innermost = e.to_string();
+    while let Some(err) = cur {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            let why = match tls {
+                rustls::Error::InvalidCertificate(c) => match c {
+                    rustls::CertificateError::NotValidForName
+                    | rustls::CertificateError::NotValidForNameContext { .. } => {
+                        "not valid for this host name".to_string()
+                    }
+                    rustls::CertificateError::UnknownIssuer => {
+                        "issued by an unknown authority".to_string()
+                    }
+                    rustls::CertificateError::Expired
+                    | rustls::CertificateError::ExpiredContext { .. } => "expired".to_string(),
+                    other => format!("{other:?}"),
+                },
+                other => other.to_string(),
+            };
+            return FetchError::Tls { host, why };
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => return FetchError::Refused(host),
+                std::io::ErrorKind::TimedOut => {
+                    return FetchError::Connect {
+                        host,
+                        why: "the connection timed out".into(),
+                    }
+                }
+                _ => {}
+            }
+        }
+        let text = err.to_string();
+        if text.starts_with("dns error") || text.contains("failed to lookup address") {
+            return FetchError::Resolve(host);
+        }
+        innermost = text;
+        cur = err.source();
+    }
+    if e.is_connect() {
+        FetchError::Connect {
+            host,
+            why: innermost,
+        }
+    } else {
+        FetchError::Transport(innermost)
     }
 }
 

@@ -59,6 +59,12 @@ pub enum ImapError {
         user: String,
         message: String,
     },
+    #[error("folder `{folder}` not found on `{addr}`; is the name right? the server has: {}", .available.join(", "))]
+    NoFolder {
+        addr: String,
+        folder: String,
+        available: Vec<String>,
+    },
     #[error("`{addr}` timed out during {what}")]
     Timeout { addr: String, what: &'static str },
     #[error("IMAP error from `{addr}` during {what}: {source}")]
@@ -140,10 +146,41 @@ pub async fn check(cfg: &MailboxConfig) -> Result<usize, ImapError> {
     let addr = format!("{}:{}", imap.host, imap.port);
     let mut session = connect(imap, &password(&imap.password)?).await?;
     for folder in &imap.folders {
-        within(imap.timeout, &addr, "EXAMINE", session.examine(folder)).await?;
+        if let Err(e) = within(imap.timeout, &addr, "EXAMINE", session.examine(folder)).await {
+            // Say which folders there are: a typo or a provider's own name ("[Gmail]/…").
+            let available = folder_names(&mut session, imap.timeout, &addr).await;
+            if !available.is_empty() && !available.contains(folder) {
+                return Err(ImapError::NoFolder {
+                    addr,
+                    folder: folder.clone(),
+                    available,
+                });
+            }
+            return Err(e);
+        }
     }
     let _ = session.logout().await;
     Ok(imap.folders.len())
+}
+
+/// The server's folder names (at most 30), or none if it will not say.
+async fn folder_names<S>(session: &mut Session<S>, limit: Duration, addr: &str) -> Vec<String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + std::fmt::Debug + Send,
+{
+    let listed = async {
+        let mut names = Vec::new();
+        let mut stream = session.list(Some(""), Some("*")).await?;
+        while let Some(n) = stream.next().await {
+            if names.len() < 30 {
+                names.push(n?.name().to_string());
+            }
+        }
+        Ok(names)
+    };
+    within(limit, addr, "LIST", listed)
+        .await
+        .unwrap_or_default()
 }
 
 #[allow(
@@ -176,9 +213,16 @@ async fn read_once(
             Ok(m) => m,
             Err(e) if e.is_transient() => return Err(e),
             Err(e) => {
-                out.read
-                    .warnings
-                    .push(format!("folder `{folder}` cannot be opened: {e}"));
+                let available = folder_names(&mut session, imap.timeout, &addr).await;
+                let problem = if !available.is_empty() && !available.contains(folder) {
+                    format!(
+                        "folder `{folder}` not found; the server has: {}",
+                        available.join(", ")
+                    )
+                } else {
+                    format!("folder `{folder}` cannot be opened: {e}")
+                };
+                out.read.warnings.push(problem);
                 continue;
             }
         };
@@ -359,39 +403,7 @@ fn uid_set(uids: &[u32]) -> String {
 }
 
 fn password(secret: &SecretSource) -> Result<String, ImapError> {
-    match secret {
-        SecretSource::Env(var) => std::env::var(var).map_err(|_| {
-            ImapError::Password(format!(
-                "environment variable `{var}` (from password_env) is not set"
-            ))
-        }),
-        SecretSource::Command(cmd) => {
-            let out = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(cmd)
-                .stdin(std::process::Stdio::null())
-                .stderr(std::process::Stdio::inherit())
-                .output()
-                .map_err(|e| {
-                    ImapError::Password(format!("password_command could not start: {e}"))
-                })?;
-            if !out.status.success() {
-                return Err(ImapError::Password(format!(
-                    "password_command failed ({})",
-                    out.status
-                )));
-            }
-            let s = String::from_utf8(out.stdout)
-                .map_err(|_| ImapError::Password("password_command printed non-UTF-8".into()))?;
-            let s = s.trim_end_matches(['\r', '\n']).to_string();
-            if s.is_empty() {
-                return Err(ImapError::Password(
-                    "password_command printed nothing".into(),
-                ));
-            }
-            Ok(s)
-        }
-    }
+    secret.read().map_err(ImapError::Password)
 }
 
 /// `UID FETCH query` for `uids`, [`FETCH_CHUNK`] at a time, each chunk under the deadline;
