@@ -87,6 +87,10 @@ pub enum Command {
         /// Send even if a digest already went out in this `[digest] period`.
         #[arg(long)]
         force: bool,
+        /// Send nothing; record everything available now as delivered, so the next digest
+        /// has only what is new (for a first run, instead of the whole lookback).
+        #[arg(long, conflicts_with = "force")]
+        catch_up: bool,
     },
     /// Stay in the foreground and run on `[digest] schedule` (for containers and hosts
     /// without cron). SIGTERM or Ctrl-C stops it, after a run in progress has finished.
@@ -151,6 +155,9 @@ pub enum FeedsCommand {
         /// Topic hint for items no keyword places.
         #[arg(long)]
         topic: Option<String>,
+        /// Count what the feed lists now as delivered: the next digest has only its new items.
+        #[arg(long)]
+        only_new: bool,
     },
     /// Remove the feed with this name or URL.
     Remove {

@@ -184,14 +184,26 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             }
             Ok(exit_for(&report))
         }
-        Command::Run { dry_run, force } => {
+        Command::Run {
+            dry_run,
+            force,
+            catch_up,
+        } => {
             let cfg = load(&cli)?;
             let opts = pipeline::RunOptions {
                 dry_run: *dry_run,
                 force: *force,
+                catch_up: *catch_up,
             };
             let report = runtime()?.block_on(pipeline::run(&cfg, opts))?;
-            if let Some(when) = report.already_sent {
+            if *catch_up && !*dry_run {
+                if !cli.quiet {
+                    eprintln!(
+                        "caught up: {} items recorded as delivered, nothing sent; the next run sends only what is new",
+                        report.caught_up
+                    );
+                }
+            } else if let Some(when) = report.already_sent {
                 if !cli.quiet {
                     eprintln!("a digest already went out this period (at {}); nothing sent — use --force to send anyway", when.with_timezone(&cfg.digest.timezone).format("%Y-%m-%d %H:%M %Z"));
                 }
@@ -329,14 +341,37 @@ fn feeds_command(cli: &Cli, action: &cli::FeedsCommand) -> anyhow::Result<u8> {
             }
             return Ok(EXIT_OK);
         }
-        cli::FeedsCommand::Add { url, name, topic } => {
-            let added = runtime()?.block_on(edit::fetch_and_add(
+        cli::FeedsCommand::Add {
+            url,
+            name,
+            topic,
+            only_new,
+        } => {
+            let rt = runtime()?;
+            let added = rt.block_on(edit::fetch_and_add(
                 &mut file,
                 url,
                 name.as_deref(),
                 topic.as_deref(),
             ))?;
-            file.save()?;
+            let mut cfg = file.save()?;
+            if *only_new {
+                // A catch-up run of this feed alone: its items now count as delivered.
+                // `fetch_and_add` appends the feed: it is the last one.
+                cfg.feeds = cfg.feeds.pop().into_iter().collect();
+                cfg.mailboxes.clear();
+                let opts = pipeline::RunOptions {
+                    catch_up: true,
+                    ..Default::default()
+                };
+                let report = rt.block_on(pipeline::run(&cfg, opts))?;
+                if !cli.quiet {
+                    eprintln!(
+                        "{} items it lists now count as delivered; the next digest has only new ones",
+                        report.caught_up
+                    );
+                }
+            }
             if !cli.quiet {
                 if let Some(page) = &added.page {
                     eprintln!("{page} is a web page; its feed is {}", added.url);

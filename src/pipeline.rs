@@ -55,6 +55,8 @@ pub struct Collected {
 #[derive(Debug, Default)]
 pub struct RunReport {
     pub stories: usize,
+    /// `run --catch-up`: items recorded as delivered without a digest.
+    pub caught_up: usize,
     pub source_errors: usize,
     pub sent: bool,
     pub message_id: Option<String>,
@@ -69,6 +71,9 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// Send even if a digest already went out in this `[digest] period`.
     pub force: bool,
+    /// Send nothing; record everything available now as delivered (a first run that starts
+    /// from today's news, not the whole lookback).
+    pub catch_up: bool,
 }
 
 struct Tools {
@@ -712,7 +717,7 @@ pub async fn preview_explained(
         source_errors: digest.errors.len(),
         sent: false,
         message_id: Some(outgoing.message_id),
-        already_sent: None,
+        ..Default::default()
     })
 }
 
@@ -737,7 +742,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
             tracing::warn!(message_id = %id, "the previous run stopped while sending this digest; counting it as sent, so it is not sent twice");
         }
     }
-    if let (Some(period), false) = (cfg.digest.period, opts.force) {
+    if let (Some(period), false) = (cfg.digest.period, opts.force || opts.catch_up) {
         let start = period.start(now, cfg.digest.timezone);
         if let Some(last) = state.last_sent_at()?.filter(|t| *t >= start) {
             return Ok(RunReport {
@@ -752,6 +757,9 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
         // the items of a 304'd feed come back from the cache, so nothing is lost.
         state.record_sources(now, &std::mem::take(&mut collected.updates))?;
         state.record_redirects(now, &collected.redirects)?;
+    }
+    if opts.catch_up && !dry_run {
+        return catch_up(&mut state, now, &collected);
     }
     let mut digest = build(cfg, &mut collected, now);
     let mut report = RunReport {
@@ -842,6 +850,42 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
     tracing::info!(stories = report.stories, message_id = %outgoing.message_id, "digest delivered");
     after_delivery(cfg, &carried).await;
     Ok(report)
+}
+
+/// `run --catch-up`: every item and newsletter collected now is recorded as delivered in one
+/// transaction, and the IMAP messages read as digested; nothing is sent, and no IMAP `after`
+/// action runs (nobody has read them).
+fn catch_up(state: &mut State, now: DateTime<Utc>, c: &Collected) -> Result<RunReport, RunError> {
+    let message_id = format!("<catch-up.{}@tidings.invalid>", now.timestamp_micros());
+    let delivery = Delivery {
+        message_id: &message_id,
+        recipients: &[],
+        items: c.items.iter().map(|i| &i.key).collect(),
+        messages: c
+            .items
+            .iter()
+            .filter_map(|i| i.message_id.as_deref())
+            .chain(c.attention.iter().map(|a| a.message_id.as_str()))
+            .collect::<HashSet<&str>>()
+            .into_iter()
+            .collect(),
+    };
+    let id = state.record_caught_up(now, &delivery)?;
+    let uids: Vec<ImapUid> = c
+        .imap_used
+        .iter()
+        .flat_map(|(_, u)| u.iter().cloned())
+        .collect();
+    state.record_imap_digested(id, &uids)?;
+    tracing::info!(
+        items = c.items.len(),
+        "caught up: recorded as delivered, nothing sent"
+    );
+    Ok(RunReport {
+        caught_up: c.items.len(),
+        source_errors: c.errors.len(),
+        ..Default::default()
+    })
 }
 
 /// Crash injection for the crash-safety tests: with `TIDINGS_FAILPOINT=<name>` the process

@@ -357,7 +357,11 @@ impl State {
     pub fn last_sent_at(&self) -> Result<Option<DateTime<Utc>>, StateError> {
         let secs: Option<i64> = self
             .conn
-            .query_row("SELECT MAX(sent_at) FROM digests", [], |r| r.get(0))
+            .query_row(
+                "SELECT MAX(sent_at) FROM digests WHERE status != 'caught-up'",
+                [],
+                |r| r.get(0),
+            )
             .map_err(|e| self.err(e))?;
         Ok(secs.and_then(|s| DateTime::from_timestamp(s, 0)))
     }
@@ -422,7 +426,11 @@ impl State {
 
     pub fn digest_count(&self) -> Result<u64, StateError> {
         self.conn
-            .query_row("SELECT COUNT(*) FROM digests", [], |r| r.get(0))
+            .query_row(
+                "SELECT COUNT(*) FROM digests WHERE status != 'caught-up'",
+                [],
+                |r| r.get(0),
+            )
             .map_err(|e| self.err(e))
     }
 
@@ -532,14 +540,33 @@ impl State {
         now: DateTime<Utc>,
         d: &Delivery<'_>,
     ) -> Result<i64, StateError> {
+        self.record_digest(now, d, "pending")
+    }
+
+    /// `run --catch-up`: what is available now counts as delivered, with no digest sent (the
+    /// row says so, and neither the period nor the digest count sees it).
+    pub fn record_caught_up(
+        &mut self,
+        now: DateTime<Utc>,
+        d: &Delivery<'_>,
+    ) -> Result<i64, StateError> {
+        self.record_digest(now, d, "caught-up")
+    }
+
+    fn record_digest(
+        &mut self,
+        now: DateTime<Utc>,
+        d: &Delivery<'_>,
+        status: &str,
+    ) -> Result<i64, StateError> {
         let tx = self.conn.transaction().map_err(|source| StateError {
             path: self.path.clone(),
             source,
         })?;
         let res: rusqlite::Result<i64> = (|| {
             tx.execute(
-                "INSERT INTO digests (message_id, sent_at, story_count, recipients, status) VALUES (?1, ?2, ?3, ?4, 'pending')",
-                params![d.message_id, now.timestamp(), d.items.len() as i64, d.recipients.join(", ")],
+                "INSERT INTO digests (message_id, sent_at, story_count, recipients, status) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![d.message_id, now.timestamp(), d.items.len() as i64, d.recipients.join(", "), status],
             )?;
             let id = tx.last_insert_rowid();
             for k in &d.items {

@@ -516,3 +516,89 @@ fn dry_run_prints_the_digest_and_changes_nothing() {
     assert!(mail.received_for(&to[0]).is_empty(), "dry run sent mail");
     assert!(!dir.path().join("state").exists(), "dry run wrote state");
 }
+
+/// `run --catch-up` sends nothing and starts from now: the next run has nothing new, a new
+/// newsletter then comes alone; `feeds add --only-new` does the same for one feed added later.
+#[test]
+fn catch_up_starts_from_now_and_only_new_counts_a_feed_as_read() {
+    let mail = MailEnv::get();
+    let http = feed_server();
+    let dir = tempfile::tempdir().unwrap();
+    let n = nonce();
+    let to = vec![format!("catchup-{n}@example.org")];
+    let cfg = write_config(dir.path(), &http, &mail, Smtp::StartTls, &to);
+    // A period must not stop the run after a catch-up: nothing was sent.
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "lookback = \"3650d\"",
+        "lookback = \"3650d\"\nperiod = \"daily\"",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let env = [(PASSWORD_VAR, mail.password.as_str())];
+
+    let caught = tidings(&cfg, &["run", "--catch-up"], &env);
+    assert!(
+        stderr(&caught).contains("caught up:") && !stderr(&caught).contains("caught up: 0 items"),
+        "{}",
+        stderr(&caught)
+    );
+    assert_eq!(
+        mail.received_for(&to[0]).len(),
+        0,
+        "a catch-up sends nothing"
+    );
+    let second = tidings(&cfg, &["run"], &env);
+    assert!(
+        stderr(&second).contains("nothing new"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(mail.received_for(&to[0]).len(), 0);
+
+    let fresh = "From: Fresh <fresh@news.example>\nTo: me@example.org\nSubject: Fresh news\nDate: Fri, 27 Nov 2026 08:00:00 +0000\nMessage-ID: <fresh-catchup@news.example>\nContent-Type: text/plain; charset=utf-8\n\nRust database engine reaches 1.0\nhttps://fresh.example/rust-db?utm_source=nl\nThe embedded engine froze its file format.\n";
+    std::fs::write(
+        dir.path().join("Newsletters/new/1795800000.M9P2.fresh"),
+        fresh,
+    )
+    .unwrap();
+    let third = tidings(&cfg, &["run"], &env);
+    let got = mail.received_for(&to[0]);
+    assert_eq!(got.len(), 1, "{}", stderr(&third));
+    let m = parse(&got[0]);
+    assert!(
+        m.subject.ends_with("(1 story)"),
+        "only the new story: {}",
+        m.subject
+    );
+
+    // A feed added with --only-new: what it lists now never comes, though the period allows
+    // another digest with --force.
+    let other = HttpServer::start(vec![(
+        "/later.xml",
+        Route::file("rss2.xml", "application/rss+xml"),
+    )]);
+    let add = tidings(
+        &cfg,
+        &[
+            "feeds",
+            "add",
+            &other.url("/later.xml"),
+            "--name",
+            "Later",
+            "--only-new",
+        ],
+        &env,
+    );
+    assert_eq!(add.status.code(), Some(0), "{}", stderr(&add));
+    assert!(
+        stderr(&add).contains("count as delivered"),
+        "{}",
+        stderr(&add)
+    );
+    let fourth = tidings(&cfg, &["run", "--force"], &env);
+    assert!(
+        stderr(&fourth).contains("nothing new"),
+        "{}",
+        stderr(&fourth)
+    );
+    assert_eq!(mail.received_for(&to[0]).len(), 1);
+}
