@@ -65,7 +65,16 @@ where
         };
         let mut f = Fields::default();
         event.record(&mut f);
-        let mut line = format!("{level}: ");
+        let mut line = if writer.has_ansi_escapes() {
+            let colour = match *event.metadata().level() {
+                Level::ERROR => "31",
+                Level::WARN => "33",
+                _ => "2",
+            };
+            format!("\x1b[{colour}m{level}\x1b[0m: ")
+        } else {
+            format!("{level}: ")
+        };
         if let Some(source) = &f.source {
             let _ = write!(line, "{source}: ");
         }

@@ -523,4 +523,28 @@ fn a_failure_is_reported_only_after_the_configured_streak_and_progress_only_on_a
         shown.contains("feeds: 2/2 fetched") && shown.contains("sources: 2 feeds"),
         "{shown}"
     );
+    // On a terminal the warnings may be coloured; through a pipe (the `second` run above,
+    // as cron sees it) never, and NO_COLOR turns colour off on a terminal too.
+    assert!(
+        shown.contains("\u{1b}[") && shown.contains("Broken"),
+        "{shown:?}"
+    );
+    assert!(!stderr(&second).contains('\u{1b}'), "{:?}", stderr(&second));
+    let plain_tty = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&plain_tty.stdout);
+    assert!(
+        shown.contains("warning: ") && shown.contains("Broken"),
+        "{shown:?}"
+    );
+    assert!(
+        !shown
+            .lines()
+            .any(|l| l.contains("warning") && l.contains("\u{1b}[3")),
+        "no colour with NO_COLOR: {shown:?}"
+    );
 }
