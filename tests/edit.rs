@@ -289,7 +289,10 @@ fn feeds_add_refuses_what_is_not_a_feed_and_says_why() {
         "{err}"
     );
     let err = refused(&srv, &srv.url("/plain.txt"));
-    assert!(err.contains("is not a feed: not a valid feed"), "{err}");
+    assert!(
+        err.contains("is not a feed: malformed feed: neither XML nor JSON"),
+        "{err}"
+    );
     let err = refused(&srv, &srv.url("/broken-link/"));
     assert!(
         err.contains(&format!(

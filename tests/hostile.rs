@@ -326,8 +326,8 @@ fn hostile_feeds_are_reported_and_the_good_feed_still_arrives() {
         ("Loop", "redirect"),
         ("Empty", "the response is empty"),
         ("Gone", "HTTP 500"),
-        ("TLS", "error"),
-        ("Nobody home", "error"),
+        ("TLS", "TLS with 127.0.0.1 failed"),
+        ("Nobody home", "connection refused by 127.0.0.1"),
     ];
     for (source, needle) in expect {
         let msg = error_for(&json, source)

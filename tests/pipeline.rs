@@ -224,7 +224,8 @@ fn assert_complete_digest(m: &Received, recipients: &[String]) {
     );
     // Failed sources are named in the footer, the other sources still made the digest.
     assert!(
-        m.text.contains("Broken Feed: not a valid feed"),
+        m.text
+            .contains("Broken Feed: malformed feed at line 4, column 24"),
         "malformed feed not reported"
     );
     assert!(

@@ -24,6 +24,17 @@ pub enum FeedError {
 /// feed-rs says what is wrong but not where: for XML, the reader is run again to find the
 /// line and column, and its message (shorter than feed-rs' chain) is the one shown.
 fn malformed(bytes: &[u8], e: &feed_rs::parser::ParseFeedError) -> FeedError {
+    let start = bytes
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(bytes)
+        .iter()
+        .find(|b| !b.is_ascii_whitespace());
+    if !matches!(start, Some(b'<') | Some(b'{')) {
+        return FeedError::Malformed {
+            message: "neither XML nor JSON".into(),
+            at: None,
+        };
+    }
     let mut reader = quick_xml::Reader::from_reader(bytes);
     reader.config_mut().check_end_names = true;
     let mut buf = Vec::new();

@@ -44,7 +44,7 @@ pub enum FetchError {
     Resolve(String),
     #[error("connection refused by {0}")]
     Refused(String),
-    #[error("TLS certificate of {host} not accepted: {why}")]
+    #[error("TLS with {host} failed: {why}")]
     Tls { host: String, why: String },
     #[error("cannot connect to {host}: {why}")]
     Connect { host: String, why: String },
@@ -250,14 +250,16 @@ fn plain_transport_error(e: &reqwest::Error) -> FetchError {
                 rustls::Error::InvalidCertificate(c) => match c {
                     rustls::CertificateError::NotValidForName
                     | rustls::CertificateError::NotValidForNameContext { .. } => {
-                        "not valid for this host name".to_string()
+                        "its certificate is not valid for this host name".to_string()
                     }
                     rustls::CertificateError::UnknownIssuer => {
-                        "issued by an unknown authority".to_string()
+                        "its certificate is issued by an unknown authority".to_string()
                     }
                     rustls::CertificateError::Expired
-                    | rustls::CertificateError::ExpiredContext { .. } => "expired".to_string(),
-                    other => format!("{other:?}"),
+                    | rustls::CertificateError::ExpiredContext { .. } => {
+                        "its certificate has expired".to_string()
+                    }
+                    other => format!("its certificate is not accepted ({other:?})"),
                 },
                 other => other.to_string(),
             };
@@ -278,6 +280,12 @@ fn plain_transport_error(e: &reqwest::Error) -> FetchError {
         let text = err.to_string();
         if text.starts_with("dns error") || text.contains("failed to lookup address") {
             return FetchError::Resolve(host);
+        }
+        if text.contains("tls handshake eof") {
+            return FetchError::Tls {
+                host,
+                why: "the server ended the handshake (does it speak HTTPS on this port?)".into(),
+            };
         }
         innermost = text;
         cur = err.source();
