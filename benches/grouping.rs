@@ -79,6 +79,7 @@ fn items(n: usize) -> Vec<Item> {
                 message_id: None,
                 categories: Vec::new(),
                 also: Vec::new(),
+                tracker_host: None,
             });
         }
     }

@@ -55,6 +55,8 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
         errors: vec![],
         attention: vec![],
         muted: vec![],
+        links_withheld: 0,
+        links_resolving: false,
         explain: None,
     };
     let templates = crate::render::Renderer::new(cfg.digest.templates_dir.as_deref())

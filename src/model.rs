@@ -50,6 +50,10 @@ pub struct Item {
     /// Post" under it), as (name, cleaned link): listed among the story's sources.
     #[serde(default)]
     pub also: Vec<(String, String)>,
+    /// The newsletter's own click-tracking host (see `sources::click_tracker`): a link on it
+    /// is opaque and tracks the reader, however plain it looks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracker_host: Option<String>,
 }
 
 /// Where a story was seen: one entry per source.
@@ -158,6 +162,11 @@ pub struct Digest {
     pub attention: Vec<Attention>,
     /// Stories the reader's filters muted (counted in the footer).
     pub muted: Vec<Muted>,
+    /// Links not published because they track the reader and could not be resolved (said in
+    /// the footer, with how to turn resolution on when it is off).
+    pub links_withheld: usize,
+    /// Whether `[links] resolve_redirects` was on for this digest.
+    pub links_resolving: bool,
     /// Why each story sits where it is; only with `preview --explain`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explain: Option<Explain>,

@@ -49,6 +49,8 @@ pub struct Collected {
     pub imap_used: Vec<(usize, Vec<ImapUid>)>,
     /// Click-trackers resolved this run (wrapper, destination), for the state's cache.
     pub redirects: Vec<(String, String)>,
+    /// Links left unpublished because they track the reader (see `links::publish`).
+    pub links_withheld: usize,
 }
 
 /// What a run did, for the exit code and the final report.
@@ -179,6 +181,7 @@ pub async fn collect(
         attention: Vec::new(),
         imap_used: Vec::new(),
         redirects: Vec::new(),
+        links_withheld: 0,
     };
     // In config order (join_all keeps the tasks' order), so the digest does not depend on
     // network timing.
@@ -262,6 +265,7 @@ pub async fn collect(
         })
         .await;
     out.redirects = settled.resolved;
+    out.links_withheld = settled.dropped;
     Ok(out)
 }
 
@@ -637,6 +641,8 @@ pub fn build(cfg: &Config, collected: &mut Collected, now: DateTime<Utc>) -> Dig
         errors: collected.errors.clone(),
         attention: collected.attention.clone(),
         muted: grouped.muted,
+        links_withheld: collected.links_withheld,
+        links_resolving: cfg.links.resolve_redirects,
         explain: None,
     }
 }

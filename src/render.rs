@@ -73,6 +73,9 @@ pub struct View<'a> {
     pub attention: &'a [Attention],
     /// Stories the reader's filters muted ("7 stories muted by your filters").
     pub muted_count: usize,
+    /// Links not published because they track the reader, and whether resolution was on.
+    pub links_withheld: usize,
+    pub links_resolving: bool,
 }
 
 #[derive(Serialize)]
@@ -146,6 +149,8 @@ pub fn view(d: &Digest, zone: Tz, next_digest: Option<DateTime<Utc>>) -> View<'_
         errors: &d.errors,
         attention: &d.attention,
         muted_count: d.muted_count(),
+        links_withheld: d.links_withheld,
+        links_resolving: d.links_resolving,
     }
 }
 
@@ -614,6 +619,8 @@ mod tests {
             }],
             attention: vec![],
             muted: vec![],
+            links_withheld: 0,
+            links_resolving: false,
             explain: None,
         }
     }

@@ -490,3 +490,49 @@ name = "Letters"
         serde_json::from_str(&first).unwrap_or_else(|e| panic!("{e}: {first}"));
     assert_eq!(v["level"], "WARN", "{first}");
 }
+
+/// A newsletter whose mail service rewrites every link into an opaque per-recipient token on
+/// its own host (the `List-Unsubscribe` host): no such link is published, each story keeps
+/// its title, and the footer says how many links were left out and how to resolve them.
+#[test]
+fn a_newsletters_own_click_tracker_is_never_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let maildir = dir.path().join("Letters");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let story = |token: &str, title: &str| {
+        format!(
+            "<tr><td><h2><a href=\"https://click.orchard-mail.example/go/7/{token}.html\">{title}</a></h2><p>Growers in the valley report a record harvest of heritage varieties this autumn, with cider presses running late into the night.</p></td></tr>"
+        )
+    };
+    let html = format!(
+        "<html><body><table>{}{}{}</table><p><a href=\"https://click.orchard-mail.example/go/7/Q9X2K7VB-5512ZT4W-8HQ3.html\">Unsubscribe</a></p></body></html>",
+        story("Q9X2K7VB-5512ZT4W-1AB7C9", "Heritage apples return to the valley"),
+        story("Q9X2K7VB-5512ZT4W-2CD8E1", "Cider presses run through the night"),
+        story("Q9X2K7VB-5512ZT4W-3EF9G2", "A frost warning for late pears"),
+    );
+    let msg = format!(
+        "From: Orchard Weekly <news@orchard-mail.example>\r\nTo: me@example.org\r\nSubject: Orchard Weekly\r\nDate: Tue, 01 Dec 2026 07:00:00 +0000\r\nMessage-ID: <ow-48@orchard-mail.example>\r\nList-Unsubscribe: <https://click.orchard-mail.example/u/Q9X2K7VB-5512ZT4W>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n"
+    );
+    std::fs::write(maildir.join("new/1796100000.M1P1.orchard"), msg).unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!("{MINIMAL}\n[digest]\nlookback = \"3650d\"\n\n[[mailboxes]]\ntype = \"maildir\"\npath = \"Letters\"\n"),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let o = tidings(&cfg, &["preview", "--out", out_dir.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(out_dir.join("digest.txt")).unwrap();
+    let html = std::fs::read_to_string(out_dir.join("digest.html")).unwrap();
+    assert!(
+        text.contains("Heritage apples return to the valley"),
+        "{text}"
+    );
+    assert!(!text.contains("click.orchard-mail.example"), "{text}");
+    assert!(!html.contains("click.orchard-mail.example"), "{html}");
+    assert!(text.contains("links were left out"), "{text}");
+    assert!(text.contains("resolve_redirects = true"), "{text}");
+}

@@ -64,6 +64,8 @@ fn fixture() -> Digest {
             message_id: "<c@x>".into(),
         }],
         muted: vec![],
+        links_withheld: 0,
+        links_resolving: false,
         explain: None,
     }
 }

@@ -52,6 +52,7 @@ fn load() -> (Vec<Item>, Vec<String>) {
             message_id: None,
             categories: Vec::new(),
             also: Vec::new(),
+            tracker_host: None,
         });
         labels.push(l.story);
     }

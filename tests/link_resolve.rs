@@ -171,6 +171,7 @@ fn item(url: &str, summary_html: &str) -> Item {
         message_id: None,
         categories: Vec::new(),
         also: Vec::new(),
+        tracker_host: None,
     }
 }
 

@@ -46,6 +46,8 @@ fn digest(stories: usize) -> Digest {
         errors: vec![],
         attention: vec![],
         muted: vec![],
+        links_withheld: 0,
+        links_resolving: false,
         explain: None,
     }
 }

@@ -208,6 +208,7 @@ fn load(half: Option<usize>) -> (Vec<Item>, Vec<&'static str>) {
             message_id: None,
             categories: Vec::new(),
             also: Vec::new(),
+            tracker_host: None,
         });
         truth.push(CLASSES[class - 1]);
     }

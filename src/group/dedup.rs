@@ -670,6 +670,7 @@ pub(crate) mod tests {
             message_id: None,
             categories: Vec::new(),
             also: Vec::new(),
+            tracker_host: None,
         }
     }
 

@@ -23,6 +23,21 @@ pub struct Settled {
     pub dropped: usize,
 }
 
+/// [`assess`], knowing the item's newsletter click-tracker: a link still on that host is an
+/// opaque tracker whatever its shape.
+fn assess_in(tracker: Option<&str>, link: &str) -> Verdict {
+    let verdict = assess(link);
+    let on_tracker = tracker.is_some_and(|t| {
+        url::Url::parse(link)
+            .ok()
+            .is_some_and(|u| u.host_str() == Some(t))
+    });
+    match verdict {
+        Verdict::Publish if on_tracker => Verdict::Resolve("the newsletter's click-tracker"),
+        v => v,
+    }
+}
+
 /// Makes every link in `items` publishable or removes it.
 pub async fn settle(
     items: &mut [Item],
@@ -33,8 +48,9 @@ pub async fn settle(
     // Every link is assessed twice (here, then when it is rewritten), on all cores.
     let per_item = parallel::map(items, |item| {
         let mut wanted: Vec<String> = Vec::new();
+        let tracker = item.tracker_host.as_deref();
         let mut note = |link: &str| {
-            if matches!(assess(link), Verdict::Resolve(_)) {
+            if matches!(assess_in(tracker, link), Verdict::Resolve(_)) {
                 wanted.push(link.to_string());
             }
         };
@@ -92,8 +108,8 @@ pub async fn settle(
     }
 
     let dropped = AtomicUsize::new(0);
-    let publish = |link: &str| -> Option<String> {
-        match assess(link) {
+    let publish = |tracker: Option<&str>, link: &str| -> Option<String> {
+        match assess_in(tracker, link) {
             Verdict::Publish => Some(link.to_string()),
             _ => {
                 let r = found.get(link).cloned();
@@ -105,7 +121,8 @@ pub async fn settle(
         }
     };
     parallel::for_each_mut(items, |item| {
-        let mut publish = &publish;
+        let tracker = item.tracker_host.clone();
+        let mut publish = |link: &str| publish(tracker.as_deref(), link);
         if let Some(u) = item.url.take() {
             item.url = publish(&u);
         }

@@ -142,6 +142,7 @@ fn entry_to_item(e: &feed_rs::model::Entry, ctx: &FeedContext<'_>, name: &str) -
         message_id: None,
         categories: categories(e),
         also: Vec::new(),
+        tracker_host: None,
     }
 }
 

@@ -5,6 +5,7 @@
 //! - [`maildir`] reads local mail (Maildir, `.eml` files), [`mbox`] an mbox file, [`imap`]
 //!   folders on an IMAP server; [`newsletter`] cuts each email into its stories.
 
+pub mod click_tracker;
 pub mod feed;
 pub mod http;
 pub mod imap;

@@ -23,6 +23,7 @@ use scraper::{ElementRef, Selector};
 use crate::html::{escape, truncate_words, Sanitizer};
 use crate::links::Cleaner;
 use crate::model::{Attention, Item, ItemKey, SourceKey};
+use crate::sources::click_tracker;
 use crate::sources::feed::{choose_title, identity};
 
 /// Link texts shorter than this many words are not headlines ("Read more", "Here").
@@ -238,6 +239,13 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
         found.extend(single_story(&title, web, &body_text));
     }
 
+    // All of the body's links, cleaned (unwrapped trackers are no longer on their host).
+    let links: Vec<String> = click_tracker::body_links(html.as_deref(), text.as_deref())
+        .iter()
+        .map(|l| ctx.cleaner.clean(l))
+        .collect();
+    let links: Vec<&str> = links.iter().map(String::as_str).collect();
+    let tracker_host = click_tracker::tracking_host(&links, list_unsubscribe(msg).as_deref());
     let items = found
         .into_iter()
         .map(|f| {
@@ -261,6 +269,7 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
                 message_id: Some(message_id.clone()),
                 categories: Vec::new(),
                 also: f.also,
+                tracker_host: tracker_host.clone(),
             }
         })
         .collect();
@@ -303,6 +312,16 @@ pub fn shape(candidates: &[Found], body_text: &str, has_list_post: bool) -> Shap
     } else {
         Shape::Roundup
     }
+}
+
+/// The first http(s) URL of `List-Unsubscribe`.
+fn list_unsubscribe(msg: &Message<'_>) -> Option<String> {
+    msg.header_raw("List-Unsubscribe").and_then(|raw| {
+        raw.split([',', ' ', '\t', '\r', '\n'])
+            .map(|u| u.trim().trim_matches(['<', '>']))
+            .find(|u| u.starts_with("http"))
+            .map(str::to_string)
+    })
 }
 
 /// The post's web address from `List-Post` (or `List-Archive`), cleaned.
