@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::model::SourceKey;
 use crate::pipeline::{feed_key, next_attempt};
-use crate::sources::maildir;
+use crate::sources::examined::Tally;
+use crate::sources::mailbox_key;
 use crate::state::{SourceHealth, State, StateError};
 
 #[derive(Debug, Serialize)]
@@ -21,6 +23,8 @@ pub struct SourceStatus {
     pub health: SourceHealth,
     /// When a source that keeps failing will be tried again.
     pub next_attempt: Option<DateTime<Utc>>,
+    /// Mailboxes: the messages examined so far, by what they came to.
+    pub messages: Option<Tally>,
 }
 
 pub fn report(
@@ -40,14 +44,18 @@ pub fn report(
         })
         .chain(cfg.mailboxes.iter().map(|m| {
             (
-                m.name
-                    .clone()
-                    .unwrap_or_else(|| m.path.display().to_string()),
-                maildir::source_key(m),
+                crate::sources::mailbox_label(m),
+                crate::sources::mailbox_key(m),
             )
         }));
-    Ok(configured
+    let mailboxes: Vec<SourceKey> = cfg.mailboxes.iter().map(mailbox_key).collect();
+    configured
         .map(|(name, key)| {
+            let messages = if mailboxes.contains(&key) {
+                Some(state.examined_tally(&key.0)?)
+            } else {
+                None
+            };
             let health = all
                 .iter()
                 .find(|h| h.key == key.0)
@@ -72,15 +80,16 @@ pub fn report(
             } else {
                 "ok"
             };
-            SourceStatus {
+            Ok(SourceStatus {
                 name,
                 source: key.0,
                 status,
                 health,
                 next_attempt: next,
-            }
+                messages,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// A plain table for the terminal.
@@ -95,6 +104,7 @@ pub fn table(rows: &[SourceStatus]) -> String {
         "LAST SUCCESS".into(),
         "FAILS".into(),
         "AVG MS".into(),
+        "MESSAGES".into(),
         "LAST ERROR".into(),
     ]];
     for r in rows {
@@ -107,10 +117,11 @@ pub fn table(rows: &[SourceStatus]) -> String {
                 .average_latency_ms
                 .map(|m| m.to_string())
                 .unwrap_or_else(|| "-".into()),
+            r.messages.as_ref().map_or_else(|| "-".into(), messages),
             r.health.last_error.clone().unwrap_or_default(),
         ]);
     }
-    let widths: Vec<usize> = (0..5)
+    let widths: Vec<usize> = (0..6)
         .map(|c| {
             lines
                 .iter()
@@ -126,8 +137,27 @@ pub fn table(rows: &[SourceStatus]) -> String {
             for (c, w) in widths.iter().enumerate() {
                 s.push_str(&format!("{:<w$}  ", l[c], w = w));
             }
-            s.push_str(&l[5]);
+            s.push_str(&l[6]);
             s.trim_end().to_string() + "\n"
         })
         .collect()
+}
+
+/// A mailbox's examined messages in a few words: `4003 examined: 3 used, 4000 too old`.
+fn messages(t: &Tally) -> String {
+    let parts: Vec<String> = [
+        (t.used, "used"),
+        (t.too_old, "too old"),
+        (t.filtered, "filtered"),
+        (t.unusable, "unusable"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    if parts.is_empty() {
+        "none examined".into()
+    } else {
+        format!("{} examined: {}", t.examined, parts.join(", "))
+    }
 }

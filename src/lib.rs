@@ -14,7 +14,9 @@
 //! 2. [`sources`] read feeds over HTTP (all at once, bounded globally and per host, each with a
 //!    deadline and a size cap, conditional GET) and newsletters from Maildirs, mbox files and IMAP
 //!    folders (read-only, `BODY.PEEK`), each cut into its stories. A failing source
-//!    becomes a [`model::SourceError`], never a failed run.
+//!    becomes a [`model::SourceError`], never a failed run. Each mailbox message is opened
+//!    once: what it came to is remembered ([`sources::examined`]), and IMAP asks the server
+//!    only for mail since the cut-off.
 //! 3. Every link is cleaned by [`links`] and every piece of HTML sanitized by [`html`] as the
 //!    item is made, so nothing unsafe or tracking reaches later stages. Before grouping, one
 //!    step ([`links::publish`]) drops every link that still tracks the reader, or, with
@@ -29,6 +31,8 @@
 //!    when it accepts it and removed if it refuses; a pending digest left by a crash is settled
 //!    by the next run. So a failed send loses nothing and nothing is sent twice. IMAP UIDs are
 //!    recorded with the digest; each IMAP mailbox's `after` action runs only after acceptance.
+//!    Each run also writes what the mailbox readers learned and prunes what is older than the
+//!    cut-off (`lookback` plus [`state::KEEP_MARGIN`]), so the file stops growing.
 //!
 //! What runs concurrently: every feed is its own task (at most `[fetch] concurrency` downloads
 //! in flight, `per_host` per host, parsing on the worker threads, started in an order that

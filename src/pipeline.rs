@@ -12,6 +12,7 @@ use crate::html::Sanitizer;
 use crate::links::Cleaner;
 use crate::model::{Attention, Digest, Item, ItemKey, SourceError, SourceKey};
 use crate::render::{RenderError, Rendered, Renderer};
+use crate::sources::examined::Remembered;
 use crate::sources::feed::{self, FeedContext};
 use crate::sources::http::{FetchError, Fetched, Fetcher, Validators};
 use crate::sources::{imap, maildir, mbox};
@@ -47,6 +48,10 @@ pub struct Collected {
     /// IMAP messages read this run, by mailbox (index into `cfg.mailboxes`): recorded and acted
     /// on (`after`) only once the digest carrying them was accepted.
     pub imap_used: Vec<(usize, Vec<ImapUid>)>,
+    /// What each mailbox's messages came to, for state (so they are not read again).
+    pub learned: Vec<(SourceKey, Remembered)>,
+    /// Delivered items their sources still offer: kept from pruning.
+    pub seen_again: Vec<ItemKey>,
     /// Click-trackers resolved this run (wrapper, destination), for the state's cache.
     pub redirects: Vec<(String, String)>,
     /// Links left unpublished because they track the reader (see `links::publish`).
@@ -163,44 +168,46 @@ pub async fn collect(
         out
     };
 
+    let lookback =
+        chrono::Duration::from_std(cfg.digest.lookback).unwrap_or(chrono::Duration::days(7));
+    let cutoff_of =
+        |key: &SourceKey| cutoff(health.get(&key.0).and_then(|h| h.first_seen), now, lookback);
     let digested = Arc::new(state.digested_messages()?);
-    let mailboxes = cfg
-        .mailboxes
-        .iter()
-        .map(|m| read_mailbox(m, state, digested.clone(), tools.clone()));
+    let mailboxes = cfg.mailboxes.iter().map(|m| {
+        let key = crate::sources::mailbox_key(m);
+        let cutoff = cutoff_of(&key);
+        read_mailbox(m, key, state, digested.clone(), cutoff, tools.clone())
+    });
     let (feed_results, mailbox_results) =
         tokio::join!(feeds, futures_util::future::join_all(mailboxes));
 
     let delivered = state.delivered_items()?;
-    let lookback =
-        chrono::Duration::from_std(cfg.digest.lookback).unwrap_or(chrono::Duration::days(7));
     let mut out = Collected {
         items: Vec::new(),
         errors: Vec::new(),
         updates: Vec::new(),
         attention: Vec::new(),
         imap_used: Vec::new(),
+        learned: Vec::new(),
+        seen_again: Vec::new(),
         redirects: Vec::new(),
         links_withheld: 0,
     };
     // In config order (join_all keeps the tasks' order), so the digest does not depend on
     // network timing.
     let mut results: Vec<SourceResult> = feed_results;
-    for (i, (r, attention, used)) in mailbox_results.into_iter().enumerate() {
+    for (i, (r, attention, used, learned)) in mailbox_results.into_iter().enumerate() {
         out.attention.extend(attention);
         if !used.is_empty() {
             out.imap_used.push((i, used));
         }
+        if let Some(learned) = learned {
+            out.learned.push((r.update.key.clone(), learned));
+        }
         results.push(r);
     }
     for r in results {
-        // The cut-off is fixed at the source's first sighting, so items that were too old on
-        // the first run do not turn up on the second.
-        let cutoff = health
-            .get(&r.update.key.0)
-            .and_then(|h| h.first_seen)
-            .unwrap_or(now)
-            - lookback;
+        let cutoff = cutoff_of(&r.update.key);
         if let Some(e) = &r.update.error {
             // Failures in a row including this run (a skipped source did not fail again).
             let before = health
@@ -230,8 +237,12 @@ pub async fn collect(
         }
         let mut seen: HashSet<ItemKey> = HashSet::new();
         for item in r.items {
-            let too_old = item.published.is_some_and(|p| p < cutoff);
-            if !too_old && !delivered.contains(&item.key) && seen.insert(item.key.clone()) {
+            if item.published.is_some_and(|p| p < cutoff) {
+                continue;
+            }
+            if delivered.contains(&item.key) {
+                out.seen_again.push(item.key);
+            } else if seen.insert(item.key.clone()) {
                 out.items.push(item);
             }
         }
@@ -303,77 +314,112 @@ impl SourceResult {
     }
 }
 
-/// One mailbox, whatever its kind: its result, its confirmation emails, and (IMAP) the
-/// messages used.
+/// The oldest an item may be to go in the digest. Fixed at the source's first sighting minus
+/// `lookback`, so items too old on the first run do not turn up on the second; but never
+/// before `lookback` plus [`crate::state::KEEP_MARGIN`] ago, which is what lets state forget
+/// what was delivered long ago ([`State::prune`]) without sending it again.
+pub fn cutoff(
+    first_seen: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    lookback: chrono::Duration,
+) -> DateTime<Utc> {
+    let fixed = first_seen.unwrap_or(now) - lookback;
+    fixed.max(now - lookback - crate::state::KEEP_MARGIN)
+}
+
+/// What reading one mailbox gave: its result, its confirmation emails, (IMAP) the messages
+/// used, and what its messages came to.
+type MailboxResult = (
+    SourceResult,
+    Vec<Attention>,
+    Vec<ImapUid>,
+    Option<Remembered>,
+);
+
+/// One mailbox, whatever its kind.
 async fn read_mailbox(
     m: &MailboxConfig,
+    key: SourceKey,
     state: &State,
     digested: Arc<HashSet<String>>,
+    cutoff: DateTime<Utc>,
     tools: Arc<Tools>,
-) -> (SourceResult, Vec<Attention>, Vec<ImapUid>) {
+) -> MailboxResult {
     let started = std::time::Instant::now();
+    let label = crate::sources::mailbox_label(m);
+    let failed = |message: String| {
+        (
+            SourceResult::failed(key.clone(), label.clone(), message),
+            Vec::new(),
+            Vec::new(),
+            None,
+        )
+    };
+    let ok = |read: maildir::MailboxRead| SourceResult {
+        label: label.clone(),
+        items: read.items,
+        warnings: read.warnings,
+        update: SourceUpdate {
+            key: key.clone(),
+            elapsed_ms: Some(started.elapsed().as_millis() as u64),
+            ..Default::default()
+        },
+    };
     if m.kind == MailboxKind::Imap {
-        let key = imap::source_key(m);
-        let label = imap::label(m);
-        return match imap::read(m, state, &digested, &tools.cleaner, &tools.sanitizer).await {
-            Ok(r) => (
-                SourceResult {
-                    label,
-                    items: r.read.items,
-                    warnings: r.read.warnings,
-                    update: SourceUpdate {
-                        key,
-                        elapsed_ms: Some(started.elapsed().as_millis() as u64),
-                        ..Default::default()
-                    },
-                },
-                r.read.attention,
-                r.used,
-            ),
-            Err(e) => (
-                SourceResult::failed(key, label, format!("IMAP mailbox failed: {e}")),
-                Vec::new(),
-                Vec::new(),
-            ),
+        return match imap::read(
+            m,
+            state,
+            &digested,
+            cutoff,
+            &tools.cleaner,
+            &tools.sanitizer,
+        )
+        .await
+        {
+            Ok(r) => {
+                let attention = r.read.attention.clone();
+                (ok(r.read), attention, r.used, Some(r.learned))
+            }
+            Err(e) => failed(format!("IMAP mailbox failed: {e}")),
         };
     }
-    let key = maildir::source_key(m);
-    let label = m
-        .name
-        .clone()
-        .unwrap_or_else(|| m.path.display().to_string());
+    let records = match state.examined(&key.0) {
+        Ok(r) => r,
+        Err(e) => return failed(e.to_string()),
+    };
+    let scanned = match m.kind {
+        MailboxKind::Mbox => state.mbox_scan(&key.0).ok().flatten(),
+        _ => None,
+    };
     let m = m.clone();
     let path = m.path.clone();
     let res = tokio::task::spawn_blocking(move || match m.kind {
-        MailboxKind::Mbox => mbox::read(&m, &digested, &tools.cleaner, &tools.sanitizer),
-        _ => maildir::read(&m, &digested, &tools.cleaner, &tools.sanitizer),
+        MailboxKind::Mbox => mbox::read(
+            &m,
+            records,
+            scanned,
+            &digested,
+            cutoff,
+            &tools.cleaner,
+            &tools.sanitizer,
+        ),
+        _ => maildir::read(
+            &m,
+            records,
+            &digested,
+            cutoff,
+            &tools.cleaner,
+            &tools.sanitizer,
+        ),
     })
     .await;
     match res {
-        Ok(Ok(read)) => (
-            SourceResult {
-                label,
-                items: read.items,
-                warnings: read.warnings,
-                update: SourceUpdate {
-                    key,
-                    elapsed_ms: Some(started.elapsed().as_millis() as u64),
-                    ..Default::default()
-                },
-            },
-            read.attention,
-            Vec::new(),
-        ),
-        Ok(Err(e)) => (
-            SourceResult::failed(key, label, mailbox_problem(&path, &e)),
-            Vec::new(),
-            Vec::new(),
-        ),
-        Err(e) => (
-            SourceResult::failed(key, label, format!("mailbox reader crashed: {e}")),
-            Vec::new(),
-            Vec::new(),
-        ),
+        Ok(Ok((read, learned))) => {
+            let attention = read.attention.clone();
+            (ok(read), attention, Vec::new(), Some(learned))
+        }
+        Ok(Err(e)) => failed(mailbox_problem(&path, &e)),
+        Err(e) => failed(format!("mailbox reader crashed: {e}")),
     }
 }
 
@@ -763,8 +809,18 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
         // the items of a 304'd feed come back from the cache, so nothing is lost.
         state.record_sources(now, &std::mem::take(&mut collected.updates))?;
         state.record_redirects(now, &collected.redirects)?;
+        state.record_seen_again(now, &std::mem::take(&mut collected.seen_again))?;
+        let lookback =
+            chrono::Duration::from_std(cfg.digest.lookback).unwrap_or(chrono::Duration::days(7));
+        let pruned = state.prune(now - lookback - crate::state::KEEP_MARGIN)?;
+        tracing::debug!(rows = pruned, "state pruned");
     }
+    // What the mailbox readers learned is written once the run's digest is out (or there is
+    // none to send): a failed send reads the same messages again, and a message's problem is
+    // not forgotten before a digest has reported it.
+    let learned = std::mem::take(&mut collected.learned);
     if opts.catch_up && !dry_run {
+        state.remember(now, &learned)?;
         return catch_up(&mut state, now, &collected);
     }
     let mut digest = build(cfg, &mut collected, now);
@@ -775,6 +831,9 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
     };
     // A digest with only confirmation emails is still sent: a subscription must not wait.
     if digest.is_empty() && digest.attention.is_empty() {
+        if !dry_run {
+            state.remember(now, &without_unusable(learned))?;
+        }
         return Ok(report);
     }
     // Only what the mail shows is recorded below: stories the size budget left out stay
@@ -853,6 +912,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
         }
     }
     report.sent = true;
+    state.remember(now, &learned)?;
     tracing::info!(stories = report.stories, message_id = %outgoing.message_id, "digest delivered");
     after_delivery(cfg, &carried).await;
     Ok(report)
@@ -892,6 +952,16 @@ fn catch_up(state: &mut State, now: DateTime<Utc>, c: &Collected) -> Result<RunR
         source_errors: c.errors.len(),
         ..Default::default()
     })
+}
+
+/// Records to write when no digest goes out: all but the unusable messages, whose problem
+/// no digest has reported yet (they are read, and reported, again next run).
+fn without_unusable(mut learned: Vec<(SourceKey, Remembered)>) -> Vec<(SourceKey, Remembered)> {
+    for (_, r) in &mut learned {
+        r.add
+            .retain(|e| e.outcome != crate::sources::examined::Outcome::Unusable);
+    }
+    learned
 }
 
 /// Crash injection for the crash-safety tests: with `TIDINGS_FAILPOINT=<name>` the process

@@ -10,6 +10,8 @@
 //! - `link_redirects`: click-tracker → destination, found by `[links] resolve_redirects`; kept
 //!   for good (a tracker always leads to the same place) so a link is resolved only once.
 
+#[cfg(test)]
+use std::collections::HashMap;
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -19,6 +21,7 @@ use flate2::write::DeflateEncoder;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::model::{Item, ItemKey, SourceKey};
+use crate::sources::examined::{Examined, Forget, Outcome, Remembered, Tally};
 use crate::sources::http::Validators;
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +76,9 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("sources", "retry_after", "INTEGER"),
     ("sources", "gone_since", "INTEGER"),
     ("sources", "moved_to", "TEXT"),
+    // When a run last found the item in its source; with the digest's time, what pruning
+    // goes by (an item still in its feed is never forgotten, so never sent twice).
+    ("delivered_items", "seen_at", "INTEGER"),
 ];
 /// IMAP messages already digested, by folder, UIDVALIDITY and UID: a UID means nothing once the
 /// folder's UIDVALIDITY changes, so both are kept.
@@ -87,6 +93,34 @@ CREATE TABLE IF NOT EXISTS imap_digested (
     PRIMARY KEY (mailbox, folder, uidvalidity, uid)
 );
 ";
+
+/// What became of each message a mailbox reader opened (see [`crate::sources::examined`]), and
+/// where an mbox file's scan stopped, so that no message is read twice.
+const EXAMINED_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS examined (
+    source TEXT NOT NULL,
+    folder TEXT NOT NULL,
+    validity INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    message_id TEXT,
+    dated INTEGER,
+    basis TEXT NOT NULL,
+    examined_at INTEGER NOT NULL,
+    PRIMARY KEY (source, folder, validity, id)
+);
+CREATE INDEX IF NOT EXISTS examined_message ON examined (message_id);
+CREATE TABLE IF NOT EXISTS mbox_scans (
+    source TEXT PRIMARY KEY,
+    head TEXT NOT NULL,
+    scanned_to INTEGER NOT NULL
+);
+";
+
+/// How long past `lookback` delivered items, digested messages and resolved links are kept:
+/// items older than `lookback` plus this are ignored ([`State::prune`] and the cut-off in
+/// [`crate::pipeline`] go together), so forgetting them sends nothing twice.
+pub const KEEP_MARGIN: chrono::Duration = chrono::Duration::days(30);
 
 /// One IMAP message that went into an accepted digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,6 +283,7 @@ impl State {
             }
         }
         conn.execute_batch(IMAP_SCHEMA).map_err(wrap)?;
+        conn.execute_batch(EXAMINED_SCHEMA).map_err(wrap)?;
         Ok(State { conn, path })
     }
 
@@ -257,6 +292,22 @@ impl State {
             path: self.path.clone(),
             source,
         }
+    }
+
+    /// Runs `f` in one transaction, committed only if it succeeds.
+    fn in_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StateError> {
+        let path = self.path.clone();
+        let wrap = |source| StateError {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(wrap)?;
+        let value = f(&tx).map_err(wrap)?;
+        tx.commit().map_err(wrap)?;
+        Ok(value)
     }
 
     pub fn first_seen(&self, key: &SourceKey) -> Result<Option<DateTime<Utc>>, StateError> {
@@ -405,11 +456,7 @@ impl State {
         digest_id: i64,
         uids: &[ImapUid],
     ) -> Result<(), StateError> {
-        let tx = self.conn.transaction().map_err(|source| StateError {
-            path: self.path.clone(),
-            source,
-        })?;
-        let res: rusqlite::Result<()> = (|| {
+        self.in_transaction(|tx| {
             for u in uids {
                 tx.execute(
                     "INSERT OR IGNORE INTO imap_digested (mailbox, folder, uidvalidity, uid, message_id, digest_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -417,11 +464,203 @@ impl State {
                 )?;
             }
             Ok(())
-        })();
-        res.and_then(|_| tx.commit()).map_err(|source| StateError {
-            path: self.path.clone(),
-            source,
         })
+    }
+
+    /// Every message record of mailbox `source` ([`crate::sources::examined`]); none from a
+    /// read-only database an older version wrote.
+    pub fn examined(&self, source: &str) -> Result<Vec<Examined>, StateError> {
+        if !self.has_table("examined")? {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT folder, validity, id, outcome, message_id, dated, basis FROM examined WHERE source = ?1")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([source], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, u32>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (folder, validity, id, outcome, message_id, dated, basis) =
+                row.map_err(|e| self.err(e))?;
+            // An outcome a later version wrote is no reason to skip a message.
+            if let Some(outcome) = Outcome::parse(&outcome) {
+                out.push(Examined {
+                    folder,
+                    validity,
+                    id,
+                    outcome,
+                    message_id,
+                    dated,
+                    basis,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Counts of mailbox `source`'s records by outcome, for `tidings sources`.
+    pub fn examined_tally(&self, source: &str) -> Result<Tally, StateError> {
+        let mut tally = Tally::default();
+        if !self.has_table("examined")? {
+            return Ok(tally);
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT outcome, COUNT(*) FROM examined WHERE source = ?1 GROUP BY outcome")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([source], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            let (outcome, n) = row.map_err(|e| self.err(e))?;
+            if let Some(o) = Outcome::parse(&outcome) {
+                tally.add(o, n.max(0) as u64);
+            }
+        }
+        Ok(tally)
+    }
+
+    /// Where the last scan of mbox `source` stopped, and the identity of the file it scanned.
+    pub fn mbox_scan(&self, source: &str) -> Result<Option<(String, u64)>, StateError> {
+        if !self.has_table("mbox_scans")? {
+            return Ok(None);
+        }
+        self.conn
+            .query_row(
+                "SELECT head, scanned_to FROM mbox_scans WHERE source = ?1",
+                [source],
+                |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Writes what the mailbox readers learned, all sources in one transaction.
+    pub fn remember(
+        &mut self,
+        now: DateTime<Utc>,
+        learned: &[(SourceKey, Remembered)],
+    ) -> Result<(), StateError> {
+        self.in_transaction(|tx| {
+            for (key, r) in learned {
+                let source = key.0.as_str();
+                for f in &r.forget {
+                    match f {
+                        Forget::One {
+                            folder,
+                            validity,
+                            id,
+                        } => tx.execute(
+                            "DELETE FROM examined WHERE source = ?1 AND folder = ?2 AND validity = ?3 AND id = ?4",
+                            params![source, folder, validity, id],
+                        )?,
+                        Forget::OtherValidity { folder, validity } => tx.execute(
+                            "DELETE FROM examined WHERE source = ?1 AND folder = ?2 AND validity != ?3",
+                            params![source, folder, validity],
+                        )?,
+                        Forget::All => {
+                            tx.execute("DELETE FROM examined WHERE source = ?1", [source])?
+                        }
+                    };
+                }
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO examined (source, folder, validity, id, outcome, message_id, dated, basis, examined_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?;
+                for e in &r.add {
+                    insert.execute(params![
+                        source,
+                        e.folder,
+                        e.validity,
+                        e.id,
+                        e.outcome.as_str(),
+                        e.message_id,
+                        e.dated,
+                        e.basis,
+                        now.timestamp()
+                    ])?;
+                }
+                if let Some((head, to)) = &r.mbox_scan {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO mbox_scans (source, head, scanned_to) VALUES (?1, ?2, ?3)",
+                        params![source, head, *to as i64],
+                    )?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Notes that this run found these delivered items in their sources again: an item still
+    /// offered is never pruned (see [`State::prune`]).
+    pub fn record_seen_again(
+        &mut self,
+        now: DateTime<Utc>,
+        keys: &[ItemKey],
+    ) -> Result<(), StateError> {
+        self.in_transaction(|tx| {
+            let mut update =
+                tx.prepare_cached("UPDATE delivered_items SET seen_at = ?1 WHERE item_key = ?2")?;
+            for k in keys {
+                update.execute(params![now.timestamp(), k.0])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Forgets, in one transaction, what can no longer matter: delivered items not offered by
+    /// any source since `before`, digested messages of digests sent before it that no mailbox
+    /// still holds (no `used` record names them), links resolved before it, and the digests
+    /// nothing refers to any more (the newest is always kept: the period check needs it).
+    /// `before` is now minus `lookback` minus [`KEEP_MARGIN`]: anything older is ignored by
+    /// the cut-off anyway. Returns the rows deleted.
+    pub fn prune(&mut self, before: DateTime<Utc>) -> Result<usize, StateError> {
+        let t = before.timestamp();
+        self.in_transaction(|tx| {
+            let mut n = tx.execute(
+                "DELETE FROM delivered_items WHERE COALESCE(seen_at, (SELECT sent_at FROM digests d WHERE d.id = digest_id), 0) < ?1",
+                [t],
+            )?;
+            for table in ["digested_messages", "imap_digested"] {
+                n += tx.execute(
+                    &format!("DELETE FROM {table} WHERE COALESCE((SELECT sent_at FROM digests d WHERE d.id = digest_id), 0) < ?1 AND message_id NOT IN (SELECT message_id FROM examined WHERE outcome = 'used' AND message_id IS NOT NULL)"),
+                    [t],
+                )?;
+            }
+            n += tx.execute("DELETE FROM link_redirects WHERE resolved_at < ?1", [t])?;
+            n += tx.execute(
+                "DELETE FROM digests WHERE sent_at < ?1 AND status != 'pending' AND id != (SELECT MAX(id) FROM digests)
+                 AND id NOT IN (SELECT digest_id FROM delivered_items)
+                 AND id NOT IN (SELECT digest_id FROM digested_messages)
+                 AND id NOT IN (SELECT digest_id FROM imap_digested)",
+                [t],
+            )?;
+            Ok(n)
+        })
+    }
+
+    fn has_table(&self, name: &str) -> Result<bool, StateError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
     }
 
     pub fn digest_count(&self) -> Result<u64, StateError> {
@@ -604,11 +843,7 @@ impl State {
 
     /// The server refused the digest: its items are not delivered after all.
     pub fn discard(&mut self, digest_id: i64) -> Result<(), StateError> {
-        let tx = self.conn.transaction().map_err(|source| StateError {
-            path: self.path.clone(),
-            source,
-        })?;
-        let res: rusqlite::Result<()> = (|| {
+        self.in_transaction(|tx| {
             tx.execute(
                 "DELETE FROM delivered_items WHERE digest_id = ?1",
                 [digest_id],
@@ -623,10 +858,6 @@ impl State {
             )?;
             tx.execute("DELETE FROM digests WHERE id = ?1", [digest_id])?;
             Ok(())
-        })();
-        res.and_then(|_| tx.commit()).map_err(|source| StateError {
-            path: self.path.clone(),
-            source,
         })
     }
 
@@ -663,6 +894,132 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A year of daily runs, as `run` writes state: a feed offering the last ten days' items
+    /// (twenty new a day), a mailbox with five new newsletters a day whose records fall out
+    /// of the search window after five weeks, a resolved link per item. The database must
+    /// stop growing once what it holds is older than the cut-off.
+    #[test]
+    fn a_year_of_daily_runs_keeps_the_database_small() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut st = State::open(&path).unwrap();
+        let lookback = chrono::Duration::days(7);
+        let start = DateTime::from_timestamp(1_767_225_600, 0).unwrap(); // 2026-01-01
+        let mailbox = SourceKey("imap:me@mail.example:993".into());
+        let key = |day: i64, n: i64| ItemKey(format!("feed:https://e.org/feed#{day}-{n}"));
+        let mut size_at = HashMap::new();
+        for day in 0..365 {
+            let now = start + chrono::Duration::days(day);
+            let offered: Vec<ItemKey> = ((day - 9).max(0)..=day)
+                .flat_map(|d| (0..20).map(move |n| key(d, n)))
+                .collect();
+            let delivered = st.delivered_items().unwrap();
+            let (old, new): (Vec<ItemKey>, Vec<ItemKey>) =
+                offered.into_iter().partition(|k| delivered.contains(k));
+            let messages: Vec<String> = (0..5).map(|n| format!("<{day}.{n}@news>")).collect();
+            let mut learned = Remembered::default();
+            for (n, m) in messages.iter().enumerate() {
+                learned.add.push(Examined {
+                    folder: "INBOX".into(),
+                    validity: 1,
+                    id: (day * 5 + n as i64).to_string(),
+                    outcome: Outcome::Used,
+                    message_id: Some(m.clone()),
+                    dated: None,
+                    basis: String::new(),
+                });
+            }
+            // The search window (SINCE the cut-off) no longer returns five-week-old UIDs.
+            for n in 0..5 {
+                learned.forget.push(Forget::One {
+                    folder: "INBOX".into(),
+                    validity: 1,
+                    id: ((day - 37) * 5 + n).to_string(),
+                });
+            }
+            st.remember(now, &[(mailbox.clone(), learned)]).unwrap();
+            st.record_seen_again(now, &old).unwrap();
+            let redirects: Vec<(String, String)> = new
+                .iter()
+                .map(|k| (format!("https://click.example/{}", k.0), k.0.clone()))
+                .collect();
+            st.record_redirects(now, &redirects).unwrap();
+            st.prune(now - lookback - KEEP_MARGIN).unwrap();
+            let id = st
+                .record_pending(
+                    now,
+                    &Delivery {
+                        message_id: &format!("<digest.{day}@tidings>"),
+                        recipients: &["me@e.org".into()],
+                        items: new.iter().collect(),
+                        messages: messages.iter().map(String::as_str).collect(),
+                    },
+                )
+                .unwrap();
+            st.confirm(id).unwrap();
+            if day == 59 || day == 364 {
+                let pages: i64 = st
+                    .conn
+                    .query_row("PRAGMA page_count", [], |r| r.get(0))
+                    .unwrap();
+                size_at.insert(day, pages);
+            }
+        }
+        let (at60, at365) = (size_at[&59], size_at[&364]);
+        eprintln!("state database: {at60} pages after 60 daily runs, {at365} after 365");
+        assert!(
+            at365 as f64 <= at60 as f64 * 1.2,
+            "the database grew from {at60} pages after 60 runs to {at365} after 365"
+        );
+        // What pruning kept is what can still matter: the last ten days' items are all known.
+        let delivered = st.delivered_items().unwrap();
+        assert!((355..365).all(|d| delivered.contains(&key(d, 0))));
+        assert!(!delivered.contains(&key(100, 0)));
+        assert!(st.digested_messages().unwrap().contains("<364.0@news>"));
+        assert!(st.last_sent_at().unwrap().is_some());
+    }
+
+    #[test]
+    fn an_item_still_offered_or_a_message_still_held_is_not_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = State::open(&dir.path().join("s.db")).unwrap();
+        let then = DateTime::from_timestamp(1_767_225_600, 0).unwrap();
+        let later = then + chrono::Duration::days(100);
+        let (offered, gone) = (ItemKey("a#1".into()), ItemKey("a#2".into()));
+        let id = st
+            .record_pending(
+                then,
+                &Delivery {
+                    message_id: "<d@t>",
+                    recipients: &[],
+                    items: vec![&offered, &gone],
+                    messages: vec!["<held@x>", "<gone@x>"],
+                },
+            )
+            .unwrap();
+        st.confirm(id).unwrap();
+        st.record_seen_again(later, std::slice::from_ref(&offered))
+            .unwrap();
+        let mut learned = Remembered::default();
+        learned.add.push(Examined {
+            folder: String::new(),
+            validity: 0,
+            id: "f1".into(),
+            outcome: Outcome::Used,
+            message_id: Some("<held@x>".into()),
+            dated: None,
+            basis: String::new(),
+        });
+        st.remember(later, &[(SourceKey("maildir:m".into()), learned)])
+            .unwrap();
+        assert!(st.prune(later - chrono::Duration::days(37)).unwrap() > 0);
+        let delivered = st.delivered_items().unwrap();
+        assert!(delivered.contains(&offered) && !delivered.contains(&gone));
+        let digested = st.digested_messages().unwrap();
+        assert!(digested.contains("<held@x>") && !digested.contains("<gone@x>"));
+        assert_eq!(st.examined_tally("maildir:m").unwrap().used, 1);
+    }
 
     #[test]
     fn delivery_and_sources_round_trip() {

@@ -563,3 +563,215 @@ fn a_message_over_the_size_limit_is_skipped_without_being_downloaded() {
         "{text}"
     );
 }
+
+/// A TCP proxy to `upstream` that forwards everything and counts the bytes the server sends.
+fn counting_proxy(upstream: u16) -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let down = Arc::new(AtomicUsize::new(0));
+    let counted = down.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let server = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+            let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let (mut c2, mut s2) = (c2, s2);
+                let _ = std::io::copy(&mut c2, &mut s2);
+                let _ = s2.shutdown(Shutdown::Write);
+            });
+            let counted = counted.clone();
+            std::thread::spawn(move || {
+                let (mut client, mut server) = (client, server);
+                let mut buf = [0u8; 16 * 1024];
+                while let Ok(n) = server.read(&mut buf) {
+                    if n == 0 || client.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    counted.fetch_add(n, Ordering::SeqCst);
+                }
+                let _ = client.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    (port, down)
+}
+
+impl Imap {
+    /// As [`Imap::drop_raw`], with the file's modification time (Dovecot's INTERNALDATE for
+    /// a Maildir message) set to `arrived`.
+    fn drop_arrived(&self, folder: &str, bytes: &[u8], arrived: std::time::SystemTime) {
+        self.drop_raw(folder, bytes);
+        let new = self.maildir.join(format!(".{folder}")).join("new");
+        let newest = std::fs::read_dir(&new)
+            .unwrap()
+            .flatten()
+            .max_by_key(|e| e.metadata().unwrap().modified().unwrap())
+            .unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(newest.path())
+            .unwrap()
+            .set_modified(arrived)
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_large_folder_costs_what_its_new_mail_costs() {
+    let mail = MailEnv::get();
+    let imap = Imap::get();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = format!("Large{}", nonce());
+    let to = format!("imap-large-{}@example.org", nonce());
+    let now = chrono::Utc::now();
+    let a_year_ago = now - chrono::Duration::days(365);
+    let old_arrival = std::time::SystemTime::now() - std::time::Duration::from_secs(365 * 86_400);
+    // 300 issues from a year ago: outside a 7-day lookback, never worth downloading.
+    let mut old_bytes = 0;
+    for n in 0..300 {
+        let m = synthetic_issue(n, "news@quay.example", &a_year_ago.to_rfc2822(), 2_000);
+        old_bytes += m.len();
+        imap.drop_arrived(&folder, &m, old_arrival);
+    }
+    // Three new issues, two from a sender the filter leaves out, one that is not a newsletter.
+    let body = 30_000;
+    for n in 1000..1003 {
+        imap.drop_raw(
+            &folder,
+            &synthetic_issue(n, "news@quay.example", &now.to_rfc2822(), body),
+        );
+    }
+    for n in 2000..2002 {
+        imap.drop_raw(
+            &folder,
+            &synthetic_issue(n, "desk@harbour.example", &now.to_rfc2822(), body),
+        );
+    }
+    let mut empty = synthetic_issue(3000, "news@quay.example", &now.to_rfc2822(), body);
+    let at = empty.windows(6).position(|w| w == b"<html>").unwrap();
+    empty.truncate(at);
+    imap.drop_raw(&folder, &empty);
+
+    let (port, down) = counting_proxy(imap.tls_port);
+    let boxes = [Mailbox {
+        name: "Quay",
+        port,
+        security: "tls",
+        folder: &folder,
+        after: "none",
+        password_var: IMAP_PASSWORD_VAR,
+    }];
+    let cfg = write_config(dir.path(), &mail, &imap, true, &to, &boxes, false);
+    let with_filter = |from: &str| {
+        let text = read_to_string(&cfg)
+            .replace("lookback = \"3650d\"", "lookback = \"7d\"")
+            .replace(
+                "after = \"none\"",
+                &format!("after = \"none\"\nfrom = [{from}]"),
+            );
+        std::fs::write(dir.path().join("filtered.toml"), text).unwrap();
+        dir.path().join("filtered.toml")
+    };
+    let cfg = with_filter("\"*@quay.example\"");
+    let env = [
+        (SMTP_PASSWORD_VAR, mail.password.as_str()),
+        (IMAP_PASSWORD_VAR, imap.password.as_str()),
+    ];
+    let run_expecting = |cfg: &Path, code: i32| {
+        down.store(0, Ordering::SeqCst);
+        let out = tidings(cfg, &["run", "-v"], &env);
+        assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+        down.load(Ordering::SeqCst)
+    };
+    let run = |cfg: &Path| run_expecting(cfg, 0);
+
+    // First run: the new issues' bodies, none of the year-old ones. The one without content
+    // is reported (exit 2), once.
+    let first = run_expecting(&cfg, 2);
+    assert!(
+        first < 4 * body + body / 2 && first < old_bytes / 2,
+        "first run read {first} bytes (one new body is about {body}, the old ones {old_bytes})"
+    );
+    let got = mail.received_for(&to);
+    assert_eq!(got.len(), 1);
+    let text = digest_text(&got[0]);
+    assert!(text.contains("Issue 1002 story 3"), "{text}");
+    assert!(text.contains("Issue 1000 story 1"), "{text}");
+    assert!(text.contains("no readable content"), "{text}");
+    assert!(
+        !text.contains("Issue 2000") && !text.contains("Issue 5 story"),
+        "{text}"
+    );
+
+    // Second run, nothing new: no body at all (the unusable one included).
+    let second = run(&cfg);
+    assert!(
+        second < body / 2,
+        "a run with nothing new read {second} bytes"
+    );
+    assert_eq!(mail.received_for(&to).len(), 1);
+
+    // A new issue is fetched once.
+    imap.drop_raw(
+        &folder,
+        &synthetic_issue(1003, "news@quay.example", &now.to_rfc2822(), body),
+    );
+    let third = run(&cfg);
+    assert!(
+        third > body && third < 2 * body,
+        "one new message, {third} bytes"
+    );
+    assert!(run(&cfg) < body / 2, "the new message was read twice");
+    assert_eq!(mail.received_for(&to).len(), 2);
+
+    // The filter widened: the two left out are read now, and only they.
+    let widened = with_filter("\"*@quay.example\", \"*@harbour.example\"");
+    let fourth = run(&widened);
+    assert!(
+        fourth > 2 * body && fourth < 3 * body,
+        "widened filter, {fourth} bytes"
+    );
+    let got = mail.received_for(&to);
+    assert_eq!(got.len(), 3);
+    assert!(got
+        .iter()
+        .any(|m| digest_text(m).contains("Issue 2001 story 1")));
+
+    // A new UIDVALIDITY (the server rebuilt the folder): its UIDs are examined again, and
+    // the Message-ID guard keeps every digested issue out of a new digest.
+    let root = imap.maildir.join(format!(".{folder}"));
+    for entry in std::fs::read_dir(&root).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("dovecot") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    imap.drop_raw(
+        &folder,
+        &synthetic_issue(1004, "news@quay.example", &now.to_rfc2822(), body),
+    );
+    let fifth = run_expecting(&widened, 2);
+    assert!(
+        fifth > 6 * body,
+        "after a UIDVALIDITY change, {fifth} bytes"
+    );
+    let got = mail.received_for(&to);
+    assert_eq!(got.len(), 4);
+    let newest = got
+        .iter()
+        .map(|m| digest_text(m))
+        .find(|t| t.contains("Issue 1004 story 1"))
+        .expect("the new issue was digested");
+    assert!(
+        !newest.contains("Issue 1000 story") && !newest.contains("Issue 2001 story"),
+        "a digested issue was sent again: {newest}"
+    );
+    assert!(run(&widened) < body / 2);
+
+    // `tidings sources` says what the messages came to.
+    let out = tidings(&widened, &["sources"], &env);
+    let table = stdout(&out);
+    assert!(table.contains("Quay"), "{table}");
+    assert!(table.contains("8 examined: 7 used, 1 unusable"), "{table}");
+}

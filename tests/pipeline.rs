@@ -603,3 +603,159 @@ fn catch_up_starts_from_now_and_only_new_counts_a_feed_as_read() {
     );
     assert_eq!(mail.received_for(&to[0]).len(), 1);
 }
+
+/// Maildir and mbox read each message once: a Maildir file older than the cut-off is never
+/// opened, a settled one not again (even after a flag change moves it to cur/), an mbox is
+/// read from where the last run stopped and from the start only once it was rewritten.
+#[test]
+fn local_mailboxes_read_each_message_once() {
+    let mail = MailEnv::get();
+    let dir = tempfile::tempdir().unwrap();
+    let to = format!("local-once-{}@example.org", nonce());
+    let now = chrono::Utc::now().to_rfc2822();
+    let maildir = dir.path().join("Local");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let put = |name: &str, bytes: &[u8]| {
+        let path = maildir.join("new").join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    for n in 0..3 {
+        put(
+            &format!("17900{n}.M1.host"),
+            &synthetic_issue(n, "news@quay.example", &now, 0),
+        );
+    }
+    // Files from a year ago that are not even mail: reading one would be a warning.
+    let a_year_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(365 * 86_400);
+    for n in 0..50 {
+        let path = put(&format!("16000{n}.M1.host"), b"\x00\x01 not a message");
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(a_year_ago)
+            .unwrap();
+    }
+    let mbox = dir.path().join("archive.mbox");
+    let entry = |n: usize| {
+        let mut e = b"From news@quay.example Wed Dec  2 08:00:00 2026\n".to_vec();
+        e.extend(synthetic_issue(n, "news@quay.example", &now, 0));
+        e.extend(b"\n");
+        e
+    };
+    // Made once: each carries its own Message-ID.
+    let entries: Vec<Vec<u8>> = (10..14).map(entry).collect();
+    let first_three: Vec<u8> = entries[..3].concat();
+    std::fs::write(&mbox, &first_three).unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"
+[digest]
+title = "Local mail"
+lookback = "7d"
+
+[state]
+path = "state/tidings.db"
+
+[delivery]
+from = "Tidings <digest@example.org>"
+to = ["{to}"]
+
+[smtp]
+host = "{host}"
+port = {port}
+security = "starttls"
+username = "{user}"
+password_env = "{PASSWORD_VAR}"
+ca_file = "{ca}"
+
+[[mailboxes]]
+type = "maildir"
+name = "Local"
+path = "Local"
+
+[[mailboxes]]
+type = "mbox"
+name = "Archive"
+path = "archive.mbox"
+"#,
+            host = mail.host,
+            port = mail.starttls_port,
+            user = mail.user,
+            ca = mail.ca.display(),
+        ),
+    )
+    .unwrap();
+    let env = [(PASSWORD_VAR, mail.password.as_str())];
+    let run = || {
+        let out = tidings(&cfg, &["run"], &env);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stderr(&out)
+    };
+    let digests = || -> Vec<String> {
+        mail.received_for(&to)
+            .iter()
+            .map(|raw| parse(raw).text)
+            .collect()
+    };
+
+    run();
+    let got = digests();
+    assert_eq!(got.len(), 1);
+    for n in [0, 2, 10, 12] {
+        assert!(got[0].contains(&format!("Issue {n} story 1")), "{}", got[0]);
+    }
+    assert!(!got[0].contains("not a parsable"), "{}", got[0]);
+
+    // The digested files become unreadable and one moves to cur/ with a flag: none is read.
+    for n in 0..3 {
+        std::fs::write(
+            maildir.join("new").join(format!("17900{n}.M1.host")),
+            b"\x00 gone",
+        )
+        .unwrap();
+    }
+    std::fs::rename(
+        maildir.join("new/179000.M1.host"),
+        maildir.join("cur/179000.M1.host:2,S"),
+    )
+    .unwrap();
+    let quiet = run();
+    assert!(quiet.contains("nothing new"), "{quiet}");
+    assert_eq!(digests().len(), 1);
+
+    // New mail in both: only it.
+    put(
+        "1790099.M1.host",
+        &synthetic_issue(3, "news@quay.example", &now, 0),
+    );
+    let mut appended = first_three.clone();
+    appended.extend(&entries[3]);
+    std::fs::write(&mbox, &appended).unwrap();
+    run();
+    let got = digests();
+    assert_eq!(got.len(), 2);
+    let newest = got.iter().find(|t| t.contains("Issue 13 story 1")).unwrap();
+    assert!(newest.contains("Issue 3 story 1"), "{newest}");
+    assert!(
+        !newest.contains("Issue 10 story") && !newest.contains("Issue 0 story"),
+        "{newest}"
+    );
+
+    // The mbox rewritten (its first message expunged): scanned again from the start, and
+    // nothing already digested comes back.
+    let rewritten: Vec<u8> = entries[1..].concat();
+    std::fs::write(&mbox, &rewritten).unwrap();
+    let quiet = run();
+    assert!(quiet.contains("nothing new"), "{quiet}");
+    assert_eq!(digests().len(), 2);
+
+    let sources = stdout(&tidings(&cfg, &["sources"], &env));
+    assert!(sources.contains("4 examined: 4 used"), "{sources}");
+    assert!(sources.contains("3 examined: 3 used"), "{sources}");
+}

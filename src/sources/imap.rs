@@ -4,9 +4,11 @@
 //!   verified: against the public roots, plus the PEM `ca_file` for a private CA. Plain IMAP is
 //!   only accepted for localhost (checked in [`crate::config`]).
 //! - Folders are opened with EXAMINE (read-only) and bodies fetched with `BODY.PEEK[]`, so reading
-//!   never marks anything read. Only UIDs not digested before (per folder and UIDVALIDITY, kept in
-//!   [`crate::state`]) are fetched; the Message-ID guard in [`maildir::digest_message`] catches
-//!   the same newsletter arriving twice.
+//!   never marks anything read. The server is asked only for what can matter (`UID SEARCH
+//!   SINCE` the cut-off, `FROM` the sender patterns), and only UIDs with no standing record
+//!   (per folder and UIDVALIDITY, see [`crate::sources::examined`]) are fetched, a chunk at a
+//!   time; the Message-ID guard in [`maildir::digest_message`] catches the same newsletter
+//!   arriving twice.
 //! - A dropped connection or a timeout is retried once from a fresh connection; a wrong password
 //!   is not retried. Either way the failure is this mailbox's, not the run's.
 //! - [`apply_after`] runs only after the digest was accepted by SMTP and recorded: it marks the
@@ -17,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_imap::{Client, Session};
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -28,6 +31,7 @@ use crate::config::{AfterDelivery, ImapConfig, MailboxConfig, SecretSource, Secu
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
 use crate::model::SourceKey;
+use crate::sources::examined::{Forget, Remembered};
 use crate::sources::maildir::{
     digest_message, too_large, MailboxRead, MessageOutcome, MessageReader,
 };
@@ -115,6 +119,8 @@ pub fn label(cfg: &MailboxConfig) -> String {
 pub struct ImapRead {
     pub read: MailboxRead,
     pub used: Vec<ImapUid>,
+    /// What each message came to, for state.
+    pub learned: Remembered,
 }
 
 /// Reads every folder of the mailbox: the messages not digested before.
@@ -122,6 +128,7 @@ pub async fn read(
     cfg: &MailboxConfig,
     state: &State,
     digested: &HashSet<String>,
+    cutoff: DateTime<Utc>,
     cleaner: &Cleaner,
     sanitizer: &Sanitizer,
 ) -> Result<ImapRead, ImapError> {
@@ -130,7 +137,11 @@ pub async fn read(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match read_once(cfg, imap, &password, state, digested, cleaner, sanitizer).await {
+        match read_once(
+            cfg, imap, &password, state, digested, cutoff, cleaner, sanitizer,
+        )
+        .await
+        {
             Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
                 tracing::warn!(source = %label(cfg), error = %e, "IMAP connection failed; retrying");
                 tokio::time::sleep(RETRY_PAUSE).await;
@@ -193,6 +204,7 @@ async fn read_once(
     password: &str,
     state: &State,
     digested: &HashSet<String>,
+    cutoff: DateTime<Utc>,
     cleaner: &Cleaner,
     sanitizer: &Sanitizer,
 ) -> Result<ImapRead, ImapError> {
@@ -203,9 +215,11 @@ async fn read_once(
         cfg,
         source: &key,
         digested,
+        cutoff,
         cleaner,
         sanitizer,
     };
+    let mut ledger = reader.ledger(state.examined(&key.0).unwrap_or_default());
     let mut out = ImapRead::default();
     for folder in &imap.folders {
         // EXAMINE: the folder is opened read-only, so nothing about it changes by reading.
@@ -227,15 +241,29 @@ async fn read_once(
             }
         };
         let uidvalidity = mailbox.uid_validity.unwrap_or(0);
+        // UIDs mean nothing under another UIDVALIDITY.
+        ledger.learned.forget.push(Forget::OtherValidity {
+            folder: folder.clone(),
+            validity: uidvalidity,
+        });
         let known = state
             .imap_digested(&key.0, folder, uidvalidity)
             .unwrap_or_default();
-        let mut uids: Vec<u32> =
-            within(imap.timeout, &addr, "UID SEARCH", session.uid_search("ALL"))
-                .await?
-                .into_iter()
-                .filter(|u| !known.contains(u))
-                .collect();
+        // Only what can matter: arrived since the cut-off, from the senders the filters allow.
+        let query = search_query(cutoff, &cfg.from);
+        let found = within(
+            imap.timeout,
+            &addr,
+            "UID SEARCH",
+            session.uid_search(&query),
+        )
+        .await?;
+        let present: HashSet<String> = found.iter().map(u32::to_string).collect();
+        ledger.forget_absent(folder, uidvalidity, &present);
+        let mut uids: Vec<u32> = found
+            .into_iter()
+            .filter(|u| !known.contains(u) && !ledger.settled(folder, uidvalidity, &u.to_string()))
+            .collect();
         uids.sort_unstable();
         // Sizes first, so a message over the limit (a 50 MB attachment) is never downloaded.
         let sizes = fetch_each(&mut session, imap, &addr, &uids, "(UID RFC822.SIZE)", |f| {
@@ -249,43 +277,44 @@ async fn read_once(
                     out.read
                         .warnings
                         .push(too_large(&format!("{folder}/{uid}"), size.into()));
+                    MessageOutcome::Failed.note(&mut ledger, folder, uidvalidity, &uid.to_string());
                 }
                 _ => small.push(uid),
             }
         }
-        let bodies: BTreeMap<u32, Vec<u8>> = fetch_each(
-            &mut session,
-            imap,
-            &addr,
-            &small,
-            "(UID BODY.PEEK[])",
-            |f| Some((f.uid?, f.body()?.to_vec())),
-        )
-        .await?
-        .into_iter()
-        .collect();
-        tracing::debug!(source = %label(cfg), folder, new = bodies.len(), "IMAP folder read");
-        for (uid, body) in bodies {
-            let name = format!("{folder}/{uid}");
-            // The server may have understated the size.
-            if body.len() as u64 > DEFAULT_MAX_MESSAGE_BYTES {
-                out.read.warnings.push(too_large(&name, body.len() as u64));
-                continue;
-            }
-            let fallback = format!("imap-{}-{folder}-{uidvalidity}-{uid}", imap.host);
-            if let MessageOutcome::Used(message_id) =
-                digest_message(&body, &name, &fallback, &reader, &mut out.read)
-            {
-                out.used.push(ImapUid {
-                    mailbox: key.0.clone(),
-                    folder: folder.clone(),
-                    uidvalidity,
-                    uid,
-                    message_id,
-                });
+        // Bodies a chunk at a time, each chunk digested before the next is asked for: memory
+        // holds one chunk of mail, not the folder.
+        for chunk in small.chunks(FETCH_CHUNK) {
+            let bodies = fetch_each(&mut session, imap, &addr, chunk, "(UID BODY.PEEK[])", |f| {
+                Some((f.uid?, f.body()?.to_vec()))
+            })
+            .await?;
+            tracing::debug!(source = %label(cfg), folder, bodies = bodies.len(), "IMAP bodies fetched");
+            for (uid, body) in bodies {
+                let name = format!("{folder}/{uid}");
+                let id = uid.to_string();
+                // The server may have understated the size.
+                if body.len() as u64 > DEFAULT_MAX_MESSAGE_BYTES {
+                    out.read.warnings.push(too_large(&name, body.len() as u64));
+                    MessageOutcome::Failed.note(&mut ledger, folder, uidvalidity, &id);
+                    continue;
+                }
+                let fallback = format!("imap-{}-{folder}-{uidvalidity}-{uid}", imap.host);
+                let outcome = digest_message(&body, &name, &fallback, &reader, &mut out.read);
+                outcome.note(&mut ledger, folder, uidvalidity, &id);
+                if let MessageOutcome::Used(message_id) = outcome {
+                    out.used.push(ImapUid {
+                        mailbox: key.0.clone(),
+                        folder: folder.clone(),
+                        uidvalidity,
+                        uid,
+                        message_id,
+                    });
+                }
             }
         }
     }
+    out.learned = ledger.finish(false);
     // The data is in hand: a failing LOGOUT changes nothing.
     let _ = within(imap.timeout, &addr, "LOGOUT", session.logout()).await;
     Ok(out)
@@ -379,6 +408,38 @@ async fn store(
         Ok(())
     })
     .await
+}
+
+/// The `UID SEARCH` criteria for what can matter: `SINCE` a day before the cut-off (SINCE
+/// compares dates, in the server's zone), and, where every sender pattern has a literal part,
+/// `FROM` for each (a substring match on the server; the patterns are still checked here).
+fn search_query(cutoff: DateTime<Utc>, from: &[String]) -> String {
+    let since = cutoff - chrono::Duration::days(1);
+    let mut query = format!("SINCE {}", since.format("%-d-%b-%Y"));
+    let literals: Option<Vec<String>> = from
+        .iter()
+        .map(|p| {
+            let longest = p
+                .trim()
+                .split('*')
+                .max_by_key(|part| part.len())
+                .unwrap_or("")
+                .to_lowercase();
+            // Quoted strings cannot carry these; a pattern without a literal part matches all.
+            let plain = !longest.is_empty()
+                && longest
+                    .chars()
+                    .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\');
+            plain.then_some(longest)
+        })
+        .collect();
+    if let Some(literals) = literals.filter(|l| !l.is_empty()) {
+        query.push(' ');
+        query.push_str(&"OR ".repeat(literals.len() - 1));
+        let terms: Vec<String> = literals.iter().map(|l| format!("FROM \"{l}\"")).collect();
+        query.push_str(&terms.join(" "));
+    }
+    query
 }
 
 /// `1:3,7,9:10` for sorted UIDs.
@@ -607,6 +668,34 @@ async fn login(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn searches_ask_for_what_can_matter() {
+        let cutoff = DateTime::parse_from_rfc3339("2026-03-05T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(search_query(cutoff, &[]), "SINCE 4-Mar-2026");
+        assert_eq!(
+            search_query(cutoff, &["*@Substack.com".into()]),
+            "SINCE 4-Mar-2026 FROM \"@substack.com\""
+        );
+        assert_eq!(
+            search_query(
+                cutoff,
+                &["a@x.org".into(), "*news*".into(), "*@y.org".into()]
+            ),
+            "SINCE 4-Mar-2026 OR OR FROM \"a@x.org\" FROM \"news\" FROM \"@y.org\""
+        );
+        // A pattern that matches everyone, or one a quoted string cannot carry: no FROM.
+        assert_eq!(
+            search_query(cutoff, &["*".into(), "a@x.org".into()]),
+            "SINCE 4-Mar-2026"
+        );
+        assert_eq!(
+            search_query(cutoff, &["a\"b@x.org".into()]),
+            "SINCE 4-Mar-2026"
+        );
+    }
 
     #[test]
     fn uid_sets_are_compact() {

@@ -6,7 +6,10 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::config::{MailboxConfig, DEFAULT_MAX_MESSAGE_BYTES};
+use chrono::{DateTime, Utc};
+
 use crate::model::{Attention, Item, SourceKey};
+use crate::sources::examined::{Basis, Ledger, Outcome, Remembered};
 use crate::sources::newsletter::{self, NewsletterContext};
 use crate::{html::Sanitizer, links::Cleaner};
 
@@ -27,10 +30,29 @@ pub struct MailboxRead {
 pub enum MessageOutcome {
     /// Stories or an attention entry were taken from it; carries its Message-ID.
     Used(String),
-    /// Digested in an earlier run (Message-ID guard), or from a sender the filters exclude.
-    Skipped,
+    /// Digested in an earlier run (Message-ID guard); carries its Message-ID.
+    Known(String),
+    /// From a sender the filters exclude.
+    Filtered,
+    /// Dated (Unix seconds) before the cut-off: not extracted.
+    TooOld(i64),
     /// Unusable; a warning was recorded.
     Failed,
+}
+
+impl MessageOutcome {
+    /// Notes the outcome in the mailbox's ledger, under the message's place in the mailbox.
+    pub fn note(&self, ledger: &mut Ledger<'_>, folder: &str, validity: u32, id: &str) {
+        let (outcome, message_id, dated) = match self {
+            MessageOutcome::Used(m) | MessageOutcome::Known(m) => {
+                (Outcome::Used, Some(m.clone()), None)
+            }
+            MessageOutcome::Filtered => (Outcome::Filtered, None, None),
+            MessageOutcome::TooOld(d) => (Outcome::TooOld, None, Some(*d)),
+            MessageOutcome::Failed => (Outcome::Unusable, None, None),
+        };
+        ledger.note(folder, validity, id, outcome, message_id, dated);
+    }
 }
 
 pub fn source_key(cfg: &MailboxConfig) -> SourceKey {
@@ -82,8 +104,25 @@ pub struct MessageReader<'a> {
     pub cfg: &'a MailboxConfig,
     pub source: &'a SourceKey,
     pub digested: &'a HashSet<String>,
+    /// Messages dated before this are too old to digest (and are not extracted).
+    pub cutoff: DateTime<Utc>,
     pub cleaner: &'a Cleaner,
     pub sanitizer: &'a Sanitizer,
+}
+
+impl<'a> MessageReader<'a> {
+    /// An empty ledger over the mailbox's `records`, judged by this reader's cut-off,
+    /// digested messages and sender filters.
+    pub fn ledger(&self, records: Vec<crate::sources::examined::Examined>) -> Ledger<'a> {
+        Ledger::new(
+            records,
+            Basis {
+                digested: self.digested,
+                cutoff: self.cutoff,
+                filter: crate::sources::examined::filter_fingerprint(&self.cfg.from),
+            },
+        )
+    }
 }
 
 /// Parses one raw message, applies the sender filters and the Message-ID guard, and adds its
@@ -100,6 +139,7 @@ pub fn digest_message(
         cfg,
         source,
         digested,
+        cutoff,
         cleaner,
         sanitizer,
     } = *r;
@@ -109,14 +149,21 @@ pub fn digest_message(
         return MessageOutcome::Failed;
     };
     // Checked before extraction, which is the expensive part: a run with nothing new stays cheap.
-    if digested.contains(&newsletter::message_id(&msg, fallback_id)) {
+    let id = newsletter::message_id(&msg, fallback_id);
+    if digested.contains(&id) {
         out.messages_skipped += 1;
-        return MessageOutcome::Skipped;
+        return MessageOutcome::Known(id);
     }
     let sender = msg.from().and_then(|a| a.first()).and_then(|a| a.address());
     if !sender_matches(&cfg.from, sender) {
         out.messages_skipped += 1;
-        return MessageOutcome::Skipped;
+        return MessageOutcome::Filtered;
+    }
+    if let Some(date) = msg.date().map(|d| d.to_timestamp()) {
+        if date < cutoff.timestamp() {
+            out.messages_skipped += 1;
+            return MessageOutcome::TooOld(date);
+        }
     }
     let ctx = NewsletterContext {
         source,
@@ -130,7 +177,7 @@ pub fn digest_message(
     let extracted = newsletter::extract(&msg, &ctx);
     if digested.contains(&extracted.message_id) {
         out.messages_skipped += 1;
-        return MessageOutcome::Skipped;
+        return MessageOutcome::Known(extracted.message_id);
     }
     out.messages_read += 1;
     out.warnings.extend(
@@ -190,50 +237,80 @@ pub fn message_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Reads every message not digested before. `digested` holds delivered Message-IDs.
+/// Reads every message not examined before (or whose record no longer holds), and says what
+/// each came to. `digested` holds delivered Message-IDs.
+///
+/// A file last modified before the cut-off is not opened: mail is written once, on arrival,
+/// so its modification time is an upper bound for when it came.
 pub fn read(
     cfg: &MailboxConfig,
+    records: Vec<crate::sources::examined::Examined>,
     digested: &HashSet<String>,
+    cutoff: DateTime<Utc>,
     cleaner: &Cleaner,
     sanitizer: &Sanitizer,
-) -> std::io::Result<MailboxRead> {
+) -> std::io::Result<(MailboxRead, Remembered)> {
     let source = source_key(cfg);
     let reader = MessageReader {
         cfg,
         source: &source,
         digested,
+        cutoff,
         cleaner,
         sanitizer,
     };
+    let mut ledger = reader.ledger(records);
+    // A day's slack: a clock a little off or a file touched on arrival is still read.
+    let not_before = std::time::SystemTime::from(cutoff - chrono::Duration::days(1));
     let mut out = MailboxRead::default();
     for file in message_files(&cfg.path)? {
         let file_name = file
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
             .unwrap_or_default();
-        // A Maildir file keeps its unique name when its flags change (`:2,S`): strip them so the
-        // fallback id is stable.
+        // A Maildir file keeps its unique name when its flags change (`:2,S`) and when it
+        // moves from new/ to cur/: strip them so the record and the fallback id are stable.
         let unique = file_name
             .split(":2,")
             .next()
             .unwrap_or(&file_name)
             .to_string();
-        let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        let meta = std::fs::metadata(&file).ok();
+        if meta
+            .as_ref()
+            .and_then(|m| m.modified().ok())
+            .is_some_and(|t| t < not_before)
+        {
+            out.messages_skipped += 1;
+            continue;
+        }
+        if ledger.settled("", 0, &unique) {
+            out.messages_skipped += 1;
+            continue;
+        }
+        let size = meta.map(|m| m.len()).unwrap_or(0);
         if size > DEFAULT_MAX_MESSAGE_BYTES {
             out.warnings.push(too_large(&file_name, size));
+            MessageOutcome::Failed.note(&mut ledger, "", 0, &unique);
             continue;
         }
         let bytes = match std::fs::read(&file) {
             Ok(b) => b,
             Err(e) => {
+                // Not recorded: a file that cannot be read now may be readable next time.
                 out.warnings
                     .push(format!("message `{file_name}` could not be read: {e}"));
                 continue;
             }
         };
-        digest_message(&bytes, &file_name, &unique, &reader, &mut out);
+        digest_message(&bytes, &file_name, &unique, &reader, &mut out).note(
+            &mut ledger,
+            "",
+            0,
+            &unique,
+        );
     }
-    Ok(out)
+    Ok((out, ledger.finish(true)))
 }
 
 /// The warning for a message over the size limit, which is skipped (unread where the

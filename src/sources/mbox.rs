@@ -4,49 +4,103 @@
 //! (the mboxo/mboxrd "From_" line, which is not part of the message). Inside a message, lines
 //! quoted as `>From `, `>>From `… lose one `>` (mboxrd unescaping), so a body line that began
 //! with "From " reads as it was written.
+//!
+//! The file is read one message at a time, and from where the last run stopped: each message
+//! is known by the offset of its `From ` line, and the file by a hash of its first bytes.
 
 use std::collections::HashSet;
 
 use sha2::{Digest as _, Sha256};
 
+use chrono::{DateTime, Utc};
+
 use crate::config::{MailboxConfig, DEFAULT_MAX_MESSAGE_BYTES};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
-use crate::sources::maildir::{digest_message, source_key, too_large, MailboxRead, MessageReader};
+use crate::sources::examined::{Examined, Forget, Ledger, Remembered};
+use crate::sources::maildir::{
+    digest_message, source_key, too_large, MailboxRead, MessageOutcome, MessageReader,
+};
 
 /// The raw messages of an mbox, unescaped, in file order.
 pub fn split(bytes: &[u8]) -> Vec<Vec<u8>> {
-    let mut out: Vec<Vec<u8>> = Vec::new();
-    let mut current: Option<Vec<u8>> = None;
-    let mut prev_blank = true;
-    for line in bytes.split_inclusive(|b| *b == b'\n') {
-        if prev_blank && line.starts_with(b"From ") {
-            if let Some(m) = current.take() {
-                out.push(trim_separator(m));
-            }
-            current = Some(Vec::new());
-            prev_blank = false;
-            continue;
-        }
-        let body = line.strip_suffix(b"\n").unwrap_or(line);
-        let body = body.strip_suffix(b"\r").unwrap_or(body);
-        prev_blank = body.is_empty();
-        let Some(m) = current.as_mut() else {
-            // Text before the first From_ line is not a message.
-            continue;
-        };
-        let quoted = line.iter().take_while(|b| **b == b'>').count();
-        if quoted > 0 && line[quoted..].starts_with(b"From ") {
-            m.extend_from_slice(&line[1..]);
-        } else {
-            m.extend_from_slice(line);
-        }
+    let mut scanner = Scanner::new(bytes, 0);
+    let mut out = Vec::new();
+    // Reading from memory cannot fail.
+    while let Ok(Some((_, m))) = scanner.next_message() {
+        out.push(m);
     }
-    if let Some(m) = current {
-        out.push(trim_separator(m));
-    }
-    out.retain(|m| !m.iter().all(u8::is_ascii_whitespace));
     out
+}
+
+/// Reads an mbox one message at a time, so memory holds one message, not the file.
+struct Scanner<R> {
+    reader: R,
+    /// Byte offset of the next line to read.
+    pos: u64,
+    prev_blank: bool,
+    /// The message being read: the offset of its `From ` line, and its bytes so far.
+    current: Option<(u64, Vec<u8>)>,
+}
+
+impl<R: std::io::BufRead> Scanner<R> {
+    /// A scanner positioned at `pos`, which must be the start of a `From ` line (or 0).
+    fn new(reader: R, pos: u64) -> Scanner<R> {
+        Scanner {
+            reader,
+            pos,
+            prev_blank: true,
+            current: None,
+        }
+    }
+
+    /// The next message and the offset of its `From ` line; None at the end of the file.
+    fn next_message(&mut self) -> std::io::Result<Option<(u64, Vec<u8>)>> {
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let start = self.pos;
+            let n = self.reader.read_until(b'\n', &mut line)?;
+            if n == 0 {
+                match self.current.take() {
+                    Some((at, m)) if !is_blank(&m) => return Ok(Some((at, trim_separator(m)))),
+                    _ => return Ok(None),
+                }
+            }
+            self.pos += n as u64;
+            if self.prev_blank && line.starts_with(b"From ") {
+                self.prev_blank = false;
+                if let Some((at, m)) = self.current.replace((start, Vec::new())) {
+                    if !is_blank(&m) {
+                        return Ok(Some((at, trim_separator(m))));
+                    }
+                }
+                continue;
+            }
+            let body = line.strip_suffix(b"\n").unwrap_or(&line);
+            let body = body.strip_suffix(b"\r").unwrap_or(body);
+            self.prev_blank = body.is_empty();
+            let Some((_, m)) = self.current.as_mut() else {
+                // Text before the first From_ line is not a message.
+                continue;
+            };
+            if m.len() as u64 > DEFAULT_MAX_MESSAGE_BYTES {
+                // Over the limit: its size is all that is still needed.
+                m.truncate(DEFAULT_MAX_MESSAGE_BYTES as usize + 1);
+                continue;
+            }
+            let quoted = line.iter().take_while(|b| **b == b'>').count();
+            if quoted > 0 && line[quoted..].starts_with(b"From ") {
+                m.extend_from_slice(&line[1..]);
+            } else {
+                m.extend_from_slice(&line);
+            }
+        }
+    }
+}
+
+fn is_blank(m: &[u8]) -> bool {
+    m.iter().all(u8::is_ascii_whitespace)
 }
 
 /// The empty line before the next `From ` belongs to the mbox, not to the message.
@@ -59,39 +113,108 @@ fn trim_separator(mut m: Vec<u8>) -> Vec<u8> {
     m
 }
 
+/// How much of the file's start identifies it: a rewritten mbox (expunged, compacted) does
+/// not start with the same bytes, an mbox that was only appended to does.
+const HEAD_BYTES: usize = 4096;
+
+/// The identity of an mbox file: a hash of its first bytes.
+fn head_hash(file: &mut std::fs::File) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    file.by_ref()
+        .take(HEAD_BYTES as u64)
+        .read_to_end(&mut head)?;
+    let hash = Sha256::digest(&head);
+    Ok(hash[..12].iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Reads the messages not examined before: those appended since the last scan, and earlier
+/// ones whose record no longer holds (read again at their offset). A file whose start has
+/// changed, or that shrank, was rewritten: it is scanned from the start, its records reset.
 pub fn read(
     cfg: &MailboxConfig,
+    records: Vec<Examined>,
+    scanned: Option<(String, u64)>,
     digested: &HashSet<String>,
+    cutoff: DateTime<Utc>,
     cleaner: &Cleaner,
     sanitizer: &Sanitizer,
-) -> std::io::Result<MailboxRead> {
+) -> std::io::Result<(MailboxRead, Remembered)> {
+    use std::io::{Seek as _, SeekFrom};
     let source = source_key(cfg);
     let reader = MessageReader {
         cfg,
         source: &source,
         digested,
+        cutoff,
         cleaner,
         sanitizer,
     };
     let mut out = MailboxRead::default();
-    let bytes = std::fs::read(&cfg.path)?;
-    let file = cfg
+    let mut file = std::fs::File::open(&cfg.path)?;
+    let len = file.metadata()?.len();
+    let head = head_hash(&mut file)?;
+    let name = cfg
         .path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    for (i, raw) in split(&bytes).into_iter().enumerate() {
-        let label = format!("{file} #{}", i + 1);
+    let (records, resume, rewritten) = match scanned {
+        Some((h, to)) if h == head && to <= len => (records, to, false),
+        _ => (Vec::new(), 0, true),
+    };
+    let mut ledger = reader.ledger(records.clone());
+    if rewritten {
+        ledger.learned.forget.push(Forget::All);
+    }
+    let take = |at: u64, raw: Vec<u8>, out: &mut MailboxRead, ledger: &mut Ledger<'_>| {
+        let id = at.to_string();
+        if ledger.settled("", 0, &id) {
+            out.messages_skipped += 1;
+            return;
+        }
+        let label = format!("{name} at byte {at}");
         if raw.len() as u64 > DEFAULT_MAX_MESSAGE_BYTES {
             out.warnings.push(too_large(&label, raw.len() as u64));
-            continue;
+            MessageOutcome::Failed.note(ledger, "", 0, &id);
+            return;
         }
         // Without a Message-ID the content is the identity: stable when messages are added.
         let hash = Sha256::digest(&raw);
         let fallback: String = hash[..12].iter().map(|b| format!("{b:02x}")).collect();
-        digest_message(&raw, &label, &format!("mbox-{fallback}"), &reader, &mut out);
+        digest_message(&raw, &label, &format!("mbox-{fallback}"), &reader, out)
+            .note(ledger, "", 0, &id);
+    };
+    // Earlier messages whose reason to be passed over is gone, one at a time at their offset.
+    let mut earlier: Vec<u64> = records
+        .iter()
+        .filter(|e| e.id.parse::<u64>().is_ok_and(|at| at < resume))
+        .filter_map(|e| e.id.parse().ok())
+        .collect();
+    earlier.sort_unstable();
+    for at in earlier {
+        if ledger.settled("", 0, &at.to_string()) {
+            continue;
+        }
+        file.seek(SeekFrom::Start(at))?;
+        let mut one = Scanner::new(std::io::BufReader::new(&mut file), at);
+        if let Some((at, raw)) = one.next_message()? {
+            take(at, raw, &mut out, &mut ledger);
+        }
     }
-    Ok(out)
+    // Then everything from where the last scan stopped. The last message is scanned again
+    // next time (to find its end, and in case it was still being written); its record
+    // makes that cheap.
+    file.seek(SeekFrom::Start(resume))?;
+    let mut scanner = Scanner::new(std::io::BufReader::new(&mut file), resume);
+    let mut last = resume;
+    while let Some((at, raw)) = scanner.next_message()? {
+        last = at;
+        take(at, raw, &mut out, &mut ledger);
+    }
+    let mut learned = ledger.finish(false);
+    learned.mbox_scan = Some((head, last));
+    Ok((out, learned))
 }
 
 #[cfg(test)]

@@ -372,3 +372,27 @@ pub fn read_to_string(p: &Path) -> String {
         .unwrap();
     s
 }
+
+/// A newsletter of three linked stories from `from`, dated `date` (RFC 2822), padded with
+/// `padding` bytes of prose so that one body is easy to tell from none in a byte count.
+pub fn synthetic_issue(n: usize, from: &str, date: &str, padding: usize) -> Vec<u8> {
+    let mut stories = String::new();
+    for k in 1..=3 {
+        stories.push_str(&format!(
+            "<h3><a href=\"https://news.example.org/issue-{n}/story-{k}\">Issue {n} story {k}: harbour works reach stage {k}</a></h3>\n\
+             <p>The council said stage {k} of the works on the east quay would finish before the spring tides.</p>\n"
+        ));
+    }
+    let mut filler = String::new();
+    while filler.len() < padding {
+        filler.push_str("Notes from the quay, kept for the archive and not a story. ");
+    }
+    format!(
+        "From: Quay Notes <{from}>\r\nTo: reader@example.org\r\nSubject: Quay Notes {n}\r\n\
+         Date: {date}\r\nMessage-ID: <quay-{n}-{nonce}@example.org>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\r\n\
+         <html><body><h2>Quay Notes</h2>\n{stories}<p style=\"color:#fff\">{filler}</p></body></html>\r\n",
+        nonce = nonce(),
+    )
+    .into_bytes()
+}
