@@ -143,28 +143,38 @@ pub fn digest_message(
         cleaner,
         sanitizer,
     } = *r;
-    let Some(msg) = mail_parser::MessageParser::default().parse(bytes) else {
+    // The headers decide whether the body is worth parsing at all (the body is most of the
+    // cost): a digested, filtered or old message is passed over on its headers alone.
+    let parser = mail_parser::MessageParser::default();
+    let Some(head) = parser.parse_headers(bytes) else {
         out.warnings
             .push(format!("message `{label}` is not a parsable email"));
         return MessageOutcome::Failed;
     };
-    // Checked before extraction, which is the expensive part: a run with nothing new stays cheap.
-    let id = newsletter::message_id(&msg, fallback_id);
+    let id = newsletter::message_id(&head, fallback_id);
     if digested.contains(&id) {
         out.messages_skipped += 1;
         return MessageOutcome::Known(id);
     }
-    let sender = msg.from().and_then(|a| a.first()).and_then(|a| a.address());
+    let sender = head
+        .from()
+        .and_then(|a| a.first())
+        .and_then(|a| a.address());
     if !sender_matches(&cfg.from, sender) {
         out.messages_skipped += 1;
         return MessageOutcome::Filtered;
     }
-    if let Some(date) = msg.date().map(|d| d.to_timestamp()) {
+    if let Some(date) = head.date().map(|d| d.to_timestamp()) {
         if date < cutoff.timestamp() {
             out.messages_skipped += 1;
             return MessageOutcome::TooOld(date);
         }
     }
+    let Some(msg) = parser.parse(bytes) else {
+        out.warnings
+            .push(format!("message `{label}` is not a parsable email"));
+        return MessageOutcome::Failed;
+    };
     let ctx = NewsletterContext {
         source,
         name: cfg.name.as_deref(),
