@@ -376,8 +376,8 @@ async fn read_mailbox(
         )
         .await
         {
-            Ok(r) => {
-                let attention = r.read.attention.clone();
+            Ok(mut r) => {
+                let attention = std::mem::take(&mut r.read.attention);
                 (ok(r.read), attention, r.used, Some(r.learned))
             }
             Err(e) => failed(format!("IMAP mailbox failed: {e}")),
@@ -414,8 +414,8 @@ async fn read_mailbox(
     })
     .await;
     match res {
-        Ok(Ok((read, learned))) => {
-            let attention = read.attention.clone();
+        Ok(Ok((mut read, learned))) => {
+            let attention = std::mem::take(&mut read.attention);
             (ok(read), attention, Vec::new(), Some(learned))
         }
         Ok(Err(e)) => failed(mailbox_problem(&path, &e)),

@@ -425,16 +425,7 @@ impl State {
         uidvalidity: u32,
     ) -> Result<HashSet<u32>, StateError> {
         // A read-only state written by an older version has no such table yet: nothing digested.
-        let has_table: bool = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'imap_digested'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| n > 0)
-            .map_err(|e| self.err(e))?;
-        if !has_table {
+        if !self.has_table("imap_digested")? {
             return Ok(HashSet::new());
         }
         let mut stmt = self

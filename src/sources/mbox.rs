@@ -163,7 +163,15 @@ pub fn read(
         Some((h, to)) if h == head && to <= len => (records, to, false),
         _ => (Vec::new(), 0, true),
     };
-    let mut ledger = reader.ledger(records.clone());
+    // Earlier messages whose reason to be passed over may be gone: read one at a time at
+    // their offset, below.
+    let mut earlier: Vec<u64> = records
+        .iter()
+        .filter_map(|e| e.id.parse::<u64>().ok())
+        .filter(|at| *at < resume)
+        .collect();
+    earlier.sort_unstable();
+    let mut ledger = reader.ledger(records);
     if rewritten {
         ledger.learned.forget.push(Forget::All);
     }
@@ -185,13 +193,6 @@ pub fn read(
         digest_message(&raw, &label, &format!("mbox-{fallback}"), &reader, out)
             .note(ledger, "", 0, &id);
     };
-    // Earlier messages whose reason to be passed over is gone, one at a time at their offset.
-    let mut earlier: Vec<u64> = records
-        .iter()
-        .filter(|e| e.id.parse::<u64>().is_ok_and(|at| at < resume))
-        .filter_map(|e| e.id.parse().ok())
-        .collect();
-    earlier.sort_unstable();
     for at in earlier {
         if ledger.settled("", 0, &at.to_string()) {
             continue;
