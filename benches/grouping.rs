@@ -80,6 +80,7 @@ fn items(n: usize) -> Vec<Item> {
                 categories: Vec::new(),
                 also: Vec::new(),
                 tracker_host: None,
+                media: Vec::new(),
             });
         }
     }

@@ -10,7 +10,7 @@ use crate::config::{Config, FeedLocation, MailboxKind, Transport};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
 use crate::model::Digest;
-use crate::sources::feed::{self, FeedContext};
+use crate::sources::feed::{self, FeedContext, Origin};
 use crate::sources::http::{Fetched, Fetcher, Validators};
 
 /// One line of the report.
@@ -88,17 +88,19 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
                     let bytes = match &f.location {
                         FeedLocation::Url(u) => {
                             match fetcher.fetch(u, &Validators::default()).await {
-                                Ok(Fetched::Body { bytes, .. }) => Ok(bytes),
+                                Ok(Fetched::Body { bytes, origin, .. }) => Ok((bytes, origin)),
                                 Ok(Fetched::NotModified) => {
                                     Err("answered 304 to an unconditional request".to_string())
                                 }
                                 Err(e) => Err(e.to_string()),
                             }
                         }
-                        FeedLocation::File(p) => std::fs::read(p).map_err(|e| e.to_string()),
+                        FeedLocation::File(p) => std::fs::read(p)
+                            .map(|b| (b, Origin::default()))
+                            .map_err(|e| e.to_string()),
                     };
                     let key = crate::pipeline::feed_key(f);
-                    let result = bytes.and_then(|b| {
+                    let result = bytes.and_then(|(b, origin)| {
                         let ctx = FeedContext {
                             source: &key,
                             name: f.name.as_deref(),
@@ -106,6 +108,7 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
                             topic: None,
                             cleaner,
                             sanitizer,
+                            origin: &origin,
                         };
                         feed::parse(&b, &ctx)
                             .map(|p| format!("{} items", p.items.len()))

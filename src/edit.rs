@@ -23,7 +23,7 @@ use crate::config::{Config, ConfigError};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
 use crate::model::SourceKey;
-use crate::sources::feed::{self, FeedContext, FeedError};
+use crate::sources::feed::{self, FeedContext, FeedError, Origin};
 use crate::sources::http::{Fetched, Fetcher, Validators};
 
 /// `type` values of a `<link rel="alternate">` that names a feed.
@@ -780,8 +780,8 @@ pub async fn discover(
     cleaner: &Cleaner,
     url: &url::Url,
 ) -> Result<Discovered, DiscoverError> {
-    let bytes = get(fetcher, url).await?;
-    let reason = match read_feed(&bytes, cleaner, url) {
+    let (bytes, origin) = get(fetcher, url).await?;
+    let reason = match read_feed(&bytes, cleaner, url, &origin) {
         Ok((title, entries)) => {
             return Ok(Discovered {
                 url: url.clone(),
@@ -809,14 +809,14 @@ pub async fn discover(
         url: feed_url.to_string(),
         reason,
     };
-    let bytes = match get(fetcher, &feed_url).await {
+    let (bytes, origin) = match get(fetcher, &feed_url).await {
         Ok(b) => b,
         Err(DiscoverError::Fetch { reason, .. }) => {
             return Err(broken(format!("it cannot be fetched: {reason}")))
         }
         Err(e) => return Err(e),
     };
-    let (title, entries) = read_feed(&bytes, cleaner, &feed_url)
+    let (title, entries) = read_feed(&bytes, cleaner, &feed_url, &origin)
         .map_err(|e| broken(format!("it is not a feed: {e}")))?;
     Ok(Discovered {
         url: feed_url,
@@ -826,9 +826,9 @@ pub async fn discover(
     })
 }
 
-async fn get(fetcher: &Fetcher, url: &url::Url) -> Result<Vec<u8>, DiscoverError> {
+async fn get(fetcher: &Fetcher, url: &url::Url) -> Result<(Vec<u8>, Origin), DiscoverError> {
     match fetcher.fetch(url, &Validators::default()).await {
-        Ok(Fetched::Body { bytes, .. }) => Ok(bytes),
+        Ok(Fetched::Body { bytes, origin, .. }) => Ok((bytes, origin)),
         Ok(Fetched::NotModified) => Err(DiscoverError::Fetch {
             url: url.to_string(),
             reason: "the server answered 304 Not Modified to a plain GET".into(),
@@ -845,6 +845,7 @@ fn read_feed(
     bytes: &[u8],
     cleaner: &Cleaner,
     url: &url::Url,
+    origin: &Origin,
 ) -> Result<(Option<String>, usize), FeedError> {
     let sanitizer = Sanitizer::new(cleaner);
     let source = SourceKey(format!("feed:{url}"));
@@ -855,6 +856,7 @@ fn read_feed(
         topic: None,
         cleaner,
         sanitizer: &sanitizer,
+        origin,
     };
     feed::parse(bytes, &ctx).map(|p| (p.title, p.items.len()))
 }
@@ -864,6 +866,9 @@ fn read_feed(
 fn looks_like_html(bytes: &[u8], e: &FeedError) -> bool {
     match e {
         FeedError::HtmlPage => true,
+        FeedError::NotAFeed { root } => {
+            root.eq_ignore_ascii_case("html") || root.eq_ignore_ascii_case("head")
+        }
         FeedError::Malformed { .. } => {
             let head = &bytes[..bytes.len().min(HTML_SNIFF_BYTES)];
             let head = String::from_utf8_lossy(head).to_ascii_lowercase();

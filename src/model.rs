@@ -54,6 +54,25 @@ pub struct Item {
     /// is opaque and tracks the reader, however plain it looks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracker_host: Option<String>,
+    /// What a feed entry carries to listen to or watch (enclosures, `media:content`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<Media>,
+}
+
+/// An episode's audio or a video attached to a feed entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Media {
+    /// Cleaned link to the file or player.
+    pub url: String,
+    /// MIME type as the feed gives it (`audio/mpeg`), if it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime: Option<String>,
+    /// Size in bytes, if the feed gives a usable one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u64>,
+    /// Running time in seconds (`itunes:duration`, `media:content duration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<u64>,
 }
 
 /// Where a story was seen: one entry per source.

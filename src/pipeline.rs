@@ -13,7 +13,7 @@ use crate::links::Cleaner;
 use crate::model::{Attention, Digest, Item, ItemKey, SourceError, SourceKey};
 use crate::render::{RenderError, Rendered, Renderer};
 use crate::sources::examined::Remembered;
-use crate::sources::feed::{self, FeedContext};
+use crate::sources::feed::{self, FeedContext, Origin};
 use crate::sources::http::{FetchError, Fetched, Fetcher, Validators};
 use crate::sources::{imap, maildir, mbox};
 use crate::state::{Delivery, ImapUid, SourceHealth, SourceUpdate, State, StateError};
@@ -530,13 +530,14 @@ async fn read_feed(
                     bytes,
                     validators,
                     moved_to,
+                    origin,
                 }) => {
                     let now_at = moved_to.unwrap_or(url);
                     if now_at != *configured {
                         update.moved_to = Some(now_at.to_string());
                     }
                     warnings.extend(moved_notice(configured, &now_at));
-                    (bytes, validators)
+                    (bytes, validators, origin)
                 }
                 Err(e) => {
                     update.retry_after = match &e {
@@ -560,7 +561,7 @@ async fn read_feed(
             }
         }
         (FeedLocation::File(p), _) => match read_capped(p, fetcher.max_bytes()) {
-            Ok(b) => (b, Validators::default()),
+            Ok(b) => (b, Validators::default(), Origin::default()),
             Err(e) => return SourceResult::failed(key, label, e),
         },
     };
@@ -578,6 +579,7 @@ async fn read_feed(
         topic: f.topic.as_deref(),
         cleaner: &tools.cleaner,
         sanitizer: &tools.sanitizer,
+        origin: &bytes.2,
     };
     // CPU-bound: one feed per core at a time (more would only take turns, each holding its
     // parse in memory), and the runtime moves this worker's other tasks elsewhere meanwhile.

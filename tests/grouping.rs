@@ -53,6 +53,7 @@ fn load() -> (Vec<Item>, Vec<String>) {
             categories: Vec::new(),
             also: Vec::new(),
             tracker_host: None,
+            media: Vec::new(),
         });
         labels.push(l.story);
     }

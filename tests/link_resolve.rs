@@ -172,6 +172,7 @@ fn item(url: &str, summary_html: &str) -> Item {
         categories: Vec::new(),
         also: Vec::new(),
         tracker_host: None,
+        media: Vec::new(),
     }
 }
 

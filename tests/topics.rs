@@ -209,6 +209,7 @@ fn load(half: Option<usize>) -> (Vec<Item>, Vec<&'static str>) {
             categories: Vec::new(),
             also: Vec::new(),
             tracker_host: None,
+            media: Vec::new(),
         });
         truth.push(CLASSES[class - 1]);
     }

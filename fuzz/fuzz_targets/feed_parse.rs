@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
         topic: None,
         cleaner: &CLEANER,
         sanitizer: &SANITIZER,
+        origin: &feed::Origin::default(),
     };
     // An error is a fine answer to a broken feed; a panic is not.
     let Ok(parsed) = feed::parse(data, &ctx) else {

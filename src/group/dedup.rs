@@ -671,6 +671,7 @@ pub(crate) mod tests {
             categories: Vec::new(),
             also: Vec::new(),
             tracker_host: None,
+            media: Vec::new(),
         }
     }
 

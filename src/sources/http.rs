@@ -30,6 +30,8 @@ pub enum Fetched {
         moved_to: Option<url::Url>,
         bytes: Vec<u8>,
         validators: Validators,
+        /// Where the body was read from and what the server said it is.
+        origin: crate::sources::feed::Origin,
     },
     NotModified,
 }
@@ -199,6 +201,11 @@ impl Fetcher {
             etag: header(reqwest::header::ETAG),
             last_modified: header(reqwest::header::LAST_MODIFIED),
         };
+        let origin = crate::sources::feed::Origin {
+            url: Some(current.clone()),
+            content_type: header(reqwest::header::CONTENT_TYPE),
+            content_location: header(reqwest::header::CONTENT_LOCATION),
+        };
         let max = self.cfg.max_bytes;
         if resp.content_length().is_some_and(|len| len > max) {
             return Err(FetchError::TooLarge(max));
@@ -217,6 +224,7 @@ impl Fetcher {
             bytes,
             validators: new_validators,
             moved_to,
+            origin,
         })
     }
 

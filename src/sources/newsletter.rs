@@ -270,6 +270,7 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
                 categories: Vec::new(),
                 also: f.also,
                 tracker_host: tracker_host.clone(),
+                media: Vec::new(),
             }
         })
         .collect();

@@ -1,0 +1,767 @@
+//! Feed bytes (RSS 0.9x/1.0/2.0, Atom, JSON Feed) to [`Item`]s.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest as _, Sha256};
+
+use crate::html::{truncate_words, Sanitizer};
+use crate::links::Cleaner;
+use crate::model::{Item, ItemKey, Media, SourceKey};
+
+mod decode;
+mod normalize;
+
+pub use decode::charset_param;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FeedError {
+    #[error("the response is an HTML page, not a feed")]
+    HtmlPage,
+    #[error("the response is empty")]
+    Empty,
+    #[error("the document is XML with the root element <{root}>, not a feed (RSS, RDF or Atom)")]
+    NotAFeed { root: String },
+    #[error("malformed feed{}: {message}", .at.map(|(l, c)| format!(" at line {l}, column {c}")).unwrap_or_default())]
+    Malformed {
+        message: String,
+        /// Line and column of the XML error, when the XML reader can say.
+        at: Option<(usize, usize)>,
+    },
+}
+
+/// feed-rs says what is wrong but not where: for XML, the reader is run again to find the
+/// line and column, and its message (shorter than feed-rs' chain) is the one shown.
+fn malformed(bytes: &[u8], e: &feed_rs::parser::ParseFeedError) -> FeedError {
+    let start = bytes
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(bytes)
+        .iter()
+        .find(|b| !b.is_ascii_whitespace());
+    if !matches!(start, Some(b'<') | Some(b'{')) {
+        return FeedError::Malformed {
+            message: "neither XML nor JSON".into(),
+            at: None,
+        };
+    }
+    let mut reader = quick_xml::Reader::from_reader(bytes);
+    reader.config_mut().check_end_names = true;
+    let mut buf = Vec::new();
+    // Bounded by the document: every event consumes input, and the loop ends at Eof or an error.
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => buf.clear(),
+            Err(xml) => {
+                let offset = usize::try_from(reader.error_position())
+                    .unwrap_or(0)
+                    .min(bytes.len());
+                let before = &bytes[..offset];
+                let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+                let line_start = before
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map_or(0, |i| i + 1);
+                let column = String::from_utf8_lossy(&before[line_start..])
+                    .chars()
+                    .count()
+                    + 1;
+                return FeedError::Malformed {
+                    message: xml.to_string(),
+                    at: Some((line, column)),
+                };
+            }
+        }
+    }
+    FeedError::Malformed {
+        message: e.to_string(),
+        at: None,
+    }
+}
+
+/// What a parsed feed says about itself.
+pub struct ParsedFeed {
+    pub title: Option<String>,
+    /// The feed's web site (its `alternate` link, resolved), else the feed's own URL.
+    pub site: Option<String>,
+    pub items: Vec<Item>,
+    /// What was repaired to read an ill-formed document ("read up to line 9 (…)").
+    pub repaired: Option<String>,
+}
+
+/// Where a feed's bytes came from, as the transport told it.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The URL the body was finally read from (after redirects): the last base for relative
+    /// links.
+    pub url: Option<url::Url>,
+    /// The HTTP `Content-Type`: its charset outranks the XML declaration (RFC 7303 §3).
+    pub content_type: Option<String>,
+    /// The HTTP `Content-Location`: a base for relative links before the document URL.
+    pub content_location: Option<String>,
+}
+
+pub struct FeedContext<'a> {
+    pub source: &'a SourceKey,
+    /// Name from config; when absent the feed's own title is used.
+    pub name: Option<&'a str>,
+    /// Fallback name when the feed has no title either.
+    pub fallback_name: &'a str,
+    pub topic: Option<&'a str>,
+    pub cleaner: &'a Cleaner,
+    pub sanitizer: &'a Sanitizer,
+    pub origin: &'a Origin,
+}
+
+pub fn parse(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<ParsedFeed, FeedError> {
+    let decoded = decode::decode(bytes, ctx.origin.content_type.as_deref());
+    tracing::trace!(feed = %ctx.source, charset = decoded.charset, "decoded");
+    let text = decoded.text.trim_start_matches('\u{feff}').trim_start();
+    if text.is_empty() {
+        return Err(FeedError::Empty);
+    }
+    let head: String = text
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if head.starts_with("<!doctype html") || head.starts_with("<html") {
+        return Err(FeedError::HtmlPage);
+    }
+    let base = base_url(ctx.origin);
+    // An empty id means the entry had none: we apply our own identity chain below instead of
+    // feed-rs' random UUIDs, which would make the same entry look new on every run.
+    let parser = feed_rs::parser::Builder::new()
+        .id_generator(|_, _, _| String::new())
+        .base_uri(base.as_ref().map(url::Url::as_str))
+        .build();
+    let (feed, facts, repaired) =
+        if text.starts_with('{') || text.starts_with('[') || text == "null" {
+            let json = json_feed(text)?;
+            let feed = parser
+                .parse(json.as_bytes())
+                .map_err(|e| malformed(json.as_bytes(), &e))?;
+            (feed, Vec::new(), None)
+        } else if text.starts_with('<') {
+            let prepared = normalize::prepare(text);
+            match parser.parse(prepared.xml.as_bytes()) {
+                Ok(feed) => (feed, prepared.entries, prepared.repaired),
+                Err(e) => return Err(not_read(text.as_bytes(), &prepared, &e)),
+            }
+        } else {
+            return Err(FeedError::Malformed {
+                message: "neither XML nor JSON".into(),
+                at: None,
+            });
+        };
+    if let Some(r) = &repaired {
+        tracing::debug!(feed = %ctx.source, repaired = %r, "feed repaired before parsing");
+    }
+    let markup = markup_in_plain(&feed);
+    let title = feed
+        .title
+        .as_ref()
+        .map(|t| text_of(t, markup))
+        .filter(|t| !t.is_empty());
+    let name = ctx
+        .name
+        .map(str::to_string)
+        .or_else(|| title.clone())
+        .unwrap_or_else(|| ctx.fallback_name.to_string());
+    // Facts line up with entries only when both saw the same entries.
+    let facts = (facts.len() == feed.entries.len()).then_some(facts);
+    let entry = Entry {
+        ctx,
+        name: &name,
+        base: base.as_ref(),
+        markup_in_plain: markup,
+    };
+    let mut items: Vec<Item> = feed
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| entry.item(e, facts.as_ref().and_then(|f| f.get(i))))
+        .collect();
+    keep_every_entry(&mut items);
+    let site = feed
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate") && l.href.starts_with("http"))
+        .map(|l| l.href.trim().to_string())
+        .or_else(|| ctx.origin.url.as_ref().map(url::Url::to_string));
+    Ok(ParsedFeed {
+        title,
+        site,
+        items,
+        repaired,
+    })
+}
+
+/// What relative links resolve against: `Content-Location` (itself relative to the
+/// document), else the document's URL. `xml:base` inside the document goes on from there
+/// (feed-rs follows it).
+fn base_url(origin: &Origin) -> Option<url::Url> {
+    let doc = origin.url.as_ref();
+    origin
+        .content_location
+        .as_deref()
+        .and_then(|l| match doc {
+            Some(d) => d.join(l.trim()).ok(),
+            None => url::Url::parse(l.trim()).ok(),
+        })
+        .or_else(|| doc.cloned())
+}
+
+/// Why feed-rs could not read a prepared document, in a reader's words.
+fn not_read(
+    original: &[u8],
+    prepared: &normalize::Prepared,
+    e: &feed_rs::parser::ParseFeedError,
+) -> FeedError {
+    let feed_root = |root: &str| {
+        let root = root.to_ascii_lowercase();
+        ["rss", "rdf", "feed", "entry"]
+            .iter()
+            .any(|r| root.starts_with(r))
+    };
+    match prepared.root.as_deref() {
+        Some(root) if !feed_root(root) => FeedError::NotAFeed {
+            root: root.to_string(),
+        },
+        _ => match &prepared.repaired {
+            Some(r) => FeedError::Malformed {
+                message: format!("{r}, and what was read is not a feed ({e})"),
+                at: None,
+            },
+            None => malformed(original, e),
+        },
+    }
+}
+
+/// A JSON Feed as feed-rs reads it: a missing `title` is empty, an `authors` object is a
+/// list of one, numeric ids are strings, blank or null fields are absent (so a blank
+/// `summary` does not hide the content).
+fn json_feed(text: &str) -> Result<String, FeedError> {
+    let bad = |message: String| FeedError::Malformed { message, at: None };
+    let mut v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| bad(format!("JSON: {e}")))?;
+    let Some(feed) = v.as_object_mut() else {
+        return Err(bad("JSON, but not a JSON Feed object".into()));
+    };
+    if !feed.get("title").is_some_and(serde_json::Value::is_string) {
+        feed.insert("title".into(), "".into());
+    }
+    fix_authors(feed);
+    if let Some(items) = feed
+        .get_mut("items")
+        .and_then(serde_json::Value::as_array_mut)
+    {
+        for item in items
+            .iter_mut()
+            .filter_map(serde_json::Value::as_object_mut)
+        {
+            fix_authors(item);
+            if let Some(n) = item
+                .get("id")
+                .filter(|i| i.is_number())
+                .map(ToString::to_string)
+            {
+                item.insert("id".into(), n.into());
+            }
+            for key in [
+                "summary",
+                "title",
+                "content_text",
+                "content_html",
+                "url",
+                "external_url",
+            ] {
+                let blank = match item.get(key) {
+                    Some(serde_json::Value::String(s)) => s.trim().is_empty(),
+                    Some(serde_json::Value::Null) => true,
+                    Some(_) => true,
+                    None => false,
+                };
+                if blank {
+                    item.remove(key);
+                }
+            }
+        }
+    }
+    Ok(v.to_string())
+}
+
+fn fix_authors(obj: &mut serde_json::Map<String, serde_json::Value>) {
+    if let Some(a) = obj.get("authors").filter(|a| a.is_object()).cloned() {
+        obj.insert("authors".into(), serde_json::Value::Array(vec![a]));
+    }
+    if obj.get("authors").is_some_and(|a| !a.is_array()) {
+        obj.remove("authors");
+    }
+    if obj.get("author").is_some_and(|a| !a.is_object()) {
+        obj.remove("author");
+    }
+}
+
+/// RSS titles are plain text by the spec and HTML in practice (`AT&amp;T` in CDATA,
+/// `Jenny&#8217;s`, `<b>new</b>`): readers read markup in them, and so do we. Atom says
+/// what its text is, and JSON Feed titles are plain.
+fn markup_in_plain(feed: &feed_rs::model::Feed) -> bool {
+    use feed_rs::model::FeedType;
+    matches!(
+        feed.feed_type,
+        FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2
+    )
+}
+
+/// Entries that share a GUID are still different entries when their link or title differs
+/// (feeds reuse GUIDs by mistake): each gets a key of its own. A true repeat is dropped.
+fn keep_every_entry(items: &mut Vec<Item>) {
+    let mut seen: std::collections::HashMap<String, (String, Option<String>)> =
+        std::collections::HashMap::new();
+    items.retain_mut(|item| match seen.get(&item.key.0) {
+        None => {
+            seen.insert(item.key.0.clone(), (item.title.clone(), item.url.clone()));
+            true
+        }
+        Some((title, url)) if *title == item.title && *url == item.url => false,
+        Some(_) => {
+            let mut h = Sha256::new();
+            h.update(item.title.as_bytes());
+            h.update([0]);
+            h.update(item.url.as_deref().unwrap_or("").as_bytes());
+            let digest = format!("{:x}", h.finalize());
+            item.key.0 = format!("{}~{}", item.key.0, &digest[..12]);
+            // The same title and link again under that GUID: a repeat after all.
+            seen.insert(item.key.0.clone(), (item.title.clone(), item.url.clone()))
+                .is_none()
+        }
+    });
+}
+
+/// What every entry of one feed is read with.
+struct Entry<'a> {
+    ctx: &'a FeedContext<'a>,
+    name: &'a str,
+    base: Option<&'a url::Url>,
+    markup_in_plain: bool,
+}
+
+impl Entry<'_> {
+    fn resolve(&self, link: &str) -> Option<String> {
+        let link = link.trim();
+        let url = match self.base {
+            Some(b) => b.join(link).ok()?,
+            None => url::Url::parse(link).ok()?,
+        };
+        matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+    }
+
+    fn item(&self, e: &feed_rs::model::Entry, facts: Option<&normalize::EntryFacts>) -> Item {
+        let ctx = self.ctx;
+        // feedburner:origLink is the article itself (the `<link>` is FeedBurner's redirect);
+        // a permalink GUID stands in for a missing link, as RSS 2.0 says it may.
+        let link = facts
+            .and_then(|f| f.orig_link.as_deref())
+            .and_then(|l| self.resolve(l))
+            .or_else(|| entry_link(e).map(str::to_string))
+            .or_else(|| {
+                facts
+                    .and_then(|f| f.permalink.as_deref())
+                    .and_then(|l| self.resolve(l))
+            })
+            .map(|l| ctx.cleaner.clean(l.trim()));
+        let media = media_of(e, facts, ctx.cleaner);
+        let raw_summary = e
+            .summary
+            .as_ref()
+            .filter(|s| !s.content.trim().is_empty())
+            .map(summary_html)
+            .or_else(|| {
+                e.content
+                    .as_ref()
+                    .and_then(|c| c.body.clone())
+                    .filter(|b| !b.trim().is_empty())
+            })
+            .or_else(|| {
+                e.media
+                    .iter()
+                    .find_map(|m| m.description.as_ref())
+                    .map(summary_html)
+            })
+            .unwrap_or_default();
+        let (summary_html, summary_text) = ctx.sanitizer.summarize(&raw_summary);
+        let raw_title = e
+            .title
+            .as_ref()
+            .map(|t| text_of(t, self.markup_in_plain))
+            .filter(|t| !t.is_empty())
+            .or_else(|| facts.and_then(|f| f.dc_title.clone()))
+            .or_else(|| {
+                e.media
+                    .iter()
+                    .find_map(|m| m.title.as_ref())
+                    .map(|t| text_of(t, false))
+            });
+        let title = choose_title(raw_title.as_deref(), &summary_text, link.as_deref());
+        let dc_date = || {
+            facts
+                .into_iter()
+                .flat_map(|f| f.dc_dates.iter())
+                .find_map(|d| parse_date(d))
+        };
+        let published = choose_date(e.published.or_else(dc_date), e.updated);
+        let id = identity(&e.id, link.as_deref(), &title, &summary_text);
+        Item {
+            key: ItemKey(format!("{}#{}", ctx.source, id)),
+            source: ctx.source.clone(),
+            source_name: self.name.to_string(),
+            title,
+            url: link,
+            summary_html,
+            summary_text,
+            published,
+            topic_hint: ctx.topic.map(str::to_string),
+            message_id: None,
+            categories: categories(e),
+            also: Vec::new(),
+            tracker_host: None,
+            media,
+        }
+    }
+}
+
+fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    DateTime::parse_from_rfc3339(s)
+        .or_else(|_| DateTime::parse_from_rfc2822(s))
+        .map(|d| d.to_utc())
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d")
+                .ok()?
+                .and_hms_opt(0, 0, 0)
+                .map(|d| d.and_utc())
+        })
+}
+
+/// The entry's audio and video: enclosures and `media:content`, each file once, with its
+/// type, size and running time when the feed gives them.
+fn media_of(
+    e: &feed_rs::model::Entry,
+    facts: Option<&normalize::EntryFacts>,
+    cleaner: &Cleaner,
+) -> Vec<Media> {
+    let mut out: Vec<Media> = Vec::new();
+    let mut add = |url: &str, mime: Option<String>, length: Option<u64>, seconds: Option<u64>| {
+        let url = url.trim();
+        if !url.starts_with("http") {
+            return;
+        }
+        let url = cleaner.clean(url);
+        if let Some(m) = out.iter_mut().find(|m| m.url == url) {
+            m.mime = m.mime.take().or(mime);
+            m.length = m.length.or(length);
+            m.seconds = m.seconds.or(seconds);
+        } else {
+            out.push(Media {
+                url,
+                mime,
+                length: length.filter(|l| *l > 0),
+                seconds,
+            });
+        }
+    };
+    let itunes = facts
+        .and_then(|f| f.duration.as_deref())
+        .and_then(duration_seconds);
+    for m in &e.media {
+        for c in &m.content {
+            if let Some(u) = &c.url {
+                let seconds = c.duration.or(m.duration).map(|d| d.as_secs()).or(itunes);
+                let mime = c.content_type.as_ref().map(ToString::to_string);
+                add(u.as_str(), mime, c.size, seconds);
+            }
+        }
+    }
+    for l in e
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref() == Some("enclosure"))
+    {
+        add(&l.href, l.media_type.clone(), l.length, itunes);
+    }
+    out
+}
+
+/// `itunes:duration` as podcasts write it: `3723`, `62:03`, `1:02:03`.
+fn duration_seconds(s: &str) -> Option<u64> {
+    let parts: Vec<u64> = s
+        .trim()
+        .split(':')
+        .map(|p| p.trim().parse::<f64>().ok().map(|f| f as u64))
+        .collect::<Option<_>>()?;
+    match parts.as_slice() {
+        [s] => Some(*s),
+        [m, s] => Some(m * 60 + s),
+        [h, m, s] => Some(h * 3600 + m * 60 + s),
+        _ => None,
+    }
+}
+
+/// The entry's categories as a reader would see them: the label when there is one, else the
+/// term; trimmed, without blanks or repeats.
+fn categories(e: &feed_rs::model::Entry) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in &e.categories {
+        let name = c.label.as_deref().unwrap_or(&c.term).trim();
+        if !name.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(name)) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+/// The entry's web page: the `alternate` link, else the first link that is not an enclosure.
+fn entry_link(e: &feed_rs::model::Entry) -> Option<&str> {
+    let usable = |l: &&feed_rs::model::Link| l.href.starts_with("http");
+    e.links
+        .iter()
+        .filter(usable)
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| {
+            e.links
+                .iter()
+                .filter(usable)
+                .find(|l| l.rel.as_deref() != Some("enclosure"))
+        })
+        .map(|l| l.href.as_str())
+}
+
+/// title ← first words of the summary ← the URL ← "(untitled)".
+pub fn choose_title(title: Option<&str>, summary_text: &str, url: Option<&str>) -> String {
+    let folded = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some(t) = title.map(folded).filter(|t| !t.is_empty()) {
+        return t;
+    }
+    if !summary_text.trim().is_empty() {
+        return truncate_words(&folded(summary_text), 80);
+    }
+    url.map(str::to_string)
+        .unwrap_or_else(|| "(untitled)".to_string())
+}
+
+/// published ← updated. A date in the future is clamped to now, so a wrong clock upstream
+/// cannot pin an item to the top of every digest.
+pub fn choose_date(
+    published: Option<DateTime<Utc>>,
+    updated: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    published.or(updated).map(|d| d.min(Utc::now()))
+}
+
+/// guid ← cleaned URL ← hash of title and summary.
+pub fn identity(guid: &str, url: Option<&str>, title: &str, summary: &str) -> String {
+    if !guid.trim().is_empty() {
+        return guid.trim().to_string();
+    }
+    if let Some(u) = url {
+        return u.to_string();
+    }
+    let mut h = Sha256::new();
+    h.update(title.as_bytes());
+    h.update([0]);
+    h.update(summary.as_bytes());
+    format!("sha256:{:x}", h.finalize())
+}
+
+fn is_html(t: &feed_rs::model::Text) -> bool {
+    t.content_type.subty().as_str().contains("html")
+}
+
+/// A text construct as a reader sees it. `markup_in_plain`: plain text that holds markup or
+/// references (RSS) is read as HTML.
+fn text_of(t: &feed_rs::model::Text, markup_in_plain: bool) -> String {
+    if is_html(t) || (markup_in_plain && looks_like_markup(&t.content)) {
+        crate::html::html_to_text(&t.content)
+    } else {
+        t.content.trim().to_string()
+    }
+}
+
+/// A tag (`<b>`, `</i>`) or a reference (`&amp;`, `&#8217;`) in text.
+fn looks_like_markup(s: &str) -> bool {
+    let tag = s
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/'));
+    tag || s.match_indices('&').any(|(i, _)| {
+        let rest = &s[i + 1..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '#')
+            .collect();
+        !name.is_empty() && rest[name.len()..].starts_with(';')
+    })
+}
+
+fn summary_html(t: &feed_rs::model::Text) -> String {
+    if is_html(t) {
+        t.content.clone()
+    } else {
+        crate::html::escape(&t.content)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx_parse(bytes: &[u8]) -> Result<ParsedFeed, FeedError> {
+        let cleaner = Cleaner::default();
+        let sanitizer = Sanitizer::new(&cleaner);
+        let source = SourceKey("feed:test".into());
+        parse(
+            bytes,
+            &FeedContext {
+                source: &source,
+                name: None,
+                fallback_name: "test",
+                topic: Some("Tech"),
+                cleaner: &cleaner,
+                sanitizer: &sanitizer,
+                origin: &Origin::default(),
+            },
+        )
+    }
+
+    #[test]
+    fn rss_items_are_cleaned_and_sanitized() {
+        let rss = br#"<?xml version="1.0"?><rss version="2.0"><channel><title>Ex</title>
+          <item><title>One</title><link>https://e.org/1?utm_source=rss&amp;id=1</link><guid>g1</guid>
+          <description>&lt;p&gt;Hi&lt;script&gt;x()&lt;/script&gt;&lt;img src="https://t.example/p.gif"&gt;&lt;/p&gt;</description>
+          <pubDate>Mon, 23 Nov 2026 10:00:00 GMT</pubDate></item>
+          <item><description>No title here but a summary</description></item>
+        </channel></rss>"#;
+        let f = ctx_parse(rss).unwrap();
+        assert_eq!(f.title.as_deref(), Some("Ex"));
+        assert_eq!(f.items.len(), 2);
+        let a = &f.items[0];
+        assert_eq!(a.url.as_deref(), Some("https://e.org/1?id=1"));
+        assert_eq!(a.key.0, "feed:test#g1");
+        assert_eq!(a.source_name, "Ex");
+        assert!(
+            !a.summary_html.contains("script") && !a.summary_html.contains("img"),
+            "{}",
+            a.summary_html
+        );
+        assert_eq!(a.topic_hint.as_deref(), Some("Tech"));
+        assert_eq!(f.items[1].title, "No title here but a summary");
+        assert!(f.items[1].key.0.starts_with("feed:test#sha256:"));
+    }
+
+    #[test]
+    fn entry_categories_become_item_categories() {
+        let rss = br#"<rss version="2.0"><channel><title>Ex</title><item><title>A</title>
+          <category>Sports</category><category> sports </category><category></category>
+          <category domain="x">Football</category></item></channel></rss>"#;
+        assert_eq!(
+            ctx_parse(rss).unwrap().items[0].categories,
+            ["Sports", "Football"]
+        );
+    }
+
+    #[test]
+    fn identity_is_stable_without_guid_or_link() {
+        let rss = br#"<rss version="2.0"><channel><title>Ex</title><item><description>Same</description></item></channel></rss>"#;
+        assert_eq!(
+            ctx_parse(rss).unwrap().items[0].key,
+            ctx_parse(rss).unwrap().items[0].key
+        );
+    }
+
+    #[test]
+    fn non_feeds_are_named() {
+        assert_eq!(
+            ctx_parse(b"  <!DOCTYPE html><html><body>x</body></html>").err(),
+            Some(FeedError::HtmlPage)
+        );
+        assert_eq!(ctx_parse(b"   ").err(), Some(FeedError::Empty));
+        assert_eq!(
+            ctx_parse(b"<?xml version='1.0'?><note><to>x</to></note>").err(),
+            Some(FeedError::NotAFeed {
+                root: "note".into()
+            })
+        );
+        assert!(matches!(
+            ctx_parse(b"{\"title\": ").err(),
+            Some(FeedError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn a_feed_cut_short_keeps_what_arrived_and_says_so() {
+        let f = ctx_parse(
+            b"<rss version='2.0'><channel><title>Ex</title><item><title>One</title></item><item><title>Tw",
+        )
+        .unwrap();
+        assert_eq!(f.items.len(), 2);
+        assert_eq!(f.items[0].title, "One");
+        assert!(f.repaired.is_some());
+    }
+
+    #[test]
+    fn readers_variants_are_read() {
+        // RSS 0.94 without a channel, an HTML entity, a permalink GUID as the only link.
+        let f = ctx_parse(
+            b"<rss version='0.94'><title>Caf&eacute;</title><item><title>AT&amp;amp;T</title><guid>https://e.org/1</guid></item></rss>",
+        )
+        .unwrap();
+        assert_eq!(f.title.as_deref(), Some("Caf\u{e9}"));
+        assert_eq!(f.items[0].title, "AT&T");
+        assert_eq!(f.items[0].url.as_deref(), Some("https://e.org/1"));
+        // Entries that share a GUID but not a title are two entries.
+        let f = ctx_parse(
+            b"<rss version='2.0'><channel><item><title>A</title><guid>g</guid></item><item><title>B</title><guid>g</guid></item><item><title>B</title><guid>g</guid></item></channel></rss>",
+        )
+        .unwrap();
+        assert_eq!(f.items.len(), 2);
+        assert_ne!(f.items[0].key, f.items[1].key);
+    }
+
+    #[test]
+    fn relative_links_resolve_against_the_document() {
+        let cleaner = Cleaner::default();
+        let sanitizer = Sanitizer::new(&cleaner);
+        let source = SourceKey("feed:test".into());
+        let origin = Origin {
+            url: url::Url::parse("https://e.org/blog/feed.xml").ok(),
+            content_type: Some("application/rss+xml; charset=windows-1252".into()),
+            content_location: None,
+        };
+        let ctx = FeedContext {
+            source: &source,
+            name: None,
+            fallback_name: "test",
+            topic: None,
+            cleaner: &cleaner,
+            sanitizer: &sanitizer,
+            origin: &origin,
+        };
+        let f = parse(
+            b"<rss version='2.0'><channel><title>Caf\xe9</title><link>/</link><item><title>a</title><link>posts/1</link></item></channel></rss>",
+            &ctx,
+        )
+        .unwrap();
+        assert_eq!(f.title.as_deref(), Some("Caf\u{e9}"));
+        assert_eq!(f.site.as_deref(), Some("https://e.org/"));
+        assert_eq!(
+            f.items[0].url.as_deref(),
+            Some("https://e.org/blog/posts/1")
+        );
+    }
+
+    #[test]
+    fn future_dates_are_clamped() {
+        let future = Utc::now() + chrono::Duration::days(400);
+        assert!(choose_date(Some(future), None).unwrap() <= Utc::now());
+    }
+}
