@@ -59,6 +59,22 @@ pub struct Item {
     pub media: Vec<Media>,
 }
 
+impl Item {
+    /// A YouTube Short (a vertical clip under a minute), marked in the digest and mutable
+    /// with a filter on its category.
+    pub fn is_short(&self) -> bool {
+        self.url.as_deref().is_some_and(is_short_url)
+    }
+}
+
+pub fn is_short_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| {
+        u.host_str()
+            .is_some_and(|h| h == "youtube.com" || h.ends_with(".youtube.com"))
+            && u.path().starts_with("/shorts/")
+    })
+}
+
 /// An episode's audio or a video attached to a feed entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Media {
@@ -95,6 +111,9 @@ pub struct Story {
     pub summary_html: String,
     pub published: Option<DateTime<Utc>>,
     pub sources: Vec<StorySource>,
+    /// The episode's audio or the video, when a feed entry carries one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<Media>,
     /// Every item merged into this story; all are recorded as delivered together.
     #[serde(skip)]
     pub items: Vec<ItemKey>,

@@ -105,6 +105,63 @@ pub struct StoryView<'a> {
     pub published_display: Option<String>,
     pub sources: &'a [StorySource],
     pub source_names: String,
+    /// "Listen" or "Watch", with its link and running time, for an episode or a video.
+    pub media: Option<MediaView>,
+}
+
+#[derive(Serialize)]
+pub struct MediaView {
+    /// "Listen" or "Watch".
+    pub action: &'static str,
+    pub url: String,
+    /// "45 min", "1 h 02 min"; absent when the feed does not say.
+    pub duration: Option<String>,
+    /// A YouTube Short.
+    pub short: bool,
+}
+
+/// The listen/watch line of a story: audio and video files, and YouTube pages (whose
+/// `media:content` is a player, so the story's own page is the one to watch).
+fn media_view(s: &Story) -> Option<MediaView> {
+    let m = s.media.as_ref();
+    let mime = m.and_then(|m| m.mime.as_deref()).unwrap_or("");
+    let youtube = |u: &str| {
+        url::Url::parse(u).is_ok_and(|u| {
+            u.host_str().is_some_and(|h| {
+                h == "youtu.be" || h == "youtube.com" || h.ends_with(".youtube.com")
+            })
+        })
+    };
+    let story_url = s.url.as_deref().unwrap_or("");
+    let (action, url) = if youtube(story_url) {
+        ("Watch", story_url.to_string())
+    } else {
+        let m = m?;
+        let ext = m.url.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+        let ext = ext.split(['?', '#']).next().unwrap_or("");
+        if mime.starts_with("audio/") || ["mp3", "m4a", "ogg", "opus", "wav", "aac"].contains(&ext)
+        {
+            ("Listen", m.url.clone())
+        } else if mime.starts_with("video/") || ["mp4", "webm", "mov", "m4v"].contains(&ext) {
+            ("Watch", m.url.clone())
+        } else {
+            return None;
+        }
+    };
+    let duration = m.and_then(|m| m.seconds).filter(|s| *s > 0).map(|secs| {
+        let (h, min) = (secs / 3600, (secs % 3600 + 30) / 60);
+        match (h, min) {
+            _ if secs < 60 => format!("{secs} s"),
+            (0, m) => format!("{m} min"),
+            (h, m) => format!("{h} h {m:02} min"),
+        }
+    });
+    Some(MediaView {
+        action,
+        url,
+        duration,
+        short: crate::model::is_short_url(story_url),
+    })
 }
 
 /// What the templates receive; times shown in `zone`.
@@ -170,6 +227,7 @@ fn story_view(s: &Story, zone: Tz) -> StoryView<'_> {
             .map(|x| x.name.as_str())
             .collect::<Vec<_>>()
             .join(", "),
+        media: media_view(s),
     }
 }
 
@@ -605,6 +663,7 @@ mod tests {
                             url: Some("https://b.org/x".into()),
                         },
                     ],
+                    media: None,
                     items: vec![],
                     message_ids: vec![],
                     topic_reason: String::new(),

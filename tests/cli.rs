@@ -536,3 +536,76 @@ fn a_newsletters_own_click_tracker_is_never_published() {
     assert!(text.contains("links were left out"), "{text}");
     assert!(text.contains("resolve_redirects = true"), "{text}");
 }
+
+/// A podcast in windows-1252 announced only by the HTTP charset, with relative links and an
+/// `itunes:duration`, and a YouTube channel with a Short, over real HTTP: the digest reads the
+/// text right, links the episode and its audio, says how long they run, marks the Short, and
+/// a filter on its category mutes it.
+#[test]
+fn podcasts_and_videos_get_listen_and_watch_lines() {
+    let http = HttpServer::start(vec![
+        (
+            "/shows/feed.xml",
+            Route::file(
+                "podcast-windows-1252.xml",
+                "application/rss+xml; charset=windows-1252",
+            ),
+        ),
+        (
+            "/videos.atom",
+            Route::file("videos.atom", "application/atom+xml"),
+        ),
+    ]);
+    let feeds = format!(
+        "[[feeds]]\nurl = \"{}\"\n\n[[feeds]]\nurl = \"{}\"\n",
+        http.url("/shows/feed.xml"),
+        http.url("/videos.atom")
+    );
+    let (dir, config) = demo_with(&feeds);
+    let out = dir.path().join("out");
+    let preview = |config: &std::path::Path| {
+        let o = tidings(config, &["preview", "--out", out.to_str().unwrap()], &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        read_to_string(&out.join("digest.txt"))
+    };
+    let text = preview(&config);
+    let episode = http.url("/shows/episodes/12");
+    let audio = http.url("/shows/audio/12.mp3");
+    assert!(
+        text.contains("* Caf\u{e9} owners \u{2013} episode 12"),
+        "{text}"
+    );
+    assert!(text.contains(&format!("  {episode}\n")), "{text}");
+    assert!(
+        text.contains(&format!("  Listen (46 min): {audio}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("  Watch (13 min): https://www.youtube.com/watch?v=tour1"),
+        "{text}"
+    );
+    assert!(text.contains("We unpack the lathe"), "{text}");
+    let short = text
+        .lines()
+        .skip_while(|l| !l.contains("Sharpening a gouge"))
+        .take(4)
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(short.contains("· Short"), "{text}");
+    let html = read_to_string(&out.join("digest.html"));
+    // The stylesheet is inlined, so the link carries a style attribute.
+    let listen = html
+        .split(&format!("<a href=\"{audio}\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no link to the audio in {html}"));
+    assert!(listen.contains(">Listen</a> (46 min)"), "{html}");
+
+    let muted = format!(
+        "{}\n[[filters]]\nexclude = [\"YouTube Short\"]\n",
+        read_to_string(&config)
+    );
+    std::fs::write(&config, muted).unwrap();
+    let text = preview(&config);
+    assert!(!text.contains("Sharpening a gouge"), "{text}");
+    assert!(text.contains("A tour of the new lathe"), "{text}");
+}

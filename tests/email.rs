@@ -18,6 +18,7 @@ fn story(title: &str, url: &str, summary_html: &str) -> Story {
             name: "Feed A".into(),
             url: None,
         }],
+        media: None,
         items: vec![],
         message_ids: vec![],
         topic_reason: String::new(),

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, Timelike};
 use serde_json::{json, Value};
-use tidings::html::{html_to_text, Sanitizer};
+use tidings::html::{escape, html_to_text, Sanitizer};
 use tidings::links::Cleaner;
 use tidings::model::SourceKey;
 use tidings::sources::feed::{self, FeedContext, FeedError, Origin, ParsedFeed};
@@ -148,16 +148,19 @@ fn feedparser_view(f: &ParsedFeed) -> Value {
         .items
         .iter()
         .map(|i| {
+            // Text fields are compared as text, so ours (plain text already) go in escaped:
+            // read back, they are exactly what the reader sees.
+            let (title, summary) = (escape(&i.title), escape(&i.summary_text));
             let mut e = json!({
-                "title": i.title,
-                "title_detail": {"value": i.title},
+                "title": title,
+                "title_detail": {"value": title},
                 "id": id_of(&i.key.0),
                 "guid": id_of(&i.key.0),
                 "guidislink": i.url.as_deref() == Some(id_of(&i.key.0)),
-                "description": i.summary_text,
-                "summary": i.summary_text,
-                "summary_detail": {"value": i.summary_text},
-                "content": [{"value": i.summary_text}],
+                "description": summary,
+                "summary": summary,
+                "summary_detail": {"value": summary},
+                "content": [{"value": summary}],
                 "tags": i.categories.iter().map(|c| json!({"term": c})).collect::<Vec<_>>(),
                 "enclosures": i.media.iter().map(|m| json!({
                     "href": m.url, "url": m.url,
@@ -182,8 +185,8 @@ fn feedparser_view(f: &ParsedFeed) -> Value {
         .collect();
     let mut feed = json!({});
     if let Some(t) = &f.title {
-        feed["title"] = json!(t);
-        feed["title_detail"] = json!({"value": t});
+        feed["title"] = json!(escape(t));
+        feed["title_detail"] = json!({"value": escape(t)});
     }
     if let Some(s) = &f.site {
         feed["link"] = json!(s);
@@ -198,9 +201,9 @@ fn miniflux_view(f: &ParsedFeed) -> Value {
         .iter()
         .map(|i| {
             json!({
-                "Title": i.title,
+                "Title": escape(&i.title),
                 "URL": i.url.clone().unwrap_or_default(),
-                "Content": i.summary_text,
+                "Content": escape(&i.summary_text),
                 "Tags": i.categories,
                 "Enclosures": i.media.iter().map(|m| json!({
                     "URL": m.url, "MimeType": m.mime.clone().unwrap_or_default(),
@@ -209,7 +212,7 @@ fn miniflux_view(f: &ParsedFeed) -> Value {
             })
         })
         .collect();
-    json!({"feed": {"Title": f.title.clone().unwrap_or_default(), "SiteURL": f.site.clone().unwrap_or_default(), "Entries": entries}})
+    json!({"feed": {"Title": escape(f.title.as_deref().unwrap_or_default()), "SiteURL": f.site.clone().unwrap_or_default(), "Entries": entries}})
 }
 
 #[derive(Default)]

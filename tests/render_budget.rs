@@ -22,6 +22,7 @@ fn story(topic: usize, rank: usize) -> Story {
             name: format!("Source {}", rank % 37),
             url: None,
         }],
+        media: None,
         items: vec![],
         message_ids: vec![],
         topic_reason: String::new(),

@@ -643,6 +643,9 @@ fn story_of(
         summary_html: longest.summary_html.clone(),
         published: first.published,
         sources,
+        media: members
+            .iter()
+            .find_map(|&m| items[m].media.first().cloned()),
         items: members.iter().map(|&m| items[m].key.clone()).collect(),
         message_ids,
         topic_reason: String::new(),

@@ -95,7 +95,13 @@ pub fn muted_by(filters: &[Filter], item: &Item) -> Option<String> {
     if applicable.is_empty() {
         return None;
     }
-    let raw = format!("{}\n{}", item.title, item.summary_text);
+    // The entry's own categories count too: `exclude = ["YouTube Short"]` mutes Shorts.
+    let raw = format!(
+        "{}\n{}\n{}",
+        item.title,
+        item.summary_text,
+        item.categories.join("\n")
+    );
     let words = text::plain_words(&raw);
     let pinned = applicable
         .iter()

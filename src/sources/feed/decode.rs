@@ -18,6 +18,30 @@ pub struct Decoded<'a> {
 }
 
 pub fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Decoded<'a> {
+    let mut d = decode_charset(bytes, content_type);
+    if d.text.contains(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+        d.text = Cow::Owned(d.text.chars().map(demoronize).collect());
+    }
+    d
+}
+
+/// C1 control characters (U+0080–U+009F) are never text: in a feed they are windows-1252
+/// punctuation that went through a Latin-1 step (`don\u{92}t` for `don’t`). Readers map
+/// them back, as HTML does for `&#146;`.
+pub fn demoronize(c: char) -> char {
+    if !('\u{80}'..='\u{9f}').contains(&c) {
+        return c;
+    }
+    let byte = [c as u32 as u8];
+    WINDOWS_1252
+        .decode_without_bom_handling(&byte)
+        .0
+        .chars()
+        .next()
+        .unwrap_or(c)
+}
+
+fn decode_charset<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Decoded<'a> {
     if let Some(d) = utf32(bytes) {
         return d;
     }

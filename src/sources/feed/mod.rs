@@ -10,6 +10,9 @@ use crate::model::{Item, ItemKey, Media, SourceKey};
 mod decode;
 mod normalize;
 
+/// The category a YouTube Short is given, so a filter can mute Shorts.
+pub const SHORT_CATEGORY: &str = "YouTube Short";
+
 pub use decode::charset_param;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -168,6 +171,20 @@ pub fn parse(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<ParsedFeed, FeedErro
         .unwrap_or_else(|| ctx.fallback_name.to_string());
     // Facts line up with entries only when both saw the same entries.
     let facts = (facts.len() == feed.entries.len()).then_some(facts);
+    let site = feed
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .find_map(|l| {
+            let href = l.href.trim();
+            match &base {
+                Some(b) => b.join(href).ok(),
+                None => url::Url::parse(href).ok(),
+            }
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+        })
+        .or_else(|| ctx.origin.url.clone())
+        .map(|u| ctx.cleaner.clean(u.as_str()));
     let entry = Entry {
         ctx,
         name: &name,
@@ -181,12 +198,6 @@ pub fn parse(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<ParsedFeed, FeedErro
         .map(|(i, e)| entry.item(e, facts.as_ref().and_then(|f| f.get(i))))
         .collect();
     keep_every_entry(&mut items);
-    let site = feed
-        .links
-        .iter()
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate") && l.href.starts_with("http"))
-        .map(|l| l.href.trim().to_string())
-        .or_else(|| ctx.origin.url.as_ref().map(url::Url::to_string));
     Ok(ParsedFeed {
         title,
         site,
@@ -359,17 +370,36 @@ impl Entry<'_> {
         let ctx = self.ctx;
         // feedburner:origLink is the article itself (the `<link>` is FeedBurner's redirect);
         // a permalink GUID stands in for a missing link, as RSS 2.0 says it may.
-        let link = facts
+        // Then an Atom `<id>` that is a web address.
+        let own_link = facts
             .and_then(|f| f.orig_link.as_deref())
             .and_then(|l| self.resolve(l))
-            .or_else(|| entry_link(e).map(str::to_string))
+            .or_else(|| entry_links(e).find_map(|l| self.resolve(l)))
+            .or_else(|| {
+                facts
+                    .and_then(|f| f.atom_link.as_deref())
+                    .and_then(|l| self.resolve(l))
+            })
             .or_else(|| {
                 facts
                     .and_then(|f| f.permalink.as_deref())
                     .and_then(|l| self.resolve(l))
             })
+            .or_else(|| {
+                let id = e.id.trim();
+                // RSS GUIDs are never links unless they say so (the permalink above).
+                if self.markup_in_plain {
+                    return None;
+                }
+                (id.starts_with("http://") || id.starts_with("https://")).then(|| id.to_string())
+            })
             .map(|l| ctx.cleaner.clean(l.trim()));
-        let media = media_of(e, facts, ctx.cleaner);
+        // An enclosure whose address is blank resolves to the document itself: not media.
+        let media = media_of(e, facts, |u| {
+            self.resolve(u)
+                .filter(|u| self.base.is_none_or(|b| b.as_str() != u))
+                .map(|u| ctx.cleaner.clean(&u))
+        });
         let raw_summary = e
             .summary
             .as_ref()
@@ -387,6 +417,11 @@ impl Entry<'_> {
                     .find_map(|m| m.description.as_ref())
                     .map(summary_html)
             })
+            .or_else(|| {
+                facts
+                    .and_then(|f| f.dc_description.as_deref())
+                    .map(crate::html::escape)
+            })
             .unwrap_or_default();
         let (summary_html, summary_text) = ctx.sanitizer.summarize(&raw_summary);
         let raw_title = e
@@ -401,7 +436,7 @@ impl Entry<'_> {
                     .find_map(|m| m.title.as_ref())
                     .map(|t| text_of(t, false))
             });
-        let title = choose_title(raw_title.as_deref(), &summary_text, link.as_deref());
+        let title = choose_title(raw_title.as_deref(), &summary_text, own_link.as_deref());
         let dc_date = || {
             facts
                 .into_iter()
@@ -409,7 +444,16 @@ impl Entry<'_> {
                 .find_map(|d| parse_date(d))
         };
         let published = choose_date(e.published.or_else(dc_date), e.updated);
-        let id = identity(&e.id, link.as_deref(), &title, &summary_text);
+        // The identity comes from the entry's own link only: the fallbacks below are shared
+        // by other entries.
+        let id = identity(&e.id, own_link.as_deref(), &title, &summary_text);
+        let mut categories = categories(e, facts);
+        if own_link.as_deref().is_some_and(crate::model::is_short_url) {
+            categories.push(SHORT_CATEGORY.to_string());
+        }
+        // Without a link of its own, an episode links to its audio. Nothing else stands
+        // in: the site's home page is not the story.
+        let link = own_link.or_else(|| media.first().map(|m| m.url.clone()));
         Item {
             key: ItemKey(format!("{}#{}", ctx.source, id)),
             source: ctx.source.clone(),
@@ -421,7 +465,7 @@ impl Entry<'_> {
             published,
             topic_hint: ctx.topic.map(str::to_string),
             message_id: None,
-            categories: categories(e),
+            categories,
             also: Vec::new(),
             tracker_host: None,
             media,
@@ -448,15 +492,16 @@ fn parse_date(s: &str) -> Option<DateTime<Utc>> {
 fn media_of(
     e: &feed_rs::model::Entry,
     facts: Option<&normalize::EntryFacts>,
-    cleaner: &Cleaner,
+    resolve: impl Fn(&str) -> Option<String>,
 ) -> Vec<Media> {
     let mut out: Vec<Media> = Vec::new();
     let mut add = |url: &str, mime: Option<String>, length: Option<u64>, seconds: Option<u64>| {
-        let url = url.trim();
-        if !url.starts_with("http") {
+        let Some(url) = Some(url.trim())
+            .filter(|u| !u.is_empty())
+            .and_then(&resolve)
+        else {
             return;
-        }
-        let url = cleaner.clean(url);
+        };
         if let Some(m) = out.iter_mut().find(|m| m.url == url) {
             m.mime = m.mime.take().or(mime);
             m.length = m.length.or(length);
@@ -476,7 +521,9 @@ fn media_of(
     for m in &e.media {
         for c in &m.content {
             if let Some(u) = &c.url {
-                let seconds = c.duration.or(m.duration).map(|d| d.as_secs()).or(itunes);
+                // Our reading of `itunes:duration` first: feed-rs takes `45:30` for 45
+                // seconds (an upstream bug: `MM:SS` falls through to plain seconds).
+                let seconds = itunes.or(c.duration.or(m.duration).map(|d| d.as_secs()));
                 let mime = c.content_type.as_ref().map(ToString::to_string);
                 add(u.as_str(), mime, c.size, seconds);
             }
@@ -485,11 +532,29 @@ fn media_of(
     for l in e
         .links
         .iter()
-        .filter(|l| l.rel.as_deref() == Some("enclosure"))
+        .filter(|l| l.rel.as_deref() == Some("enclosure") || is_attachment(l))
     {
         add(&l.href, l.media_type.clone(), l.length, itunes);
     }
+    // FeedBurner's enclosure redirect stands for the file named in origEnclosureLink.
+    if let (Some(orig), Some(first)) = (
+        facts.and_then(|f| f.orig_enclosure.as_deref()),
+        out.first_mut(),
+    ) {
+        if let Some(u) = resolve(orig.trim()) {
+            first.url = u;
+        }
+    }
     out
+}
+
+/// A JSON Feed attachment: feed-rs gives it as a link without `rel`, typed with the file's
+/// MIME type (a web page is `text/html` or untyped).
+fn is_attachment(l: &feed_rs::model::Link) -> bool {
+    l.rel.is_none()
+        && l.media_type
+            .as_deref()
+            .is_some_and(|t| !t.is_empty() && !t.contains("html"))
 }
 
 /// `itunes:duration` as podcasts write it: `3723`, `62:03`, `1:02:03`.
@@ -509,10 +574,17 @@ fn duration_seconds(s: &str) -> Option<u64> {
 
 /// The entry's categories as a reader would see them: the label when there is one, else the
 /// term; trimmed, without blanks or repeats.
-fn categories(e: &feed_rs::model::Entry) -> Vec<String> {
+fn categories(e: &feed_rs::model::Entry, facts: Option<&normalize::EntryFacts>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for c in &e.categories {
-        let name = c.label.as_deref().unwrap_or(&c.term).trim();
+    let labels = e
+        .categories
+        .iter()
+        .map(|c| c.label.as_deref().unwrap_or(&c.term));
+    let subjects = facts
+        .into_iter()
+        .flat_map(|f| f.subjects.iter().map(String::as_str));
+    for name in labels.chain(subjects) {
+        let name = name.trim();
         if !name.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(name)) {
             out.push(name.to_string());
         }
@@ -520,19 +592,22 @@ fn categories(e: &feed_rs::model::Entry) -> Vec<String> {
     out
 }
 
-/// The entry's web page: the `alternate` link, else the first link that is not an enclosure.
-fn entry_link(e: &feed_rs::model::Entry) -> Option<&str> {
-    let usable = |l: &&feed_rs::model::Link| l.href.starts_with("http");
+/// The entry's web pages, best first: `alternate` links (or links without `rel`), then any
+/// other that is not an enclosure or the feed itself. Relative ones are resolved by the caller.
+fn entry_links(e: &feed_rs::model::Entry) -> impl Iterator<Item = &str> {
+    let alternate = |l: &&feed_rs::model::Link| {
+        l.rel.as_deref().is_none_or(|r| r == "alternate") && !is_attachment(l)
+    };
+    let other = |l: &&feed_rs::model::Link| {
+        !matches!(
+            l.rel.as_deref(),
+            None | Some("alternate" | "enclosure" | "self")
+        )
+    };
     e.links
         .iter()
-        .filter(usable)
-        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
-        .or_else(|| {
-            e.links
-                .iter()
-                .filter(usable)
-                .find(|l| l.rel.as_deref() != Some("enclosure"))
-        })
+        .filter(alternate)
+        .chain(e.links.iter().filter(other))
         .map(|l| l.href.as_str())
 }
 
@@ -587,12 +662,23 @@ fn text_of(t: &feed_rs::model::Text, markup_in_plain: bool) -> String {
     }
 }
 
-/// A tag (`<b>`, `</i>`) or a reference (`&amp;`, `&#8217;`) in text.
+/// An HTML tag (`<b>`, `</i>`, `<br/>`) or a reference (`&amp;`, `&#8217;`) in text. A tag
+/// HTML does not have (`</example>`) is text.
 fn looks_like_markup(s: &str) -> bool {
-    let tag = s
-        .as_bytes()
-        .windows(2)
-        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || w[1] == b'/'));
+    const INLINE: &[&str] = &[
+        "a", "abbr", "b", "br", "cite", "code", "del", "em", "i", "ins", "kbd", "mark", "q", "s",
+        "small", "span", "strong", "sub", "sup", "u",
+    ];
+    let tag = s.match_indices('<').any(|(i, _)| {
+        let rest = s[i + 1..].trim_start_matches('/');
+        let name: String = rest
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        INLINE.contains(&name.as_str())
+            && rest[name.len()..].starts_with(|c: char| c == '>' || c == '/' || c.is_whitespace())
+    });
     tag || s.match_indices('&').any(|(i, _)| {
         let rest = &s[i + 1..];
         let name: String = rest
@@ -614,6 +700,10 @@ fn summary_html(t: &feed_rs::model::Text) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    pub(super) fn ctx_parse_pub(bytes: &[u8]) -> ParsedFeed {
+        ctx_parse(bytes).expect("parses")
+    }
 
     fn ctx_parse(bytes: &[u8]) -> Result<ParsedFeed, FeedError> {
         let cleaner = Cleaner::default();
@@ -763,5 +853,15 @@ mod tests {
     fn future_dates_are_clamped() {
         let future = Utc::now() + chrono::Duration::days(400);
         assert!(choose_date(Some(future), None).unwrap() <= Utc::now());
+    }
+}
+#[cfg(test)]
+mod xhtml_parse {
+    #[test]
+    fn escaped_markup_in_xhtml_is_text() {
+        let f = super::tests::ctx_parse_pub(
+            br#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">History of the &lt;blink&gt; tag</div></title></entry></feed>"#,
+        );
+        assert_eq!(f.items[0].title, "History of the <blink> tag");
     }
 }

@@ -43,6 +43,14 @@ pub struct EntryFacts {
     pub dc_dates: Vec<String>,
     /// `itunes:duration` as written (`1:02:03`, `3723`).
     pub duration: Option<String>,
+    /// `dc:subject`s: categories in RSS 1.0.
+    pub subjects: Vec<String>,
+    /// An `atom:link` (alternate, or without `rel`) inside an RSS item.
+    pub atom_link: Option<String>,
+    /// `feedburner:origEnclosureLink`: the enclosure's own address behind FeedBurner.
+    pub orig_enclosure: Option<String>,
+    /// `dc:description`, for an item without `<description>`.
+    pub dc_description: Option<String>,
 }
 
 /// A feed rewritten for feed-rs.
@@ -64,6 +72,9 @@ enum Capture {
     DcTitle,
     DcDate(u8),
     Duration,
+    Subject,
+    OrigEnclosure,
+    DcDescription,
 }
 
 struct Open {
@@ -76,6 +87,10 @@ struct Open {
     /// An RSS root whose `<channel>` this pass opened.
     synthetic_channel: bool,
     rss_root: bool,
+    /// An RSS 1.0 item, with its `rdf:about`: feed-rs drops an item without a `<link>`
+    /// (an upstream bug), so one is written for it (its `rdf:about`, or a placeholder that
+    /// is no web address) before the item closes.
+    rdf_item: Option<String>,
 }
 
 pub fn prepare(text: &str) -> Prepared {
@@ -92,6 +107,8 @@ pub fn prepare(text: &str) -> Prepared {
     // What is being captured, and the stack index of the element holding it.
     let mut capture: Option<(Capture, String, usize)> = None;
     let mut base64_text = String::new();
+    // Inside inline XHTML: the stack index of its text construct, and its markup so far.
+    let mut inline: Option<(usize, String)> = None;
     let mut root: Option<String> = None;
     let mut repaired = None;
     // The root element, once seen: an RSS root's first child decides whether a channel
@@ -117,6 +134,13 @@ pub fn prepare(text: &str) -> Prepared {
         };
         match event {
             Event::Start(e) => {
+                if let Some((_, buf)) = &mut inline {
+                    buf.push('<');
+                    buf.push_str(&String::from_utf8_lossy(&e));
+                    buf.push('>');
+                    stack.push(Open::child(e.name().as_ref()));
+                    continue;
+                }
                 let (ns, local) = resolve(&reader, e.name());
                 if stack.is_empty() {
                     root = Some(root_label(&e));
@@ -134,14 +158,19 @@ pub fn prepare(text: &str) -> Prepared {
                 } else if in_entry && capture.is_none() {
                     capture = capture_for(&ns, &local, &e).map(|c| (c, String::new(), stack.len()));
                     if is_atom(&ns) && local == b"link" {
-                        if let Some(f) = entries.last_mut() {
-                            f.has_link = true;
-                        }
+                        atom_link(entries.last_mut(), &e);
                     }
                 }
-                let (start, base64) = rewrite_start(&e, &ns, &local, stack.is_empty());
+                let (start, base64, xhtml) = rewrite_start(&e, &ns, &local, stack.is_empty());
+                if xhtml {
+                    inline = Some((stack.len(), String::new()));
+                }
                 let name = start.name().as_ref().to_vec();
                 let rss_root = stack.is_empty() && local == b"rss";
+                let rdf_item = (is_entry
+                    && local == b"item"
+                    && (ns == RSS_10 || RSS_090.contains(&ns.as_slice())))
+                .then(|| attr(&e, b"about").unwrap_or_default());
                 let _ = out.write_event(Event::Start(start));
                 stack.push(Open {
                     name,
@@ -149,6 +178,7 @@ pub fn prepare(text: &str) -> Prepared {
                     base64,
                     synthetic_channel: false,
                     rss_root,
+                    rdf_item,
                 });
                 base64_text.clear();
             }
@@ -158,14 +188,18 @@ pub fn prepare(text: &str) -> Prepared {
                     root = Some(root_label(&e));
                 }
                 if in_entry && is_atom(&ns) && local == b"link" {
-                    if let Some(f) = entries.last_mut() {
-                        f.has_link = true;
-                    }
+                    atom_link(entries.last_mut(), &e);
                 }
                 if !in_entry && is_entry(&ns, &local) {
                     entries.push(EntryFacts::default());
                 }
-                let (start, _) = rewrite_start(&e, &ns, &local, stack.is_empty());
+                if let Some((_, buf)) = &mut inline {
+                    buf.push('<');
+                    buf.push_str(&String::from_utf8_lossy(&e));
+                    buf.push_str("/>");
+                    continue;
+                }
+                let (start, _, _) = rewrite_start(&e, &ns, &local, stack.is_empty());
                 if stack.is_empty() && start.name().as_ref() == b"rss" {
                     // `<rss version="2.0"/>`: an empty feed, still a feed.
                     let name = start.name().as_ref().to_vec();
@@ -188,6 +222,21 @@ pub fn prepare(text: &str) -> Prepared {
                 };
                 while stack.len() > depth {
                     let open = stack.pop().expect("depth is within the stack");
+                    if flush_inline(&mut inline, &open, stack.len(), &mut out) {
+                        continue;
+                    }
+                    if let Some(about) = &open.rdf_item {
+                        if !entries.last().is_some_and(|f| f.has_link) {
+                            let href = if about.trim().is_empty() {
+                                "about:blank"
+                            } else {
+                                about.trim()
+                            };
+                            let _ = out.write_event(Event::Start(BytesStart::new("link")));
+                            let _ = out.write_event(Event::Text(BytesText::from_escaped(href)));
+                            let _ = out.write_event(Event::End(BytesEnd::new("link")));
+                        }
+                    }
                     close(&mut out, &open, &mut base64_text, rss_root_children);
                     if open.entry {
                         in_entry = false;
@@ -201,6 +250,10 @@ pub fn prepare(text: &str) -> Prepared {
             }
             Event::Text(t) => {
                 let raw = String::from_utf8_lossy(t.as_ref()).into_owned();
+                if let Some((_, buf)) = &mut inline {
+                    buf.push_str(&raw);
+                    continue;
+                }
                 if let Some((_, value, _)) = &mut capture {
                     value.push_str(
                         &quick_xml::escape::unescape(&raw).unwrap_or(Cow::Borrowed(raw.as_str())),
@@ -214,6 +267,10 @@ pub fn prepare(text: &str) -> Prepared {
             }
             Event::CData(c) => {
                 let raw = String::from_utf8_lossy(c.as_ref()).into_owned();
+                if let Some((_, buf)) = &mut inline {
+                    buf.push_str(&quick_xml::escape::escape(raw.as_str()));
+                    continue;
+                }
                 if let Some((_, value, _)) = &mut capture {
                     value.push_str(&raw);
                 }
@@ -226,6 +283,10 @@ pub fn prepare(text: &str) -> Prepared {
             Event::GeneralRef(r) => {
                 let raw = String::from_utf8_lossy(r.as_ref()).into_owned();
                 let escaped = format!("&{raw};");
+                if let Some((_, buf)) = &mut inline {
+                    buf.push_str(&escaped);
+                    continue;
+                }
                 if let Some((_, value, _)) = &mut capture {
                     value.push_str(
                         &quick_xml::escape::unescape(&escaped)
@@ -249,7 +310,9 @@ pub fn prepare(text: &str) -> Prepared {
         repaired = Some("the document ends before its elements close".into());
     }
     while let Some(open) = stack.pop() {
-        close(&mut out, &open, &mut base64_text, rss_root_children);
+        if !flush_inline(&mut inline, &open, stack.len(), &mut out) {
+            close(&mut out, &open, &mut base64_text, rss_root_children);
+        }
     }
     let xml = String::from_utf8(out.into_inner())
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
@@ -259,6 +322,43 @@ pub fn prepare(text: &str) -> Prepared {
         repaired,
         root,
     }
+}
+
+impl Open {
+    /// An element inside inline XHTML: kept on the stack to match its end tag only.
+    fn child(name: &[u8]) -> Open {
+        Open {
+            name: name.to_vec(),
+            entry: false,
+            base64: false,
+            synthetic_channel: false,
+            rss_root: false,
+            rdf_item: None,
+        }
+    }
+}
+
+/// Inline XHTML being passed on as text: a child's end tag goes into the markup (true: the
+/// caller writes nothing); at the text construct's own end the markup is written as its
+/// text (false: the caller closes the construct).
+fn flush_inline(
+    inline: &mut Option<(usize, String)>,
+    open: &Open,
+    depth_after_pop: usize,
+    out: &mut quick_xml::Writer<Vec<u8>>,
+) -> bool {
+    let Some((at, buf)) = inline else {
+        return false;
+    };
+    if depth_after_pop > *at {
+        buf.push_str("</");
+        buf.push_str(&String::from_utf8_lossy(&open.name));
+        buf.push('>');
+        return true;
+    }
+    let _ = out.write_event(Event::Text(BytesText::new(buf)));
+    *inline = None;
+    false
 }
 
 fn close(
@@ -329,12 +429,15 @@ fn capture_for(ns: &[u8], local: &[u8], e: &BytesStart<'_>) -> Option<Capture> {
             Some(Capture::Guid { permalink })
         }
         (FEEDBURNER, b"origLink") => Some(Capture::OrigLink),
+        (FEEDBURNER, b"origEnclosureLink") => Some(Capture::OrigEnclosure),
         (DC, b"title") => Some(Capture::DcTitle),
         (DCTERMS, b"issued") => Some(Capture::DcDate(0)),
         (DCTERMS, b"created") => Some(Capture::DcDate(1)),
         (DCTERMS, b"modified") => Some(Capture::DcDate(2)),
         (DC, b"date") => Some(Capture::DcDate(3)),
         (ITUNES, b"duration") => Some(Capture::Duration),
+        (DC, b"subject") => Some(Capture::Subject),
+        (DC, b"description") => Some(Capture::DcDescription),
         _ => None,
     }
 }
@@ -359,6 +462,18 @@ fn store(facts: Option<&mut EntryFacts>, what: Capture, value: String) {
             f.dc_dates.insert(at, value);
         }
         Capture::Duration => f.duration = Some(value),
+        Capture::Subject => f.subjects.push(value),
+        Capture::OrigEnclosure => f.orig_enclosure = Some(value),
+        Capture::DcDescription => f.dc_description = Some(value),
+    }
+}
+
+fn atom_link(facts: Option<&mut EntryFacts>, e: &BytesStart<'_>) {
+    let Some(f) = facts else { return };
+    f.has_link = true;
+    let alternate = attr(e, b"rel").is_none_or(|r| r.trim() == "alternate");
+    if let (true, None, Some(href)) = (alternate, &f.atom_link, attr(e, b"href")) {
+        f.atom_link = Some(href.trim().to_string());
     }
 }
 
@@ -389,13 +504,17 @@ fn atom03_rename(local: &[u8]) -> Option<&'static str> {
     })
 }
 
-/// The start tag as feed-rs will read it, and whether its text is base64 to decode.
+/// The start tag as feed-rs will read it, whether its text is base64 to decode, and whether
+/// it holds inline XHTML to pass on as HTML text.
+///
+/// Inline XHTML is handed to feed-rs as escaped HTML (`type="html"`): feed-rs unescapes the
+/// XHTML's text as it copies it, so `&lt;S&gt;` in it became a tag (an upstream bug).
 fn rewrite_start<'a>(
     e: &'a BytesStart<'a>,
     ns: &[u8],
     local: &[u8],
     root: bool,
-) -> (BytesStart<'a>, bool) {
+) -> (BytesStart<'a>, bool, bool) {
     let mut name = e.name().as_ref().to_vec();
     if ns == ATOM_03 {
         if let Some(new) = atom03_rename(local) {
@@ -422,6 +541,7 @@ fn rewrite_start<'a>(
         .flatten()
         .map(|m| m.trim().to_ascii_lowercase());
     let mut base64 = mode.as_deref() == Some("base64");
+    let mut inline = false;
     let mut start = BytesStart::new(String::from_utf8_lossy(&name).into_owned());
     let mut saw_type = false;
     for a in e.attributes().with_checks(false).flatten() {
@@ -463,7 +583,12 @@ fn rewrite_start<'a>(
             } else {
                 mapped
             };
-            Cow::Owned(mapped.into_bytes())
+            if mapped == "xhtml" {
+                inline = true;
+                Cow::Borrowed(b"html".as_slice())
+            } else {
+                Cow::Owned(mapped.into_bytes())
+            }
         } else {
             a.value.clone()
         };
@@ -474,8 +599,9 @@ fn rewrite_start<'a>(
     }
     if text_construct && !saw_type && (mode.is_some() || ns == ATOM_03) {
         // Atom 0.3's default type is text/plain; `mode="xml"` is inline XHTML.
+        inline = mode.as_deref() == Some("xml");
         let t: &[u8] = match mode.as_deref() {
-            Some("xml") => b"xhtml",
+            Some("xml") => b"html",
             Some("escaped") | Some("base64") => b"html",
             _ => b"text",
         };
@@ -490,7 +616,7 @@ fn rewrite_start<'a>(
             value: Cow::Borrowed(b"2.0"),
         });
     }
-    (start, base64)
+    (start, base64, inline)
 }
 
 /// References an XML parser can read: HTML's named entities (`&hellip;`, which feeds use
@@ -530,7 +656,15 @@ fn fix_references(text: &str) -> Cow<'_, str> {
                     || (name[1..].starts_with(['x', 'X'])
                         && name.len() > 2
                         && name[2..].chars().all(|c| c.is_ascii_hexdigit())));
-            if known_xml || numeric {
+            let c1 = numeric
+                .then(|| name[1..].parse::<u32>().ok())
+                .flatten()
+                .filter(|n| (0x80..=0x9f).contains(n))
+                .and_then(char::from_u32);
+            if let Some(c) = c1 {
+                // `&#146;`: windows-1252 punctuation, as HTML reads it.
+                out.push_str(&format!("&#{};", super::decode::demoronize(c) as u32));
+            } else if known_xml || numeric {
                 out.push_str(&rest[..name_len + 2]);
             } else if let Some((a, b)) = web_atoms::NAMED_ENTITIES.get(format!("{name};").as_str())
             {
@@ -629,5 +763,19 @@ mod tests {
         assert_eq!(a.dc_title.as_deref(), Some("T"));
         assert!(!a.has_link);
         assert!(b.permalink.is_none() && b.has_link);
+    }
+}
+#[cfg(test)]
+mod xhtml_tests {
+    #[test]
+    fn inline_xhtml_keeps_its_escapes() {
+        let p = super::prepare(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">History of the &lt;blink&gt; <b>tag</b></div></title></entry></feed>"#,
+        );
+        assert!(
+            p.xml.contains(r#"<title type="html">&lt;div xmlns=&quot;http://www.w3.org/1999/xhtml&quot;&gt;History of the &amp;lt;blink&amp;gt; &lt;b&gt;tag&lt;/b&gt;&lt;/div&gt;</title>"#),
+            "{}",
+            p.xml
+        );
     }
 }
