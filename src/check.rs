@@ -88,7 +88,7 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
                     let bytes = match &f.location {
                         FeedLocation::Url(u) => {
                             match fetcher.fetch(u, &Validators::default()).await {
-                                Ok(Fetched::Body { bytes, origin, .. }) => Ok((bytes, origin)),
+                                Ok(Fetched::Body { bytes, origin, .. }) => Ok((bytes, *origin)),
                                 Ok(Fetched::NotModified) => {
                                     Err("answered 304 to an unconditional request".to_string())
                                 }
@@ -111,7 +111,12 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
                             origin: &origin,
                         };
                         feed::parse(&b, &ctx)
-                            .map(|p| format!("{} items", p.items.len()))
+                            .map(|p| match &p.repaired {
+                                None => format!("{} items", p.items.len()),
+                                Some(r) => {
+                                    format!("{} items (not well-formed XML; {r})", p.items.len())
+                                }
+                            })
                             .map_err(|e| e.to_string())
                     });
                     finding(format!("feed {name}"), result)

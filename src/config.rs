@@ -542,7 +542,7 @@ impl Resolver<'_> {
         message: String,
         hint: Option<String>,
     ) -> ConfigError {
-        let (line, column) = line_col(self.text, span.start);
+        let (line, column) = line_col(self.text.as_bytes(), span.start);
         ConfigError::Invalid {
             path: self.path.to_path_buf(),
             line,
@@ -1148,7 +1148,10 @@ impl Resolver<'_> {
 
 /// Turns a toml/serde error into one that names file, line, key, and a likely typo's fix.
 fn syntax_error(text: &str, path: &Path, e: &toml::de::Error) -> ConfigError {
-    let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+    let (line, column) = e
+        .span()
+        .map(|s| line_col(text.as_bytes(), s.start))
+        .unwrap_or((1, 1));
     let message = e.message().trim().to_string();
     let table = e.span().and_then(|s| enclosing_table(text, s.start));
     let mut key = table.clone().unwrap_or_default();
@@ -1213,15 +1216,18 @@ fn suggest(got: &str, candidates: &[&str]) -> Option<String> {
         .map(|(_, c)| format!("did you mean `{c}`?"))
 }
 
-/// 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
+/// 1-based line and column of a byte offset (columns count characters; bytes that are not
+/// UTF-8 count as one each). The one home for it: config, edits and feeds report positions.
+pub(crate) fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
         + 1;
     (line, column)
 }

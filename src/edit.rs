@@ -190,7 +190,7 @@ impl ConfigFile {
         let im = ImDocument::parse(original.clone()).map_err(|e| {
             let (line, column) = e
                 .span()
-                .map(|s| line_col(&original, s.start))
+                .map(|s| crate::config::line_col(original.as_bytes(), s.start))
                 .unwrap_or((1, 1));
             ConfigError::Invalid {
                 path: path.to_path_buf(),
@@ -205,11 +205,17 @@ impl ConfigFile {
             match im.get(key) {
                 Some(Item::ArrayOfTables(a)) => a
                     .iter()
-                    .map(|t| t.span().map(|s| line_col(&original, s.start).0))
+                    .map(|t| {
+                        t.span()
+                            .map(|s| crate::config::line_col(original.as_bytes(), s.start).0)
+                    })
                     .collect(),
                 Some(Item::Value(Value::Array(a))) => a
                     .iter()
-                    .map(|v| v.span().map(|s| line_col(&original, s.start).0))
+                    .map(|v| {
+                        v.span()
+                            .map(|s| crate::config::line_col(original.as_bytes(), s.start).0)
+                    })
                     .collect(),
                 _ => Vec::new(),
             }
@@ -828,7 +834,7 @@ pub async fn discover(
 
 async fn get(fetcher: &Fetcher, url: &url::Url) -> Result<(Vec<u8>, Origin), DiscoverError> {
     match fetcher.fetch(url, &Validators::default()).await {
-        Ok(Fetched::Body { bytes, origin, .. }) => Ok((bytes, origin)),
+        Ok(Fetched::Body { bytes, origin, .. }) => Ok((bytes, *origin)),
         Ok(Fetched::NotModified) => Err(DiscoverError::Fetch {
             url: url.to_string(),
             reason: "the server answered 304 Not Modified to a plain GET".into(),
@@ -1131,19 +1137,6 @@ fn next_table_after(doc: &mut DocumentMut, pos: usize) -> Option<&mut Table> {
         }
     }
     best
-}
-
-/// 1-based line and column of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
-        + 1;
-    (line, column)
 }
 
 #[cfg(test)]

@@ -17,6 +17,10 @@
 //!    becomes a [`model::SourceError`], never a failed run. Each mailbox message is opened
 //!    once: what it came to is remembered ([`sources::examined`]), and IMAP asks the server
 //!    only for mail since the cut-off.
+//!    A feed body is decoded in the charset readers would find, rewritten into the forms
+//!    feed-rs reads (RSS of any version, Atom 0.3, repaired XML) and parsed
+//!    ([`sources::feed`]); what feed-rs drops (permalink GUIDs, `feedburner:origLink`,
+//!    Dublin Core, `itunes:duration`) is gathered on the way.
 //! 3. Every link is cleaned by [`links`] and every piece of HTML sanitized by [`html`] as the
 //!    item is made, so nothing unsafe or tracking reaches later stages. Before grouping, one
 //!    step ([`links::publish`]) drops every link that still tracks the reader, or, with

@@ -537,7 +537,7 @@ async fn read_feed(
                         update.moved_to = Some(now_at.to_string());
                     }
                     warnings.extend(moved_notice(configured, &now_at));
-                    (bytes, validators, origin)
+                    (bytes, validators, *origin)
                 }
                 Err(e) => {
                     update.retry_after = match &e {
@@ -592,6 +592,9 @@ async fn read_feed(
     });
     match parsed {
         Ok((parsed, cache)) => {
+            if let Some(r) = &parsed.repaired {
+                warnings.push(format!("feed {r}"));
+            }
             let label = f.name.clone().or(parsed.title).unwrap_or(label);
             update.fetched = cache.map(|c| (bytes.1, c));
             SourceResult {

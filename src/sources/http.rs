@@ -30,8 +30,9 @@ pub enum Fetched {
         moved_to: Option<url::Url>,
         bytes: Vec<u8>,
         validators: Validators,
-        /// Where the body was read from and what the server said it is.
-        origin: crate::sources::feed::Origin,
+        /// Where the body was read from and what the server said it is (boxed: the
+        /// variant would otherwise be several times `NotModified`'s size).
+        origin: Box<crate::sources::feed::Origin>,
     },
     NotModified,
 }
@@ -201,11 +202,11 @@ impl Fetcher {
             etag: header(reqwest::header::ETAG),
             last_modified: header(reqwest::header::LAST_MODIFIED),
         };
-        let origin = crate::sources::feed::Origin {
+        let origin = Box::new(crate::sources::feed::Origin {
             url: Some(current.clone()),
             content_type: header(reqwest::header::CONTENT_TYPE),
             content_location: header(reqwest::header::CONTENT_LOCATION),
-        };
+        });
         let max = self.cfg.max_bytes;
         if resp.content_length().is_some_and(|len| len > max) {
             return Err(FetchError::TooLarge(max));

@@ -57,16 +57,7 @@ fn malformed(bytes: &[u8], e: &feed_rs::parser::ParseFeedError) -> FeedError {
                 let offset = usize::try_from(reader.error_position())
                     .unwrap_or(0)
                     .min(bytes.len());
-                let before = &bytes[..offset];
-                let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-                let line_start = before
-                    .iter()
-                    .rposition(|b| *b == b'\n')
-                    .map_or(0, |i| i + 1);
-                let column = String::from_utf8_lossy(&before[line_start..])
-                    .chars()
-                    .count()
-                    + 1;
+                let (line, column) = crate::config::line_col(bytes, offset);
                 return FeedError::Malformed {
                     message: xml.to_string(),
                     at: Some((line, column)),
@@ -146,7 +137,14 @@ pub fn parse(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<ParsedFeed, FeedErro
         } else if text.starts_with('<') {
             let prepared = normalize::prepare(text);
             match parser.parse(prepared.xml.as_bytes()) {
-                Ok(feed) => (feed, prepared.entries, prepared.repaired),
+                Ok(feed) => {
+                    let mut entries = prepared.entries;
+                    if prepared.last_entry_cut {
+                        // Marks the incomplete entry, dropped below once lined up with feed-rs'.
+                        entries.push(normalize::EntryFacts::default());
+                    }
+                    (feed, entries, prepared.repaired)
+                }
                 Err(e) => return Err(not_read(text.as_bytes(), &prepared, &e)),
             }
         } else {
@@ -169,8 +167,15 @@ pub fn parse(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<ParsedFeed, FeedErro
         .map(str::to_string)
         .or_else(|| title.clone())
         .unwrap_or_else(|| ctx.fallback_name.to_string());
-    // Facts line up with entries only when both saw the same entries.
-    let facts = (facts.len() == feed.entries.len()).then_some(facts);
+    // Facts line up with entries only when both saw the same entries; an entry the
+    // document broke off in (marked by one fact too many) is not shown.
+    let mut entries: &[feed_rs::model::Entry] = &feed.entries;
+    let mut facts = facts;
+    if repaired.is_some() && facts.len() == entries.len() + 1 {
+        facts.pop();
+        entries = &entries[..entries.len().saturating_sub(1)];
+    }
+    let facts = (facts.len() == entries.len()).then_some(facts);
     let site = feed
         .links
         .iter()
@@ -191,8 +196,7 @@ pub fn parse(bytes: &[u8], ctx: &FeedContext<'_>) -> Result<ParsedFeed, FeedErro
         base: base.as_ref(),
         markup_in_plain: markup,
     };
-    let mut items: Vec<Item> = feed
-        .entries
+    let mut items: Vec<Item> = entries
         .iter()
         .enumerate()
         .map(|(i, e)| entry.item(e, facts.as_ref().and_then(|f| f.get(i))))
@@ -701,10 +705,6 @@ fn summary_html(t: &feed_rs::model::Text) -> String {
 mod tests {
     use super::*;
 
-    pub(super) fn ctx_parse_pub(bytes: &[u8]) -> ParsedFeed {
-        ctx_parse(bytes).expect("parses")
-    }
-
     fn ctx_parse(bytes: &[u8]) -> Result<ParsedFeed, FeedError> {
         let cleaner = Cleaner::default();
         let sanitizer = Sanitizer::new(&cleaner);
@@ -793,7 +793,8 @@ mod tests {
             b"<rss version='2.0'><channel><title>Ex</title><item><title>One</title></item><item><title>Tw",
         )
         .unwrap();
-        assert_eq!(f.items.len(), 2);
+        // The entry the document broke off in is incomplete: not shown.
+        assert_eq!(f.items.len(), 1);
         assert_eq!(f.items[0].title, "One");
         assert!(f.repaired.is_some());
     }
@@ -854,14 +855,19 @@ mod tests {
         let future = Utc::now() + chrono::Duration::days(400);
         assert!(choose_date(Some(future), None).unwrap() <= Utc::now());
     }
-}
-#[cfg(test)]
-mod xhtml_parse {
+
     #[test]
-    fn escaped_markup_in_xhtml_is_text() {
-        let f = super::tests::ctx_parse_pub(
-            br#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">History of the &lt;blink&gt; tag</div></title></entry></feed>"#,
-        );
+    fn feed_rs_bugs_are_worked_around() {
+        // Inline XHTML keeps its escapes (feed-rs turned `&lt;blink&gt;` into a tag).
+        let f = ctx_parse(br#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">History of the &lt;blink&gt; tag</div></title></entry></feed>"#).unwrap();
         assert_eq!(f.items[0].title, "History of the <blink> tag");
+        // An RSS 1.0 item without <link> is kept (feed-rs dropped it), its rdf:about the link.
+        let f = ctx_parse(br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><channel><title>c</title></channel><item rdf:about="https://e.org/1"><title>T</title></item></rdf:RDF>"#).unwrap();
+        assert_eq!(f.items.len(), 1);
+        assert_eq!(f.items[0].url.as_deref(), Some("https://e.org/1"));
+        // itunes:duration MM:SS (feed-rs read "45:30" as 45 seconds).
+        let f = ctx_parse(br#"<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><item><title>E</title><enclosure url="https://e.org/e.mp3" type="audio/mpeg" length="10"/><itunes:duration>45:30</itunes:duration></item></channel></rss>"#).unwrap();
+        assert_eq!(f.items[0].media[0].seconds, Some(2730));
+        assert_eq!(f.items[0].url.as_deref(), Some("https://e.org/e.mp3"));
     }
 }

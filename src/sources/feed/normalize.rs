@@ -62,6 +62,9 @@ pub struct Prepared {
     pub repaired: Option<String>,
     /// The root element and its version, as the document wrote it (`rss 0.94`).
     pub root: Option<String>,
+    /// The document broke off inside its last entry: that entry is incomplete (its title
+    /// may hold the markup that follows) and is not to be shown.
+    pub last_entry_cut: bool,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -114,21 +117,18 @@ pub fn prepare(text: &str) -> Prepared {
     // The root element, once seen: an RSS root's first child decides whether a channel
     // must be opened for it.
     let mut rss_root_children = 0usize;
-    // Writing to a Vec cannot fail; the results are dropped deliberately below.
-    let _ = out
-        .get_mut()
+    out.get_mut()
         .extend_from_slice(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+    // Writing to a Vec cannot fail: the results of `write_event` are dropped below.
     loop {
         let event = match reader.read_event() {
             Ok(e) => e,
             Err(e) => {
-                let at = reader.error_position() as usize;
-                let line = text.as_bytes()[..at.min(text.len())]
-                    .iter()
-                    .filter(|b| **b == b'\n')
-                    .count()
-                    + 1;
-                repaired = Some(format!("read up to line {line} ({e})"));
+                let at = (reader.error_position() as usize).min(text.len());
+                let (line, column) = crate::config::line_col(text.as_bytes(), at);
+                repaired = Some(format!(
+                    "malformed at line {line}, column {column} ({e}): read what came before"
+                ));
                 break;
             }
         };
@@ -306,8 +306,9 @@ pub fn prepare(text: &str) -> Prepared {
             Event::Decl(_) | Event::DocType(_) | Event::Comment(_) | Event::PI(_) => {}
         }
     }
+    let last_entry_cut = in_entry && !stack.is_empty();
     if !stack.is_empty() && repaired.is_none() {
-        repaired = Some("the document ends before its elements close".into());
+        repaired = Some("the document ends before its elements close: read what came".into());
     }
     while let Some(open) = stack.pop() {
         if !flush_inline(&mut inline, &open, stack.len(), &mut out) {
@@ -321,6 +322,7 @@ pub fn prepare(text: &str) -> Prepared {
         entries,
         repaired,
         root,
+        last_entry_cut,
     }
 }
 
@@ -764,9 +766,7 @@ mod tests {
         assert!(!a.has_link);
         assert!(b.permalink.is_none() && b.has_link);
     }
-}
-#[cfg(test)]
-mod xhtml_tests {
+
     #[test]
     fn inline_xhtml_keeps_its_escapes() {
         let p = super::prepare(
