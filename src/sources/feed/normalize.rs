@@ -161,6 +161,22 @@ pub fn prepare(text: &str) -> Prepared {
                         atom_link(entries.last_mut(), &e);
                     }
                 }
+                if !needs_rewrite(&e, &ns, &local, stack.is_empty()) {
+                    // Most elements: copied as they are, no tag rebuilt.
+                    let w = out.get_mut();
+                    w.push(b'<');
+                    w.extend_from_slice(&e);
+                    w.push(b'>');
+                    stack.push(Open {
+                        entry: is_entry,
+                        rdf_item: (is_entry
+                            && local == b"item"
+                            && (ns == RSS_10 || RSS_090.contains(&ns.as_slice())))
+                        .then(|| attr(&e, b"about").unwrap_or_default()),
+                        ..Open::child(e.name().as_ref())
+                    });
+                    continue;
+                }
                 let (start, base64, xhtml) = rewrite_start(&e, &ns, &local, stack.is_empty());
                 if xhtml {
                     inline = Some((stack.len(), String::new()));
@@ -249,20 +265,21 @@ pub fn prepare(text: &str) -> Prepared {
                 }
             }
             Event::Text(t) => {
-                let raw = String::from_utf8_lossy(t.as_ref()).into_owned();
+                let raw = String::from_utf8_lossy(t.as_ref());
                 if let Some((_, buf)) = &mut inline {
                     buf.push_str(&raw);
                     continue;
                 }
                 if let Some((_, value, _)) = &mut capture {
                     value.push_str(
-                        &quick_xml::escape::unescape(&raw).unwrap_or(Cow::Borrowed(raw.as_str())),
+                        &quick_xml::escape::unescape(&raw).unwrap_or(Cow::Borrowed(&*raw)),
                     );
                 }
                 if stack.last().is_some_and(|o| o.base64) {
                     base64_text.push_str(&raw);
                 } else if !stack.is_empty() {
-                    let _ = out.write_event(Event::Text(BytesText::from_escaped(raw)));
+                    // Already escaped as the document wrote it: copied as it is.
+                    out.get_mut().extend_from_slice(t.as_ref());
                 }
             }
             Event::CData(c) => {
@@ -506,6 +523,23 @@ fn atom03_rename(local: &[u8]) -> Option<&'static str> {
     })
 }
 
+/// Whether a start tag must be rebuilt: an RSS root (its version), anything Atom 0.3, an Atom
+/// text construct that says its type or mode, or a declaration of an old namespace.
+fn needs_rewrite(e: &BytesStart<'_>, ns: &[u8], local: &[u8], root: bool) -> bool {
+    let raw = e.attributes_raw();
+    let holds = |needle: &[u8]| raw.windows(needle.len()).any(|w| w == needle);
+    (root && local == b"rss")
+        || ns == ATOM_03
+        || (is_atom(ns)
+            && matches!(
+                local,
+                b"title" | b"subtitle" | b"summary" | b"content" | b"rights"
+            )
+            && (holds(b"type") || holds(b"mode")))
+        || holds(b"purl.org/atom/ns#")
+        || holds(b"netscape.com/rdf/simple/0.9/")
+}
+
 /// The start tag as feed-rs will read it, whether its text is base64 to decode, and whether
 /// it holds inline XHTML to pass on as HTML text.
 ///
@@ -625,25 +659,20 @@ fn rewrite_start<'a>(
 /// without a DTD declaring them) as numeric references, an unknown name and a bare `&`
 /// (`?a=1&b=2`) as the text they were meant to be. CDATA sections are left as they are.
 fn fix_references(text: &str) -> Cow<'_, str> {
-    if !text.contains('&') {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut rest = text;
-    while let Some(at) = rest.find(['&', '<']) {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        if rest.starts_with("<![CDATA[") {
-            let end = rest.find("]]>").map_or(rest.len(), |e| e + 3);
-            out.push_str(&rest[..end]);
-            rest = &rest[end..];
+    // Copied only from the first reference that needs a change: most feeds need none.
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    let mut next_cdata = text.find("<![CDATA[");
+    while let Some(off) = text[i..].find('&') {
+        let at = i + off;
+        if let Some(c) = next_cdata.filter(|c| *c < at) {
+            let end = text[c..].find("]]>").map_or(text.len(), |e| c + e + 3);
+            i = end;
+            next_cdata = text[end..].find("<![CDATA[").map(|x| end + x);
             continue;
         }
-        if rest.starts_with('<') {
-            out.push('<');
-            rest = &rest[1..];
-            continue;
-        }
+        let rest = &text[at..];
         let name_len = rest[1..]
             .find(|c: char| {
                 !(c.is_ascii_alphanumeric() || c == '#' || c == '_' || c == '.' || c == '-')
@@ -651,41 +680,50 @@ fn fix_references(text: &str) -> Cow<'_, str> {
             .unwrap_or(rest.len() - 1);
         let name = &rest[1..1 + name_len];
         let closed = rest[1 + name_len..].starts_with(';');
-        if closed && !name.is_empty() {
+        let (replacement, consumed): (Cow<str>, usize) = if closed && !name.is_empty() {
             let known_xml = matches!(name, "amp" | "lt" | "gt" | "quot" | "apos");
-            let numeric = name.starts_with('#')
-                && (name[1..].chars().all(|c| c.is_ascii_digit()) && name.len() > 1
-                    || (name[1..].starts_with(['x', 'X'])
-                        && name.len() > 2
-                        && name[2..].chars().all(|c| c.is_ascii_hexdigit())));
-            let c1 = numeric
-                .then(|| name[1..].parse::<u32>().ok())
-                .flatten()
+            let digits = name.strip_prefix('#');
+            let decimal = digits.filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()));
+            let hex = digits
+                .and_then(|d| d.strip_prefix(['x', 'X']))
+                .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()));
+            let c1 = decimal
+                .and_then(|d| d.parse::<u32>().ok())
                 .filter(|n| (0x80..=0x9f).contains(n))
                 .and_then(char::from_u32);
             if let Some(c) = c1 {
                 // `&#146;`: windows-1252 punctuation, as HTML reads it.
-                out.push_str(&format!("&#{};", super::decode::demoronize(c) as u32));
-            } else if known_xml || numeric {
-                out.push_str(&rest[..name_len + 2]);
+                let c = super::decode::demoronize(c) as u32;
+                (Cow::Owned(format!("&#{c};")), name_len + 2)
+            } else if known_xml || decimal.is_some() || hex.is_some() {
+                i = at + name_len + 2;
+                continue;
             } else if let Some((a, b)) = web_atoms::NAMED_ENTITIES.get(format!("{name};").as_str())
             {
-                out.push_str(&format!("&#{a};"));
+                let mut r = format!("&#{a};");
                 if *b != 0 {
-                    out.push_str(&format!("&#{b};"));
+                    r.push_str(&format!("&#{b};"));
                 }
+                (Cow::Owned(r), name_len + 2)
             } else {
-                out.push_str("&amp;");
-                out.push_str(&rest[1..name_len + 2]);
+                (Cow::Owned(format!("&amp;{name};")), name_len + 2)
             }
-            rest = &rest[name_len + 2..];
         } else {
-            out.push_str("&amp;");
-            rest = &rest[1..];
+            (Cow::Borrowed("&amp;"), 1)
+        };
+        let o = out.get_or_insert_with(|| String::with_capacity(text.len() + 64));
+        o.push_str(&text[copied..at]);
+        o.push_str(&replacement);
+        copied = at + consumed;
+        i = copied;
+    }
+    match out {
+        None => Cow::Borrowed(text),
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            Cow::Owned(o)
         }
     }
-    out.push_str(rest);
-    Cow::Owned(out)
 }
 
 #[cfg(test)]
