@@ -14,6 +14,12 @@ use crate::links::Cleaner;
 
 /// Summaries longer than this (in characters of text) are cut at a word boundary.
 pub const MAX_SUMMARY_CHARS: usize = 400;
+/// How much of a long summary's HTML is read first (see `Sanitizer::summarize`): enough
+/// for `MAX_SUMMARY_CHARS` of text under the markup of ordinary articles.
+const SUMMARY_PREFIX_BYTES: usize = 4096;
+/// Text read past the cut-off before the prefix is trusted: the last word of the prefix may
+/// be cut short, and whitespace at its end folds differently.
+const SUMMARY_MARGIN_CHARS: usize = 64;
 /// HTML nested deeper than this is not handed to the HTML parser: html5ever's tree builder
 /// does work proportional to the depth for every element, so hostile nesting (100,000 `<div>`s)
 /// would take minutes. Such HTML is reduced to its text instead.
@@ -75,7 +81,25 @@ impl Sanitizer {
 
     /// The (html, text) summary pair for an item. Long summaries become their shortened text,
     /// escaped, because cutting HTML in the middle is how broken markup gets into a digest.
+    ///
+    /// A summary shows at most `MAX_SUMMARY_CHARS` of text, so a long article (full-content
+    /// feeds send whole essays) is first read from a prefix: when the prefix alone has well
+    /// over that much text, the words kept are the same as from the whole, and sanitizing the
+    /// rest would be thrown away. A cut inside a tag, entity or comment only touches text past
+    /// the margin.
     pub fn summarize(&self, html: &str) -> (String, String) {
+        if html.len() > SUMMARY_PREFIX_BYTES {
+            let prefix = &html[..html.floor_char_boundary(SUMMARY_PREFIX_BYTES)];
+            let text = sanitized_to_text(&self.sanitize(prefix));
+            if text.chars().count() > MAX_SUMMARY_CHARS + SUMMARY_MARGIN_CHARS {
+                let short = truncate_words(&text, MAX_SUMMARY_CHARS);
+                return (escape(&short), short);
+            }
+        }
+        self.summarize_whole(html)
+    }
+
+    fn summarize_whole(&self, html: &str) -> (String, String) {
         let safe = self.sanitize(html);
         let text = sanitized_to_text(&safe);
         if text.chars().count() > MAX_SUMMARY_CHARS {
@@ -444,6 +468,43 @@ mod tests {
         // Ordinary markup, void elements and self-closing tags stay on the parser path.
         let normal = "<p>a<br>b<img src=x/><hr/></p>".repeat(1000);
         assert!(!too_deep(&normal, MAX_NESTING));
+    }
+
+    #[test]
+    fn a_long_summary_read_from_its_prefix_equals_the_whole_read() {
+        let s = Sanitizer::new(&Cleaner::default());
+        // Cut points land inside tags, attributes, entities, comments and multi-byte text.
+        let pieces = [
+            "<p>Plain words ",
+            "<a href=\"https://example.com/a?utm_source=x\">a link</a> ",
+            "caf\u{e9} &amp; th\u{e9} &eacute; ",
+            "<!-- a comment --> ",
+            "<table><tr><td>cell</td><td>cell</td></tr></table>",
+            "<img src=\"https://pixel.example/p.gif\"> ",
+            "<em>emphasis</em></p>\n",
+            "<style>p { color: red }</style>",
+        ];
+        for shift in 0..40 {
+            let mut html = "x".repeat(shift);
+            let mut i = shift;
+            while html.len() < 3 * SUMMARY_PREFIX_BYTES {
+                html.push_str(pieces[i % pieces.len()]);
+                i += 7;
+            }
+            assert_eq!(
+                s.summarize(&html),
+                s.summarize_whole(&html),
+                "shift {shift}"
+            );
+        }
+        // Mostly markup: the prefix has too little text, and the whole is read.
+        let heavy = format!(
+            "{}<p>{}</p>",
+            "<span class=\"wrapper\"></span>".repeat(400),
+            "word ".repeat(200)
+        );
+        assert_eq!(s.summarize(&heavy), s.summarize_whole(&heavy));
+        assert!(s.summarize(&heavy).1.starts_with("word word"));
     }
 
     #[test]
