@@ -58,6 +58,7 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
         links_withheld: 0,
         links_resolving: false,
         explain: None,
+        ..Default::default()
     };
     let templates = crate::render::Renderer::new(cfg.digest.templates_dir.as_deref())
         .and_then(|r| r.render(&empty))

@@ -91,7 +91,12 @@ struct RawGrouping {
     window: Option<Spanned<String>>,
     max_per_topic: Option<usize>,
     max_stories: Option<usize>,
+    max_per_source: Option<usize>,
     auto_topics: Option<usize>,
+    lead: Option<bool>,
+    lead_title: Option<String>,
+    lead_stories: Option<usize>,
+    followups: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,6 +122,7 @@ struct RawDigest {
     period: Option<Spanned<String>>,
     report_failures_after: Option<u32>,
     max_bytes: Option<Spanned<u64>>,
+    reading_minutes: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -203,6 +209,9 @@ struct RawFeed {
     url: Spanned<String>,
     name: Option<String>,
     topic: Option<String>,
+    #[serde(default)]
+    priority: i32,
+    max_stories: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -213,6 +222,9 @@ struct RawMailbox {
     path: Option<Spanned<String>>,
     name: Option<String>,
     topic: Option<String>,
+    #[serde(default)]
+    priority: i32,
+    max_stories: Option<usize>,
     // IMAP only.
     host: Option<Spanned<String>>,
     port: Option<u16>,
@@ -277,6 +289,8 @@ pub struct DigestConfig {
     pub report_failures_after: u32,
     /// The HTML part is kept within this many bytes (Gmail clips at about 102 KB).
     pub max_bytes: usize,
+    /// About this many minutes of reading at most (`[digest] reading_minutes`).
+    pub reading_minutes: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -379,6 +393,10 @@ pub struct FeedConfig {
     pub location: FeedLocation,
     pub name: Option<String>,
     pub topic: Option<String>,
+    /// Ranking points for this source's stories (see `group::rank`), default 0.
+    pub priority: i32,
+    /// At most this many of its own stories per digest.
+    pub max_stories: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -403,6 +421,10 @@ pub struct MailboxConfig {
     pub path: PathBuf,
     pub name: Option<String>,
     pub topic: Option<String>,
+    /// Ranking points for this source's stories (see `group::rank`), default 0.
+    pub priority: i32,
+    /// At most this many of its own stories per digest.
+    pub max_stories: Option<usize>,
     /// Set for `type = "imap"`.
     pub imap: Option<ImapConfig>,
     /// Sender patterns (`*@substack.com`, `news@example.org`); empty reads every sender.
@@ -708,6 +730,7 @@ impl Resolver<'_> {
                 Some(n) => usize::try_from(*n.get_ref()).unwrap_or(usize::MAX),
                 None => DEFAULT_DIGEST_MAX_BYTES,
             },
+            reading_minutes: raw.digest.reading_minutes.filter(|&n| n > 0),
         };
         if let (Some(dir), Some(raw_dir)) = (&digest.templates_dir, &raw.digest.templates_dir) {
             if !dir.is_dir() {
@@ -768,6 +791,8 @@ impl Resolver<'_> {
                 location,
                 name: f.get_ref().name.clone(),
                 topic: f.get_ref().topic.clone(),
+                priority: f.get_ref().priority,
+                max_stories: f.get_ref().max_stories.filter(|&n| n > 0),
             });
         }
 
@@ -806,6 +831,8 @@ impl Resolver<'_> {
                 path,
                 name: m_ref.name.clone(),
                 topic: m_ref.topic.clone(),
+                priority: m_ref.priority,
+                max_stories: m_ref.max_stories.filter(|&n| n > 0),
                 imap,
                 from: m_ref.from.clone(),
                 include_sponsored: m_ref.include_sponsored,
@@ -849,19 +876,35 @@ impl Resolver<'_> {
     }
 
     fn grouping(&self, raw: &RawConfig) -> Result<crate::group::GroupSettings, ConfigError> {
-        use crate::group::{GroupSettings, MergeSettings, Order};
+        use crate::group::{Followups, GroupSettings, MergeSettings, Order};
         let g = &raw.grouping;
         let order = match &g.order {
             None => Order::Config,
             Some(o) => match o.get_ref().as_str() {
                 "config" => Order::Config,
                 "size" => Order::Size,
+                "rank" => Order::Rank,
                 other => {
                     return Err(self.err(
                         o.span(),
                         "grouping.order",
                         format!("`grouping.order`: unknown order `{other}`"),
-                        Some("use \"config\" or \"size\"".into()),
+                        Some("use \"config\", \"rank\" or \"size\"".into()),
+                    ))
+                }
+            },
+        };
+        let followups = match &g.followups {
+            None => Followups::Show,
+            Some(f) => match f.get_ref().as_str() {
+                "show" => Followups::Show,
+                "hide" => Followups::Hide,
+                other => {
+                    return Err(self.err(
+                        f.span(),
+                        "grouping.followups",
+                        format!("`grouping.followups`: unknown value `{other}`"),
+                        Some("use \"show\" or \"hide\"".into()),
                     ))
                 }
             },
@@ -878,7 +921,24 @@ impl Resolver<'_> {
             order,
             max_per_topic: g.max_per_topic.filter(|&n| n > 0),
             max_stories: g.max_stories.filter(|&n| n > 0),
+            max_per_source: g.max_per_source.filter(|&n| n > 0),
+            max_words: raw
+                .digest
+                .reading_minutes
+                .filter(|&n| n > 0)
+                .map(|m| m * crate::group::WORDS_PER_MINUTE),
             auto_topics: g.auto_topics,
+            lead_stories: match g.lead {
+                Some(false) => 0,
+                _ => g.lead_stories.unwrap_or(crate::group::DEFAULT_LEAD_STORIES),
+            },
+            lead_title: g
+                .lead_title
+                .clone()
+                .unwrap_or_else(|| crate::group::DEFAULT_LEAD_TITLE.into()),
+            followups,
+            // Filled in per run from the sources (their keys) and the clock.
+            rank: Default::default(),
         })
     }
 

@@ -102,7 +102,7 @@ pub struct StorySource {
 }
 
 /// One story, possibly carried by several sources.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Story {
     pub title: String,
     pub url: Option<String>,
@@ -119,6 +119,9 @@ pub struct Story {
     /// Every item merged into this story; all are recorded as delivered together.
     #[serde(skip)]
     pub items: Vec<ItemKey>,
+    /// The sources of its items, once each, in order of reporting.
+    #[serde(skip)]
+    pub source_keys: Vec<SourceKey>,
     #[serde(skip)]
     pub message_ids: Vec<String>,
     /// Why the story sits in its topic (keyword, hint, or fallback).
@@ -127,6 +130,53 @@ pub struct Story {
     /// Why each report joined this story (empty for a single report); for `--explain`.
     #[serde(skip)]
     pub merged: Vec<MergeNote>,
+    /// How much the story matters (see `group::rank`): higher first.
+    pub rank: f32,
+    /// How many of the reader's own sources carry it, after merging.
+    pub coverage: usize,
+    /// The points that make up `rank`, for `--explain`.
+    #[serde(skip)]
+    pub rank_reason: String,
+    /// A story already sent in an earlier digest that this one reports again (see
+    /// `group::memory`): its title, and whether this report adds anything.
+    #[serde(skip)]
+    pub earlier: Option<Earlier>,
+}
+
+/// What an earlier digest already said about a story.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Earlier {
+    pub title: String,
+    /// The new report names a figure or a name the sent story did not: an update.
+    pub update: bool,
+}
+
+/// A new report of a story an earlier digest sent: one line under its topic.
+#[derive(Debug, Clone, Serialize)]
+pub struct Followup {
+    /// The source of its first report.
+    #[serde(skip)]
+    pub source: SourceKey,
+    pub title: String,
+    pub url: Option<String>,
+    pub earlier_title: String,
+    pub sources: Vec<String>,
+    /// The report's items, recorded as delivered with the digest.
+    #[serde(skip)]
+    pub items: Vec<ItemKey>,
+    #[serde(skip)]
+    pub message_ids: Vec<String>,
+}
+
+/// Stories of one source held back by its cap ("4 more from Example Daily"); they are not
+/// delivered, so they come in a later digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldBack {
+    pub source: String,
+    pub count: usize,
+    /// Where the reader can read them now: the source's site.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 /// One report in a merged story and why it is there.
@@ -140,7 +190,7 @@ pub struct MergeNote {
     pub similarity: Option<f32>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct TopicGroup {
     pub topic: String,
     pub stories: Vec<Story>,
@@ -151,6 +201,11 @@ pub struct TopicGroup {
     /// `[digest] max_bytes`. They count as delivered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub collapsed: Vec<Story>,
+    /// New reports of stories sent in an earlier digest, one line each.
+    pub followups: Vec<Followup>,
+    /// Stories held back by per-source caps, by source (also counted in `more`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldBack>,
 }
 
 /// A story the reader's filters muted: counted in the footer, named by `--explain`.
@@ -180,6 +235,8 @@ pub struct StoryExplain {
     pub title: String,
     pub topic: String,
     pub topic_reason: String,
+    /// The points that make up the story's rank.
+    pub rank_reason: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub merged: Vec<MergeNote>,
 }
@@ -192,10 +249,19 @@ pub struct SourceError {
 }
 
 /// The finished digest, before rendering.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Digest {
     pub title: String,
     pub generated_at: DateTime<Utc>,
+    /// The lead section ("Top stories"): the stories most of the reader's sources carry,
+    /// shown once, above the topics.
+    pub lead: Vec<Story>,
+    /// The lead section's heading.
+    #[serde(skip)]
+    pub lead_title: String,
+    /// Reports of stories already sent that are not shown; recorded as delivered.
+    #[serde(skip)]
+    pub repeats: Vec<ItemKey>,
     pub groups: Vec<TopicGroup>,
     pub errors: Vec<SourceError>,
     /// Messages the reader must act on (confirm a subscription), listed apart from stories.
@@ -227,12 +293,14 @@ pub struct Attention {
 }
 
 impl Digest {
-    /// Stories in the mail: in full or collapsed to their title.
+    /// Stories in the mail: in the lead, in full or collapsed to their title.
     pub fn story_count(&self) -> usize {
-        self.groups
-            .iter()
-            .map(|g| g.stories.len() + g.collapsed.len())
-            .sum()
+        self.lead.len()
+            + self
+                .groups
+                .iter()
+                .map(|g| g.stories.len() + g.collapsed.len())
+                .sum::<usize>()
     }
 
     /// Muted stories, each counted once however many sources carried it.
@@ -245,19 +313,22 @@ impl Digest {
         self.groups.iter().map(|g| g.more).sum()
     }
 
-    /// The explanation of this digest's grouping.
+    /// The explanation of this digest's grouping and ranking.
     pub fn explain(&self) -> Explain {
+        let lead = self.lead.iter().map(|s| (self.lead_title.as_str(), s));
+        let grouped = self
+            .groups
+            .iter()
+            .flat_map(|g| g.stories.iter().map(move |s| (g.topic.as_str(), s)));
         Explain {
-            stories: self
-                .groups
-                .iter()
-                .flat_map(|g| {
-                    g.stories.iter().map(|s| StoryExplain {
-                        title: s.title.clone(),
-                        topic: g.topic.clone(),
-                        topic_reason: s.topic_reason.clone(),
-                        merged: s.merged.clone(),
-                    })
+            stories: lead
+                .chain(grouped)
+                .map(|(topic, s)| StoryExplain {
+                    title: s.title.clone(),
+                    topic: topic.to_string(),
+                    topic_reason: s.topic_reason.clone(),
+                    rank_reason: s.rank_reason.clone(),
+                    merged: s.merged.clone(),
                 })
                 .collect(),
             muted: self.muted.clone(),
@@ -265,13 +336,21 @@ impl Digest {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.story_count() == 0
+        self.story_count() == 0 && self.groups.iter().all(|g| g.followups.is_empty())
     }
 
-    /// Every story the mail carries, in full or collapsed: what a sent digest delivers.
+    /// Every story the mail carries, in the lead, in full or collapsed: what a sent digest
+    /// delivers (with the follow-up lines, see [`Digest::followups`]).
     pub fn stories(&self) -> impl Iterator<Item = &Story> {
-        self.groups
-            .iter()
-            .flat_map(|g| g.stories.iter().chain(g.collapsed.iter()))
+        self.lead.iter().chain(
+            self.groups
+                .iter()
+                .flat_map(|g| g.stories.iter().chain(g.collapsed.iter())),
+        )
+    }
+
+    /// The follow-up lines of every topic.
+    pub fn followups(&self) -> impl Iterator<Item = &Followup> {
+        self.groups.iter().flat_map(|g| g.followups.iter())
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{Config, FeedConfig, FeedLocation, MailboxConfig, MailboxKind};
 use crate::deliver::{self, DeliverError, Outgoing};
+use crate::group::{RankSettings, SentStory, SourcePolicy};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
 use crate::model::{Attention, Digest, Item, ItemKey, SourceError, SourceKey};
@@ -675,11 +676,24 @@ fn read_capped(p: &Path, max: u64) -> Result<Vec<u8>, String> {
 
 /// Groups the collected items into the digest.
 /// The items are taken out of `collected` (the stories own them from here on).
-pub fn build(cfg: &Config, collected: &mut Collected, now: DateTime<Utc>) -> Digest {
+/// Groups and ranks what was collected into the digest; `sent` is what earlier digests sent
+/// within `lookback` (a new report of one of those is a follow-up).
+pub fn build(
+    cfg: &Config,
+    collected: &mut Collected,
+    now: DateTime<Utc>,
+    sent: &[SentStory],
+) -> Digest {
     let started = std::time::Instant::now();
     let items = std::mem::take(&mut collected.items);
     let count = items.len();
-    let grouped = crate::group::group_items(items, &cfg.topics, &cfg.filters, &cfg.grouping);
+    let mut settings = cfg.grouping.clone();
+    settings.rank = RankSettings {
+        now,
+        period: cfg.digest.lookback,
+        sources: source_policies(cfg),
+    };
+    let grouped = crate::group::group_items(items, &cfg.topics, &cfg.filters, &settings, sent);
     tracing::debug!(
         items = count,
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -688,6 +702,9 @@ pub fn build(cfg: &Config, collected: &mut Collected, now: DateTime<Utc>) -> Dig
     Digest {
         title: cfg.digest.title.clone(),
         generated_at: now,
+        lead: grouped.lead,
+        lead_title: settings.lead_title,
+        repeats: grouped.repeats,
         groups: grouped.groups,
         errors: collected.errors.clone(),
         attention: collected.attention.clone(),
@@ -696,6 +713,47 @@ pub fn build(cfg: &Config, collected: &mut Collected, now: DateTime<Utc>) -> Dig
         links_resolving: cfg.links.resolve_redirects,
         explain: None,
     }
+}
+
+/// What the config says about each source, by the key its items carry.
+fn source_policies(cfg: &Config) -> HashMap<SourceKey, SourcePolicy> {
+    let feeds = cfg.feeds.iter().map(|f| {
+        let site = match &f.location {
+            FeedLocation::Url(u) => u.host_str().map(|h| format!("{}://{h}/", u.scheme())),
+            FeedLocation::File(_) => None,
+        };
+        (feed_key(f), f.name.clone(), f.priority, f.max_stories, site)
+    });
+    let mailboxes = cfg.mailboxes.iter().map(|m| {
+        (
+            crate::sources::mailbox_key(m),
+            m.name.clone(),
+            m.priority,
+            m.max_stories,
+            None,
+        )
+    });
+    feeds
+        .chain(mailboxes)
+        .map(|(key, name, priority, max_stories, site)| {
+            (
+                key,
+                SourcePolicy {
+                    name: name.unwrap_or_default(),
+                    priority,
+                    max_stories,
+                    site,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The stories the digests within `lookback` sent, for follow-ups.
+fn remembered(cfg: &Config, state: &State, now: DateTime<Utc>) -> Result<Vec<SentStory>, RunError> {
+    let lookback =
+        chrono::Duration::from_std(cfg.digest.lookback).unwrap_or(chrono::Duration::days(7));
+    Ok(state.sent_stories(now - lookback)?)
 }
 
 /// The renderer `config` asks for: its templates, its time zone, the next scheduled digest.
@@ -746,7 +804,7 @@ pub async fn preview_explained(
     let now = Utc::now();
     let state = State::open_read_only(&cfg.state_path)?;
     let mut collected = collect(cfg, &state, now, false).await?;
-    let mut digest = build(cfg, &mut collected, now);
+    let mut digest = build(cfg, &mut collected, now, &remembered(cfg, &state, now)?);
     drop(collected);
     if explain {
         digest.explain = Some(digest.explain());
@@ -828,7 +886,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
         state.remember(now, &learned)?;
         return catch_up(&mut state, now, &collected);
     }
-    let mut digest = build(cfg, &mut collected, now);
+    let mut digest = build(cfg, &mut collected, now, &remembered(cfg, &state, now)?);
     let mut report = RunReport {
         stories: digest.story_count(),
         source_errors: digest.errors.len(),
@@ -868,24 +926,44 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
         return Ok(report);
     }
 
-    // Muted stories count as delivered too, so the footer does not count them again.
+    // Muted stories and repeats of stories already sent count as delivered too, so they are
+    // not weighed (or counted in the footer) again.
     let items: Vec<&ItemKey> = digest
         .stories()
         .flat_map(|s| s.items.iter())
+        .chain(digest.followups().flat_map(|f| f.items.iter()))
         .chain(digest.muted.iter().flat_map(|m| m.items.iter()))
+        .chain(digest.repeats.iter())
         .collect();
     let messages: Vec<&str> = digest
         .stories()
         .flat_map(|s| s.message_ids.iter().map(String::as_str))
+        .chain(
+            digest
+                .followups()
+                .flat_map(|f| f.message_ids.iter().map(String::as_str)),
+        )
         .filter(|m| !unfinished.contains(m))
         .chain(digest.attention.iter().map(|a| a.message_id.as_str()))
         .collect();
     let carried = imap_carried(&messages, &collected.imap_used);
+    let stories: Vec<SentStory> = digest
+        .stories()
+        .map(SentStory::of)
+        .chain(digest.followups().map(|f| SentStory {
+            source: f.source.clone(),
+            title: f.title.clone(),
+            url: f.url.clone(),
+            gist: String::new(),
+            published: Some(now),
+        }))
+        .collect();
     let delivery = Delivery {
         message_id: &outgoing.message_id,
         recipients: &cfg.delivery.to,
         items,
         messages,
+        stories,
     };
     let mut pending = None;
     // The digest is recorded as pending once the server has agreed to take it, just before the
@@ -929,6 +1007,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
 fn catch_up(state: &mut State, now: DateTime<Utc>, c: &Collected) -> Result<RunReport, RunError> {
     let message_id = format!("<catch-up.{}@tidings.invalid>", now.timestamp_micros());
     let delivery = Delivery {
+        stories: Vec::new(),
         message_id: &message_id,
         recipients: &[],
         items: c.items.iter().map(|i| &i.key).collect(),
@@ -1028,6 +1107,8 @@ mod tests {
             location: FeedLocation::Url(url::Url::parse(url).unwrap()),
             name: None,
             topic: None,
+            priority: 0,
+            max_stories: None,
         };
         let feeds = [
             feed("https://a.example/1"),

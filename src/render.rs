@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use crate::model::{Attention, Digest, SourceError, Story, StorySource};
+use crate::model::{Attention, Digest, HeldBack, SourceError, Story, StorySource};
 
 pub const HTML_TEMPLATE: &str = "digest.html";
 pub const TEXT_TEMPLATE: &str = "digest.txt";
@@ -67,6 +67,14 @@ pub struct View<'a> {
     pub story_count: usize,
     pub source_count: usize,
     pub topic_count: usize,
+    /// About how long the digest takes to read, in minutes (at least 1): its titles and the
+    /// summaries shown in full, at [`crate::group::WORDS_PER_MINUTE`].
+    pub reading_minutes: usize,
+    /// The lead section's heading ("Top stories") and its stories (empty: no lead section).
+    pub lead_title: &'a str,
+    /// `=` repeated to the lead title's width.
+    pub lead_underline: String,
+    pub lead: Vec<StoryView<'a>>,
     pub groups: Vec<GroupView<'a>>,
     pub errors: &'a [SourceError],
     /// Confirmation emails waiting for the reader ("needs your attention").
@@ -88,8 +96,23 @@ pub struct GroupView<'a> {
     pub stories: Vec<StoryView<'a>>,
     /// Lower-ranked stories shown as title links only (size budget).
     pub collapsed: Vec<StoryView<'a>>,
-    /// Stories of this topic left out by the caps or the size budget ("+3 more").
+    /// Stories of this topic left out by the caps or the size budget, including those
+    /// held back by per-source caps.
     pub more: usize,
+    /// `more` without the stories held back by per-source caps ("+3 more in Technology").
+    pub more_in_topic: usize,
+    /// Held back by per-source caps: "4 more from Example Daily", with the source's site.
+    pub held: &'a [HeldBack],
+    /// New reports of stories an earlier digest sent: "Update on <earlier title>".
+    pub followups: Vec<FollowupView<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct FollowupView<'a> {
+    pub title: &'a str,
+    pub url: Option<&'a str>,
+    pub earlier_title: &'a str,
+    pub source_names: String,
 }
 
 #[derive(Serialize)]
@@ -105,6 +128,9 @@ pub struct StoryView<'a> {
     pub published_display: Option<String>,
     pub sources: &'a [StorySource],
     pub source_names: String,
+    /// How many of the reader's own sources carry the story.
+    pub coverage: usize,
+    pub rank: f32,
     /// "Listen" or "Watch", with its link and running time, for an episode or a video.
     pub media: Option<MediaView>,
 }
@@ -191,16 +217,35 @@ pub fn view(d: &Digest, zone: Tz, next_digest: Option<DateTime<Utc>>) -> View<'_
         story_count: d.story_count(),
         source_count: sources.len(),
         topic_count: d.groups.len(),
+        reading_minutes: reading_minutes(d),
+        lead_title: &d.lead_title,
+        lead_underline: "=".repeat(d.lead_title.chars().count()),
+        lead: d.lead.iter().map(story).collect(),
         groups: d
             .groups
             .iter()
-            .map(|g| GroupView {
-                topic: &g.topic,
-                anchor: anchor(&g.topic),
-                underline: "=".repeat(g.topic.chars().count()),
-                stories: g.stories.iter().map(story).collect(),
-                collapsed: g.collapsed.iter().map(story).collect(),
-                more: g.more,
+            .map(|g| {
+                let held: usize = g.held.iter().map(|h| h.count).sum();
+                GroupView {
+                    topic: &g.topic,
+                    anchor: anchor(&g.topic),
+                    underline: "=".repeat(g.topic.chars().count()),
+                    stories: g.stories.iter().map(story).collect(),
+                    collapsed: g.collapsed.iter().map(story).collect(),
+                    more: g.more,
+                    more_in_topic: g.more.saturating_sub(held),
+                    held: &g.held,
+                    followups: g
+                        .followups
+                        .iter()
+                        .map(|f| FollowupView {
+                            title: &f.title,
+                            url: f.url.as_deref(),
+                            earlier_title: &f.earlier_title,
+                            source_names: f.sources.join(", "),
+                        })
+                        .collect(),
+                }
             })
             .collect(),
         errors: &d.errors,
@@ -209,6 +254,28 @@ pub fn view(d: &Digest, zone: Tz, next_digest: Option<DateTime<Utc>>) -> View<'_
         links_withheld: d.links_withheld,
         links_resolving: d.links_resolving,
     }
+}
+
+/// Minutes to read what the mail shows: every title, and the summaries shown in full.
+fn reading_minutes(d: &Digest) -> usize {
+    let full: usize = d
+        .lead
+        .iter()
+        .chain(d.groups.iter().flat_map(|g| g.stories.iter()))
+        .map(crate::group::story_words)
+        .sum();
+    let titles: usize = d
+        .groups
+        .iter()
+        .flat_map(|g| {
+            let collapsed = g.collapsed.iter().map(|s| s.title.as_str());
+            collapsed.chain(g.followups.iter().map(|f| f.title.as_str()))
+        })
+        .map(|t| t.split_whitespace().count())
+        .sum();
+    (full + titles)
+        .div_ceil(crate::group::WORDS_PER_MINUTE)
+        .max(1)
 }
 
 fn story_view(s: &Story, zone: Tz) -> StoryView<'_> {
@@ -227,6 +294,8 @@ fn story_view(s: &Story, zone: Tz) -> StoryView<'_> {
             .map(|x| x.name.as_str())
             .collect::<Vec<_>>()
             .join(", "),
+        coverage: s.coverage,
+        rank: s.rank,
         media: media_view(s),
     }
 }
@@ -668,9 +737,11 @@ mod tests {
                     message_ids: vec![],
                     topic_reason: String::new(),
                     merged: vec![],
+                    ..Default::default()
                 }],
                 more: 0,
                 collapsed: vec![],
+                ..Default::default()
             }],
             errors: vec![SourceError {
                 source: "Broken".into(),
@@ -681,6 +752,7 @@ mod tests {
             links_withheld: 0,
             links_resolving: false,
             explain: None,
+            ..Default::default()
         }
     }
 

@@ -20,6 +20,7 @@ use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::group::SentStory;
 use crate::model::{Item, ItemKey, SourceKey};
 use crate::sources::examined::{Examined, Forget, Outcome, Remembered, Tally};
 use crate::sources::http::Validators;
@@ -67,6 +68,17 @@ CREATE TABLE IF NOT EXISTS digested_messages (
     message_id TEXT PRIMARY KEY,
     digest_id INTEGER NOT NULL REFERENCES digests(id)
 );
+-- Each story a digest carried, as merging needs it to know the story again in a later
+-- report (see group::memory): a few hundred bytes a story.
+CREATE TABLE IF NOT EXISTS sent_stories (
+    digest_id INTEGER NOT NULL REFERENCES digests(id),
+    source TEXT NOT NULL,
+    title TEXT NOT NULL,
+    url TEXT,
+    gist TEXT NOT NULL,
+    published INTEGER
+);
+CREATE INDEX IF NOT EXISTS sent_stories_digest ON sent_stories (digest_id);
 ";
 
 /// Columns added after the first schema: added to older databases on open.
@@ -213,6 +225,8 @@ pub struct Delivery<'a> {
     pub recipients: &'a [String],
     pub items: Vec<&'a ItemKey>,
     pub messages: Vec<&'a str>,
+    /// The stories the digest shows, remembered for follow-ups.
+    pub stories: Vec<SentStory>,
 }
 
 pub struct State {
@@ -633,10 +647,15 @@ impl State {
             }
             n += tx.execute("DELETE FROM link_redirects WHERE resolved_at < ?1", [t])?;
             n += tx.execute(
+                "DELETE FROM sent_stories WHERE digest_id IN (SELECT id FROM digests WHERE sent_at < ?1)",
+                [t],
+            )?;
+            n += tx.execute(
                 "DELETE FROM digests WHERE sent_at < ?1 AND status != 'pending' AND id != (SELECT MAX(id) FROM digests)
                  AND id NOT IN (SELECT digest_id FROM delivered_items)
                  AND id NOT IN (SELECT digest_id FROM digested_messages)
-                 AND id NOT IN (SELECT digest_id FROM imap_digested)",
+                 AND id NOT IN (SELECT digest_id FROM imap_digested)
+                 AND id NOT IN (SELECT digest_id FROM sent_stories)",
                 [t],
             )?;
             Ok(n)
@@ -718,6 +737,36 @@ impl State {
             path: self.path.clone(),
             source,
         })
+    }
+
+    /// The stories of the digests sent since `since`, oldest first: what a new report may
+    /// follow up.
+    pub fn sent_stories(&self, since: DateTime<Utc>) -> Result<Vec<SentStory>, StateError> {
+        if !self.has_table("sent_stories")? {
+            // A read-only database written by an older version.
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT s.source, s.title, s.url, s.gist, s.published FROM sent_stories s JOIN digests d ON d.id = s.digest_id
+                 WHERE d.sent_at >= ?1 AND d.status != 'caught-up' ORDER BY s.rowid",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([since.timestamp()], |r| {
+                Ok(SentStory {
+                    source: SourceKey(r.get(0)?),
+                    title: r.get(1)?,
+                    url: r.get(2)?,
+                    gist: r.get(3)?,
+                    published: r
+                        .get::<_, Option<i64>>(4)?
+                        .and_then(|t| DateTime::from_timestamp(t, 0)),
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
     /// The destination a click-tracker was resolved to on an earlier run.
@@ -808,6 +857,19 @@ impl State {
             for m in &d.messages {
                 tx.execute("INSERT OR IGNORE INTO digested_messages (message_id, digest_id) VALUES (?1, ?2)", params![m, id])?;
             }
+            let mut remember = tx.prepare_cached(
+                "INSERT INTO sent_stories (digest_id, source, title, url, gist, published) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for st in &d.stories {
+                remember.execute(params![
+                    id,
+                    st.source.0,
+                    st.title,
+                    st.url,
+                    st.gist,
+                    st.published.map(|t| t.timestamp())
+                ])?;
+            }
             Ok(id)
         })();
         let id = res.map_err(|source| StateError {
@@ -847,6 +909,7 @@ impl State {
                 "DELETE FROM imap_digested WHERE digest_id = ?1",
                 [digest_id],
             )?;
+            tx.execute("DELETE FROM sent_stories WHERE digest_id = ?1", [digest_id])?;
             tx.execute("DELETE FROM digests WHERE id = ?1", [digest_id])?;
             Ok(())
         })
@@ -941,6 +1004,7 @@ mod tests {
                 .record_pending(
                     now,
                     &Delivery {
+                        stories: Vec::new(),
                         message_id: &format!("<digest.{day}@tidings>"),
                         recipients: &["me@e.org".into()],
                         items: new.iter().collect(),
@@ -982,6 +1046,7 @@ mod tests {
             .record_pending(
                 then,
                 &Delivery {
+                    stories: Vec::new(),
                     message_id: "<d@t>",
                     recipients: &[],
                     items: vec![&offered, &gone],
@@ -1049,6 +1114,7 @@ mod tests {
             .record_pending(
                 now,
                 &Delivery {
+                    stories: Vec::new(),
                     message_id: "<m@x>",
                     recipients: &["a@b".into()],
                     items: vec![&k],
@@ -1116,6 +1182,7 @@ mod tests {
             .record_pending(
                 Utc::now(),
                 &Delivery {
+                    stories: Vec::new(),
                     message_id: "<1@x>",
                     recipients: &[],
                     items: vec![&a],
@@ -1130,6 +1197,7 @@ mod tests {
         st.record_pending(
             Utc::now(),
             &Delivery {
+                stories: Vec::new(),
                 message_id: "<2@x>",
                 recipients: &[],
                 items: vec![&b],

@@ -23,6 +23,7 @@ fn story(title: &str, url: &str, summary_html: &str) -> Story {
         message_ids: vec![],
         topic_reason: String::new(),
         merged: vec![],
+        ..Default::default()
     }
 }
 
@@ -52,6 +53,7 @@ fn fixture() -> Digest {
                     &format!("https://t.example/{i}"),
                     "",
                 )],
+                ..Default::default()
             })
             .collect(),
         errors: vec![SourceError {
@@ -68,6 +70,7 @@ fn fixture() -> Digest {
         links_withheld: 0,
         links_resolving: false,
         explain: None,
+        ..Default::default()
     }
 }
 

@@ -460,11 +460,15 @@ fn preview_writes_the_four_files_and_changes_no_state() {
         .map(|g| g["topic"].as_str().unwrap())
         .collect();
     assert_eq!(topics, ["Technology", "Science", "World"]);
-    let stories: Vec<&serde_json::Value> = groups
+    // The stories two sources carry lead the digest, shown once, not again under a topic.
+    let lead = json["lead"].as_array().unwrap();
+    assert!(!lead.is_empty() && lead.iter().all(|s| s["coverage"].as_u64() >= Some(2)));
+    let stories: Vec<&serde_json::Value> = lead
         .iter()
-        .flat_map(|g| g["stories"].as_array().unwrap())
+        .chain(groups.iter().flat_map(|g| g["stories"].as_array().unwrap()))
         .collect();
     assert_eq!(stories.len(), 10);
+    assert!(stories.iter().all(|s| s["rank"].is_number()));
     let glacier = stories
         .iter()
         .find(|s| s["url"] == "https://fixture-daily.example.com/science/glacier-retreat")

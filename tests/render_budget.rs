@@ -27,6 +27,7 @@ fn story(topic: usize, rank: usize) -> Story {
         message_ids: vec![],
         topic_reason: String::new(),
         merged: vec![],
+        ..Default::default()
     }
 }
 
@@ -42,6 +43,7 @@ fn digest(stories: usize) -> Digest {
                 stories: (0..stories / TOPICS.len()).map(|r| story(t, r)).collect(),
                 more: 2,
                 collapsed: vec![],
+                ..Default::default()
             })
             .collect(),
         errors: vec![],
@@ -50,6 +52,7 @@ fn digest(stories: usize) -> Digest {
         links_withheld: 0,
         links_resolving: false,
         explain: None,
+        ..Default::default()
     }
 }
 

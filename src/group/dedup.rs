@@ -647,9 +647,18 @@ fn story_of(
             .iter()
             .find_map(|&m| items[m].media.first().cloned()),
         items: members.iter().map(|&m| items[m].key.clone()).collect(),
+        source_keys: {
+            let mut keys: Vec<SourceKey> = Vec::new();
+            for &m in &members {
+                if !keys.contains(&items[m].source) {
+                    keys.push(items[m].source.clone());
+                }
+            }
+            keys
+        },
         message_ids,
-        topic_reason: String::new(),
         merged,
+        ..Default::default()
     }
 }
 

@@ -1,19 +1,31 @@
 //! Grouping: mute what filters exclude, merge items that are the same story
-//! ([`dedup`]), place stories in topics ([`topics`]), then order topics and apply the caps.
+//! ([`dedup`]), recognise stories an earlier digest sent ([`memory`]), rank them ([`rank`]),
+//! place them in topics ([`topics`]), then pick the lead, order topics and apply the caps.
 
 pub mod bayes;
 pub mod dedup;
 pub mod filters;
+pub mod memory;
+pub mod rank;
 pub mod text;
 pub mod topics;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::TopicConfig;
-use crate::model::{Item, Muted, TopicGroup};
+use crate::model::{Followup, HeldBack, Item, ItemKey, Muted, SourceKey, Story, TopicGroup};
 
 pub use dedup::MergeSettings;
 pub use filters::Filter;
+pub use memory::{Followups, SentStory};
+pub use rank::{RankSettings, SourcePolicy};
+
+/// Words read per minute, for the reading-time line and `[digest] reading_minutes`.
+pub const WORDS_PER_MINUTE: usize = 230;
+/// The lead section's heading when the config names none.
+pub const DEFAULT_LEAD_TITLE: &str = "Top stories";
+/// How many stories the lead section holds at most, by default.
+pub const DEFAULT_LEAD_STORIES: usize = 3;
 
 /// How topics are ordered in the digest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -23,9 +35,11 @@ pub enum Order {
     Config,
     /// Largest topic first (ties in config order); "Other" last.
     Size,
+    /// The topic with the best-ranked story first; "Other" last.
+    Rank,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct GroupSettings {
     pub merge: MergeSettings,
     pub order: Order,
@@ -33,16 +47,51 @@ pub struct GroupSettings {
     pub max_per_topic: Option<usize>,
     /// At most this many stories in the whole digest.
     pub max_stories: Option<usize>,
+    /// At most this many stories of one source (a feed's or mailbox's own `max_stories` may
+    /// say less); the rest are held back as "N more from <source>".
+    pub max_per_source: Option<usize>,
+    /// At most about this many words of titles and summaries (`[digest] reading_minutes`).
+    pub max_words: Option<usize>,
     /// How many automatic topics may be made from unclaimed stories.
     pub auto_topics: Option<usize>,
+    /// How many stories the lead section holds (0: no lead section).
+    pub lead_stories: usize,
+    pub lead_title: String,
+    /// What becomes of a new report of a story an earlier digest sent.
+    pub followups: Followups,
+    pub rank: RankSettings,
+}
+
+impl Default for GroupSettings {
+    fn default() -> Self {
+        GroupSettings {
+            merge: MergeSettings::default(),
+            order: Order::default(),
+            max_per_topic: None,
+            max_stories: None,
+            max_per_source: None,
+            max_words: None,
+            auto_topics: None,
+            lead_stories: DEFAULT_LEAD_STORIES,
+            lead_title: DEFAULT_LEAD_TITLE.into(),
+            followups: Followups::default(),
+            rank: RankSettings::default(),
+        }
+    }
 }
 
 /// The grouped digest body.
 #[derive(Debug, Clone, Default)]
 pub struct Grouped {
+    /// The lead section: the stories the most sources carry, not repeated under a topic.
+    pub lead: Vec<Story>,
     pub groups: Vec<TopicGroup>,
     /// Stories the filters muted, with the filter that muted each.
     pub muted: Vec<Muted>,
+    /// Reports of stories an earlier digest sent that are not shown (a bare repeat, or every
+    /// report with `followups = "hide"`): recorded as delivered with the digest, as muted
+    /// stories are, so they are not weighed again.
+    pub repeats: Vec<ItemKey>,
 }
 
 /// Groups with the defaults and no filters.
@@ -56,15 +105,17 @@ pub fn group_with(
     filters: &[Filter],
     settings: &GroupSettings,
 ) -> Grouped {
-    group_items(items.to_vec(), topics, filters, settings)
+    group_items(items.to_vec(), topics, filters, settings, &[])
 }
 
-/// As [`group_with`], taking the items: a run's thousands of items are not copied again.
+/// As [`group_with`], taking the items (a run's thousands of items are not copied again),
+/// with the stories earlier digests sent.
 pub fn group_items(
     items: Vec<Item>,
     topics: &[TopicConfig],
     filters: &[Filter],
     settings: &GroupSettings,
+    sent: &[SentStory],
 ) -> Grouped {
     let mut kept: Vec<Item> = Vec::with_capacity(items.len());
     let mut muted: Vec<Muted> = Vec::new();
@@ -102,8 +153,11 @@ pub fn group_items(
         .collect();
     let (corpus, docs) = text::Corpus::analyse(&texts);
     let analysed = started.elapsed();
-    let stories = dedup::merge_with(&kept, &corpus, &docs, &settings.merge);
+    let mut stories = dedup::merge_with(&kept, &corpus, &docs, &settings.merge);
     let merged = started.elapsed();
+    memory::mark(&mut stories, &memory::recall(&kept, sent, &settings.merge));
+    rank::rank(&mut stories, &kept, &settings.rank);
+    let recalled = started.elapsed();
     let mut classifier = topics::Classifier::new(topics);
     if let Some(n) = settings.auto_topics {
         classifier = classifier.with_auto_topics(n);
@@ -111,24 +165,229 @@ pub fn group_items(
     let mut groups = classifier.group(stories, &kept);
     tracing::debug!(
         items = kept.len(),
+        remembered = sent.len(),
         analyse_ms = analysed.as_millis() as u64,
         merge_ms = (merged - analysed).as_millis() as u64,
-        topics_ms = (started.elapsed() - merged).as_millis() as u64,
+        recall_rank_ms = (recalled - merged).as_millis() as u64,
+        topics_ms = (started.elapsed() - recalled).as_millis() as u64,
         "grouping stages"
     );
+    let repeats = split_followups(&mut groups, settings.followups);
+    for g in &mut groups {
+        rank::sort(&mut g.stories);
+    }
     order(&mut groups, settings.order);
+    let lead = take_lead(&mut groups, settings.lead_stories);
+    hold_back(&mut groups, &kept, settings);
     cap(&mut groups, settings.max_per_topic, settings.max_stories);
-    Grouped { groups, muted }
-}
-
-fn order(groups: &mut [TopicGroup], order: Order) {
-    if order == Order::Size {
-        // Stable: equal sizes keep config order. "Other" stays last.
-        groups.sort_by_key(|g| (g.topic == topics::OTHER, std::cmp::Reverse(g.stories.len())));
+    if let Some(words) = settings.max_words {
+        cap_reading(&lead, &mut groups, words);
+    }
+    Grouped {
+        lead,
+        groups,
+        muted,
+        repeats,
     }
 }
 
-/// Keeps the newest stories of each topic up to the caps; the rest become "+N more".
+/// Takes the reports of stories already sent out of the topics: updates become follow-up
+/// lines (with [`Followups::Show`]); the rest are returned, to be recorded as delivered.
+fn split_followups(groups: &mut Vec<TopicGroup>, mode: Followups) -> Vec<ItemKey> {
+    let mut repeats = Vec::new();
+    for g in groups.iter_mut() {
+        let (known, new): (Vec<Story>, Vec<Story>) = std::mem::take(&mut g.stories)
+            .into_iter()
+            .partition(|s| s.earlier.is_some());
+        g.stories = new;
+        for s in known {
+            let Some(earlier) = s.earlier else { continue };
+            if mode == Followups::Show && earlier.update {
+                g.followups.push(Followup {
+                    source: s.source_keys.first().cloned().unwrap_or_default(),
+                    title: s.title,
+                    url: s.url,
+                    earlier_title: earlier.title,
+                    sources: s.sources.into_iter().map(|x| x.name).collect(),
+                    items: s.items,
+                    message_ids: s.message_ids,
+                });
+            } else {
+                tracing::debug!(title = %s.title, earlier = %earlier.title, "already sent");
+                repeats.extend(s.items);
+            }
+        }
+    }
+    groups.retain(|g| !g.stories.is_empty() || !g.followups.is_empty());
+    repeats
+}
+
+fn order(groups: &mut [TopicGroup], order: Order) {
+    match order {
+        Order::Config => {}
+        // Stable: equal sizes keep config order. "Other" stays last.
+        Order::Size => {
+            groups.sort_by_key(|g| (g.topic == topics::OTHER, std::cmp::Reverse(g.stories.len())))
+        }
+        Order::Rank => {
+            let best = |g: &TopicGroup| g.stories.first().map_or(f32::MIN, |s| s.rank);
+            groups.sort_by(|a, b| {
+                (a.topic == topics::OTHER)
+                    .cmp(&(b.topic == topics::OTHER))
+                    .then_with(|| best(b).total_cmp(&best(a)))
+            });
+        }
+    }
+}
+
+/// The lead section: up to `n` stories carried by more than one source, best-ranked first,
+/// taken out of their topics so that each is shown once.
+fn take_lead(groups: &mut Vec<TopicGroup>, n: usize) -> Vec<Story> {
+    let mut candidates: Vec<(usize, usize, f32)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, group)| {
+            group
+                .stories
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.coverage > 1)
+                .map(move |(i, s)| (g, i, s.rank))
+        })
+        .collect();
+    candidates.sort_by(|a, b| b.2.total_cmp(&a.2));
+    candidates.truncate(n);
+    // Taken from the back of each topic first, so the indices stay valid.
+    let mut taken: Vec<(usize, usize)> = candidates.iter().map(|&(g, i, _)| (g, i)).collect();
+    taken.sort_unstable_by(|a, b| b.cmp(a));
+    let mut lead: Vec<Story> = taken
+        .into_iter()
+        .map(|(g, i)| groups[g].stories.remove(i))
+        .collect();
+    rank::sort(&mut lead);
+    groups.retain(|g| !g.stories.is_empty() || !g.followups.is_empty());
+    lead
+}
+
+/// Applies `max_per_source` and each source's own `max_stories`: a source's stories beyond
+/// its cap, lowest-ranked first, are held back ("N more from <source>"). A story more than
+/// one source carries is never held back: the cap is for one loud source.
+fn hold_back(groups: &mut [TopicGroup], items: &[Item], settings: &GroupSettings) {
+    let policies = &settings.rank.sources;
+    let limit = |source: &SourceKey| {
+        let own = policies.get(source).and_then(|p| p.max_stories);
+        match (own, settings.max_per_source) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    };
+    if settings.max_per_source.is_none() && policies.values().all(|p| p.max_stories.is_none()) {
+        return;
+    }
+    let by_key: HashMap<&ItemKey, &Item> = items.iter().map(|i| (&i.key, i)).collect();
+    let source_of = |s: &Story| s.items.first().and_then(|k| by_key.get(k)).copied();
+    // Every single-source story, best first across the digest.
+    let mut order: Vec<(usize, usize, f32)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, group)| {
+            group
+                .stories
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.coverage <= 1)
+                .map(move |(i, s)| (g, i, s.rank))
+        })
+        .collect();
+    order.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let mut shown: HashMap<&SourceKey, usize> = HashMap::new();
+    let mut held: Vec<(usize, usize)> = Vec::new();
+    for (g, i, _) in order {
+        let Some(item) = source_of(&groups[g].stories[i]) else {
+            continue;
+        };
+        let Some(max) = limit(&item.source) else {
+            continue;
+        };
+        let n = shown.entry(&item.source).or_default();
+        if *n < max {
+            *n += 1;
+        } else {
+            held.push((g, i));
+        }
+    }
+    held.sort_unstable_by(|a, b| b.cmp(a));
+    for (g, i) in held {
+        let story = groups[g].stories.remove(i);
+        let Some(item) = source_of(&story) else {
+            continue;
+        };
+        let policy = policies.get(&item.source);
+        let name = policy
+            .map(|p| p.name.clone())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| item.source_name.clone());
+        let group = &mut groups[g];
+        group.more += 1;
+        match group.held.iter_mut().find(|h| h.source == name) {
+            Some(h) => h.count += 1,
+            None => group.held.push(HeldBack {
+                source: name,
+                count: 1,
+                url: policy
+                    .and_then(|p| p.site.clone())
+                    .or_else(|| story.url.as_deref().and_then(site_of)),
+            }),
+        }
+    }
+}
+
+/// The site a link belongs to: its scheme and host.
+fn site_of(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    Some(format!("{}://{}/", u.scheme(), u.host_str()?))
+}
+
+/// Cuts the digest to about `words` words of titles and summaries, keeping the best-ranked
+/// stories across all topics (the lead always stays); the rest count in "+N more".
+fn cap_reading(lead: &[Story], groups: &mut [TopicGroup], words: usize) {
+    let mut left = words.saturating_sub(lead.iter().map(story_words).sum());
+    let mut order: Vec<(usize, usize, f32)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, group)| {
+            group
+                .stories
+                .iter()
+                .enumerate()
+                .map(move |(i, s)| (g, i, s.rank))
+        })
+        .collect();
+    order.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let mut cut: Vec<(usize, usize)> = Vec::new();
+    for (g, i, _) in order {
+        let w = story_words(&groups[g].stories[i]);
+        if w <= left {
+            left -= w;
+        } else {
+            // Nothing after a story that did not fit, so the cut follows rank exactly.
+            left = 0;
+            cut.push((g, i));
+        }
+    }
+    cut.sort_unstable_by(|a, b| b.cmp(a));
+    for (g, i) in cut {
+        groups[g].stories.remove(i);
+        groups[g].more += 1;
+    }
+}
+
+/// The words a reader reads for one story: its title and summary.
+pub fn story_words(s: &Story) -> usize {
+    s.title.split_whitespace().count() + s.summary.split_whitespace().count()
+}
+
+/// Keeps the best-ranked stories of each topic up to the caps; the rest become "+N more".
 /// The total cap takes from the last topics first, so the first topics stay whole.
 fn cap(groups: &mut [TopicGroup], per_topic: Option<usize>, total: Option<usize>) {
     let mut left = total.unwrap_or(usize::MAX);

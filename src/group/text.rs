@@ -195,6 +195,11 @@ const STOP_WORDS: &[&str] = &[
     "via",
 ];
 
+/// Whether a lowercase word is one of the words that carry no topic.
+pub fn is_stop_word(lower: &str) -> bool {
+    STOP_WORDS.contains(&lower)
+}
+
 /// One word as it stood in the text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Word<'a> {

@@ -374,9 +374,7 @@ impl Classifier {
             .iter()
             .map(|t| TopicGroup {
                 topic: t.name.clone(),
-                stories: Vec::new(),
-                more: 0,
-                collapsed: Vec::new(),
+                ..Default::default()
             })
             .collect();
         for (mut story, p) in stories.into_iter().zip(placements) {
@@ -386,8 +384,7 @@ impl Classifier {
                 None => groups.push(TopicGroup {
                     topic: p.topic,
                     stories: vec![story],
-                    more: 0,
-                    collapsed: Vec::new(),
+                    ..Default::default()
                 }),
             }
         }
