@@ -149,6 +149,10 @@ pub struct Earlier {
     pub title: String,
     /// The new report names a figure or a name the sent story did not: an update.
     pub update: bool,
+    /// The new report's own headline and link (of the report that updates, when the story
+    /// merges several).
+    pub report_title: String,
+    pub report_url: Option<String>,
 }
 
 /// A new report of a story an earlier digest sent: one line under its topic.

@@ -1004,7 +1004,7 @@ mod tests {
                 .record_pending(
                     now,
                     &Delivery {
-                        stories: Vec::new(),
+                        stories: new.iter().map(|k| sent_story(&k.0)).collect(),
                         message_id: &format!("<digest.{day}@tidings>"),
                         recipients: &["me@e.org".into()],
                         items: new.iter().collect(),
@@ -1033,6 +1033,74 @@ mod tests {
         assert!(!delivered.contains(&key(100, 0)));
         assert!(st.digested_messages().unwrap().contains("<364.0@news>"));
         assert!(st.last_sent_at().unwrap().is_some());
+        // Stories are remembered for the lookback, then forgotten with their digests.
+        let end = start + chrono::Duration::days(364);
+        let recent = st.sent_stories(end - lookback).unwrap();
+        assert_eq!(recent.len(), 8 * 20, "{}", recent.len());
+        assert!(recent[0].title.contains("feed:https://e.org/feed#357-"));
+        let kept: i64 = st
+            .conn
+            .query_row("SELECT COUNT(*) FROM sent_stories", [], |r| r.get(0))
+            .unwrap();
+        assert!(kept <= 38 * 20, "{kept} stories kept");
+    }
+
+    /// A story as a digest would remember it: a long headline, a link, a full gist.
+    fn sent_story(key: &str) -> SentStory {
+        SentStory {
+            source: SourceKey("feed:https://news.example.org/world/rss.xml".into()),
+            title: format!(
+                "{key}: ministers agree on a plan after a night of talks in the capital"
+            ),
+            url: Some(format!(
+                "https://news.example.org/world/2026/12/03/{key}-ministers-agree-on-a-plan"
+            )),
+            gist: "word "
+                .repeat(100)
+                .chars()
+                .take(crate::group::memory::GIST_CHARS)
+                .collect(),
+            published: Some(Utc::now()),
+        }
+    }
+
+    #[test]
+    fn a_remembered_story_costs_under_a_kilobyte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut st = State::open(&path).unwrap();
+        let size = |st: &State| -> i64 {
+            st.conn
+                .query_row(
+                    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        let before = size(&st);
+        let n = 2_000;
+        let stories: Vec<SentStory> = (0..n).map(|i| sent_story(&format!("story-{i}"))).collect();
+        st.record_pending(
+            Utc::now(),
+            &Delivery {
+                stories,
+                message_id: "<big@x>",
+                recipients: &[],
+                items: Vec::new(),
+                messages: Vec::new(),
+            },
+        )
+        .unwrap();
+        let per_story = (size(&st) - before) / n;
+        eprintln!("{per_story} bytes per remembered story");
+        assert!(per_story < 1024, "{per_story} bytes per remembered story");
+        assert_eq!(
+            st.sent_stories(Utc::now() - chrono::Duration::days(1))
+                .unwrap()
+                .len(),
+            n as usize
+        );
     }
 
     #[test]

@@ -766,3 +766,307 @@ path = "archive.mbox"
     assert!(sources.contains("4 examined: 4 used"), "{sources}");
     assert!(sources.contains("3 examined: 3 used"), "{sources}");
 }
+
+/// An RSS 2.0 feed of (title, link, summary, hours ago) entries.
+fn rss(name: &str, entries: &[(String, String, String, i64)]) -> String {
+    let now = chrono::Utc::now();
+    let items: String = entries
+        .iter()
+        .map(|(title, link, summary, hours)| {
+            let date = (now - chrono::Duration::hours(*hours)).to_rfc2822();
+            format!(
+                "<item><title>{title}</title><link>{link}</link><guid>{link}</guid><description>{summary}</description><pubDate>{date}</pubDate></item>\n"
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>{name}</title><link>https://example.org/</link><description>d</description>\n{items}</channel></rss>"
+    )
+}
+
+fn entry(title: &str, link: &str, summary: &str, hours: i64) -> (String, String, String, i64) {
+    (title.into(), link.into(), summary.into(), hours)
+}
+
+/// The text part of the one digest for `to` that is not in `seen` (which it joins).
+fn new_digest(mail: &MailEnv, to: &str, seen: &mut Vec<String>) -> String {
+    let fresh: Vec<String> = mail
+        .received_for(to)
+        .into_iter()
+        .filter(|r| !seen.contains(r))
+        .collect();
+    assert_eq!(fresh.len(), 1, "expected one new digest for {to}");
+    seen.extend(fresh.iter().cloned());
+    parse(&fresh[0]).text
+}
+
+/// "+N more from SOURCE" lines, summed over the topics.
+fn held_from(text: &str, source: &str) -> usize {
+    let suffix = format!(" more from {source}");
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim().strip_prefix('+')?;
+            let (n, rest) = l.split_once(' ')?;
+            format!(" {rest}")
+                .starts_with(&suffix)
+                .then(|| n.parse::<usize>().ok())?
+        })
+        .sum()
+}
+
+/// Ranking through the whole pipeline: a story four of the reader's sources carry (three
+/// feeds over HTTP, one newsletter in a Maildir) leads the digest; a loud feed is cut to its
+/// cap and the rest come in the next digest; and on day 2 a new report of day 1's story is a
+/// follow-up line (an update) or not shown (a bare repeat), while a different story sharing
+/// its words is new.
+#[test]
+fn rank_leads_with_coverage_caps_loud_sources_and_remembers_what_was_sent() {
+    let mail = MailEnv::get();
+    let dir = tempfile::tempdir().unwrap();
+    let to = format!("rank-{}@example.org", nonce());
+    let env = [(PASSWORD_VAR, mail.password.as_str())];
+    let ferry = "Ferry capsizes off Lesbos island, dozens rescued";
+    let ferry_summary = "A ferry carrying 300 passengers capsized near Mytilene on Lesbos; the coast guard rescued dozens.";
+    let loud: Vec<_> = (0..200)
+        .map(|i| {
+            entry(
+                &format!(
+                    "Loud Daily item {i}: note on {} markets",
+                    ["grain", "steel", "copper", "cotton"][i % 4]
+                ),
+                &format!("https://loud.example/{i}"),
+                "A short market note.",
+                1 + i as i64 / 10,
+            )
+        })
+        .collect();
+    let day1 = HttpServer::start(vec![
+        (
+            "/herald.xml",
+            Route::body(
+                200,
+                "application/rss+xml",
+                &rss(
+                    "Harbour Herald",
+                    &[
+                        entry(
+                            "Council approves new cycling budget",
+                            "https://herald.example/budget",
+                            "The council voted for more bike lanes.",
+                            3,
+                        ),
+                        entry(ferry, "https://herald.example/ferry", ferry_summary, 26),
+                    ],
+                ),
+            ),
+        ),
+        (
+            "/times.xml",
+            Route::body(
+                200,
+                "application/rss+xml",
+                &rss(
+                    "Island Times",
+                    &[entry(
+                        ferry,
+                        "https://times.example/ferry",
+                        ferry_summary,
+                        26,
+                    )],
+                ),
+            ),
+        ),
+        (
+            "/wire.xml",
+            Route::body(
+                200,
+                "application/rss+xml",
+                &rss(
+                    "Coast Wire",
+                    &[entry(
+                        ferry,
+                        "https://wire.example/ferry",
+                        ferry_summary,
+                        25,
+                    )],
+                ),
+            ),
+        ),
+        (
+            "/loud.xml",
+            Route::body(200, "application/rss+xml", &rss("Loud Daily", &loud)),
+        ),
+    ]);
+    let maildir = dir.path().join("News");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let date = (chrono::Utc::now() - chrono::Duration::hours(24)).to_rfc2822();
+    let letter = format!(
+        "From: Aegean Letter <letter@aegean.example>\r\nTo: reader@example.org\r\nSubject: Aegean Letter\r\nDate: {date}\r\nMessage-ID: <aegean-1-{n}@aegean.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+         <html><body><h2>Aegean Letter</h2>\n\
+         <h3><a href=\"https://letter.example/ferry\">{ferry}</a></h3><p>{ferry_summary}</p>\n\
+         <h3><a href=\"https://letter.example/olives\">Olive harvest starts early on Crete</a></h3><p>Farmers began picking two weeks ahead of the usual date.</p>\n\
+         <h3><a href=\"https://letter.example/museum\">Thessaloniki museum reopens its Byzantine wing</a></h3><p>The wing was closed for six years of restoration.</p>\n\
+         </body></html>\r\n",
+        n = nonce()
+    );
+    std::fs::write(maildir.join("new/1790000.M1.host"), letter).unwrap();
+    let config = |feeds: &str| {
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            format!(
+                r#"
+[digest]
+title = "Ranked"
+lookback = "7d"
+
+[state]
+path = "state/tidings.db"
+
+[delivery]
+from = "Tidings <digest@example.org>"
+to = ["{to}"]
+
+[smtp]
+host = "{host}"
+port = {port}
+security = "starttls"
+username = "{user}"
+password_env = "{PASSWORD_VAR}"
+ca_file = "{ca}"
+
+[[mailboxes]]
+type = "maildir"
+path = "News"
+{feeds}"#,
+                host = mail.host,
+                port = mail.starttls_port,
+                user = mail.user,
+                ca = mail.ca.display(),
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let cfg = config(&format!(
+        "[[feeds]]\nurl = \"{}\"\n[[feeds]]\nurl = \"{}\"\n[[feeds]]\nurl = \"{}\"\n[[feeds]]\nurl = \"{}\"\nmax_stories = 5\n",
+        day1.url("/herald.xml"),
+        day1.url("/times.xml"),
+        day1.url("/wire.xml"),
+        day1.url("/loud.xml"),
+    ));
+
+    let mut seen = Vec::new();
+    let run = tidings(&cfg, &["run"], &env);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let text = new_digest(&mail, &to, &mut seen);
+    let lead_at = text
+        .find("Top stories\n===========")
+        .expect("a lead section");
+    let first_story = text[lead_at..]
+        .find("\n* ")
+        .map(|i| &text[lead_at + i + 3..])
+        .unwrap();
+    assert!(first_story.starts_with(ferry), "{text}");
+    assert!(text.contains("In 4 of your sources:"), "{text}");
+    assert_eq!(
+        text.matches(&format!("* {ferry}")).count(),
+        1,
+        "shown once: {text}"
+    );
+    let lead_end = text[lead_at..]
+        .find("\n\n\n")
+        .map_or(text.len(), |i| lead_at + i);
+    assert!(
+        text[lead_end..].find("\n\n\n").is_some(),
+        "topics follow the lead: {text}"
+    );
+    let loud_shown: Vec<usize> = (0..200)
+        .filter(|i| text.contains(&format!("* Loud Daily item {i}:")))
+        .collect();
+    assert_eq!(
+        loud_shown,
+        [0, 1, 2, 3, 4],
+        "the loud feed's best five: {text}"
+    );
+    assert_eq!(held_from(&text, "Loud Daily"), 195, "{text}");
+    assert!(
+        text.contains("Council approves new cycling budget"),
+        "{text}"
+    );
+
+    // The next run sends what the cap held back, and nothing shown before.
+    let run = tidings(&cfg, &["run"], &env);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let text = new_digest(&mail, &to, &mut seen);
+    let loud_shown: Vec<usize> = (0..200)
+        .filter(|i| text.contains(&format!("* Loud Daily item {i}:")))
+        .collect();
+    assert_eq!(loud_shown, [5, 6, 7, 8, 9], "{text}");
+    assert_eq!(held_from(&text, "Loud Daily"), 190, "{text}");
+    assert!(
+        !text.contains(ferry) && !text.contains("cycling budget"),
+        "{text}"
+    );
+
+    // Day 2: other outlets report the ferry again.
+    let update = "Lesbos ferry capsize: death toll rises to 41";
+    let repeat_link = "https://repeat.example/ferry-again";
+    let timetable = "New ferry timetable for Lesbos island routes";
+    let day2 = HttpServer::start(vec![
+        (
+            "/post.xml",
+            Route::body(200, "application/rss+xml", &rss("Aegean Post", &[entry(
+                update,
+                "https://post.example/toll",
+                "The death toll from the ferry capsize near Mytilene on Lesbos rose to 41, the coast guard said.",
+                2,
+            )])),
+        ),
+        (
+            "/again.xml",
+            Route::body(200, "application/rss+xml", &rss("Echo News", &[entry(ferry, repeat_link, "A ferry capsized near Mytilene on Lesbos; the coast guard rescued dozens.", 20)])),
+        ),
+        (
+            "/travel.xml",
+            Route::body(200, "application/rss+xml", &rss("Travel Desk", &[entry(
+                timetable,
+                "https://travel.example/timetable",
+                "Summer sailings add a second daily crossing to Piraeus.",
+                1,
+            )])),
+        ),
+    ]);
+    let cfg = config(&format!(
+        "[[feeds]]\nurl = \"{}\"\n[[feeds]]\nurl = \"{}\"\n[[feeds]]\nurl = \"{}\"\n",
+        day2.url("/post.xml"),
+        day2.url("/again.xml"),
+        day2.url("/travel.xml"),
+    ));
+    let run = tidings(&cfg, &["run"], &env);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let text = new_digest(&mail, &to, &mut seen);
+    // The update and the repeat are one story here; the update speaks for it.
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("- Update on"))
+        .unwrap_or_else(|| panic!("a follow-up line: {text}"));
+    assert!(
+        line.contains(&format!("\"{ferry}\": {update} (")) && line.contains("Aegean Post"),
+        "{line}"
+    );
+    assert!(
+        !text.contains(&format!("* {ferry}")) && !text.contains(&format!("* {update}")),
+        "{text}"
+    );
+    assert!(
+        !text.contains(repeat_link),
+        "a bare repeat is not shown: {text}"
+    );
+    assert!(
+        text.contains(&format!("* {timetable}")),
+        "a different story is new: {text}"
+    );
+}

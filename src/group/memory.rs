@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use crate::group::dedup::{self, MergeSettings};
-use crate::group::text::{self, Corpus};
+use crate::group::text::{self, Corpus, Doc};
 use crate::model::{Earlier, Item, ItemKey, SourceKey, Story};
 
 /// How much of a sent story's summary is remembered: enough words for merging to know it.
@@ -69,9 +69,12 @@ pub fn gist(summary: &str) -> String {
     }
 }
 
-/// Which of `items` report a story in `sent`, and what that story was.
+/// Which of `items` (analysed into `docs` by `corpus`) report a story in `sent`, and what
+/// that story was.
 pub fn recall(
     items: &[Item],
+    corpus: &Corpus,
+    docs: &[Doc],
     sent: &[SentStory],
     settings: &MergeSettings,
 ) -> HashMap<ItemKey, Earlier> {
@@ -79,34 +82,48 @@ pub fn recall(
     if sent.is_empty() || items.is_empty() {
         return out;
     }
-    // Only remembered stories that share a link or a title word with something new can
-    // join it: with thousands remembered, the merge stays the size of the run.
+    // Only a remembered story that could join a new report takes part: one with the same
+    // link or headline (the exact tier), or a word in its headline, or a name or figure in
+    // its gist, that the new reports use and that is rare enough among them for merging to
+    // pair reports through it (see `dedup::RARE_DF_CAP`). With thousands remembered, the
+    // merge stays about the size of the run.
     let urls: HashSet<String> = items
         .iter()
         .filter_map(|i| i.url.as_deref().map(dedup::url_key))
         .collect();
-    let words: HashSet<String> = items.iter().flat_map(|i| title_words(&i.title)).collect();
+    let titles: HashSet<String> = items.iter().map(|i| dedup::title_key(&i.title)).collect();
+    let rare = |w: &text::Word| {
+        corpus
+            .known(&w.text.to_lowercase())
+            .is_some_and(|t| (corpus.df[t as usize] as usize) <= 2 * dedup::RARE_DF_CAP)
+    };
     let candidates: Vec<&SentStory> = sent
         .iter()
         .filter(|s| {
             s.url
                 .as_deref()
                 .is_some_and(|u| urls.contains(&dedup::url_key(u)))
-                || title_words(&s.title).iter().any(|w| words.contains(w))
+                || titles.contains(&dedup::title_key(&s.title))
+                || text::words(&s.title).iter().any(rare)
+                || text::words(&s.gist)
+                    .iter()
+                    .filter(|w| {
+                        w.capitalized_mid_sentence || w.text.chars().any(|c| c.is_ascii_digit())
+                    })
+                    .any(rare)
         })
         .collect();
     if candidates.is_empty() {
         return out;
     }
     let mut all: Vec<Item> = items.to_vec();
+    let mut corpus = corpus.clone();
+    let mut docs = docs.to_vec();
     for (n, s) in candidates.iter().enumerate() {
-        all.push(remembered_item(n, s));
+        let item = remembered_item(n, s);
+        docs.push(corpus.add(&item.title, &item.summary_text));
+        all.push(item);
     }
-    let texts: Vec<(&str, &str)> = all
-        .iter()
-        .map(|i| (i.title.as_str(), i.summary_text.as_str()))
-        .collect();
-    let (corpus, docs) = Corpus::analyse(&texts);
     let stories = dedup::merge_with(&all, &corpus, &docs, settings);
     let index: HashMap<&ItemKey, usize> =
         all.iter().enumerate().map(|(n, i)| (&i.key, n)).collect();
@@ -131,6 +148,8 @@ pub fn recall(
                 Earlier {
                     title: earlier.title.clone(),
                     update: adds_facts(&new.title, &gist(&new.summary_text), earlier),
+                    report_title: new.title.clone(),
+                    report_url: new.url.clone(),
                 },
             );
         }
@@ -155,16 +174,6 @@ fn remembered_item(n: usize, s: &SentStory) -> Item {
         tracker_host: None,
         media: Vec::new(),
     }
-}
-
-/// The words of a headline that can tie it to another: lowercase, four letters or more, not
-/// stop words.
-fn title_words(title: &str) -> Vec<String> {
-    text::words(title)
-        .iter()
-        .map(|w| w.text.to_lowercase())
-        .filter(|w| w.chars().count() >= 4 && !text::is_stop_word(w))
-        .collect()
 }
 
 /// Whether a new report says something the sent story did not: a figure (any number) in its
@@ -195,10 +204,16 @@ fn adds_facts(title: &str, gist: &str, earlier: &SentStory) -> bool {
     new_name || new_figure
 }
 
-/// Marks the stories that report a sent story (see [`recall`]).
+/// Marks the stories that report a sent story (see [`recall`]); of several such reports in
+/// one story, one that adds something speaks for it.
 pub fn mark(stories: &mut [Story], recalled: &HashMap<ItemKey, Earlier>) {
     for story in stories {
-        story.earlier = story.items.iter().find_map(|k| recalled.get(k).cloned());
+        let mut reports = story.items.iter().filter_map(|k| recalled.get(k));
+        let first = reports.next().cloned();
+        story.earlier = match first {
+            Some(e) if !e.update => Some(reports.find(|r| r.update).cloned().unwrap_or(e)),
+            other => other,
+        };
     }
 }
 
@@ -215,6 +230,15 @@ mod tests {
             gist: gist.into(),
             published: Some(Utc::now() - chrono::Duration::hours(20)),
         }
+    }
+
+    fn recall_for(items: &[Item], sent: &[SentStory]) -> HashMap<ItemKey, Earlier> {
+        let texts: Vec<(&str, &str)> = items
+            .iter()
+            .map(|i| (i.title.as_str(), i.summary_text.as_str()))
+            .collect();
+        let (corpus, docs) = Corpus::analyse(&texts);
+        recall(items, &corpus, &docs, sent, &MergeSettings::default())
     }
 
     fn dated(mut i: Item) -> Item {
@@ -242,7 +266,7 @@ mod tests {
                 "A moderate earthquake shook western Turkey on Saturday; no damage was reported.",
             )),
         ];
-        let recalled = recall(&items, &memory, &MergeSettings::default());
+        let recalled = recall_for(&items, &memory);
         let first = recalled
             .get(&items[0].key)
             .expect("the Morocco report is recalled");
@@ -267,11 +291,7 @@ mod tests {
             "Pizza chain Sbarro filed for bankruptcy protection again.",
         ));
         repeat.url = Some("https://o.example/sbarro".into());
-        let recalled = recall(
-            std::slice::from_ref(&repeat),
-            &memory,
-            &MergeSettings::default(),
-        );
+        let recalled = recall_for(std::slice::from_ref(&repeat), &memory);
         let e = recalled.get(&repeat.key).expect("recalled");
         assert!(!e.update, "{e:?}");
     }
@@ -286,11 +306,7 @@ mod tests {
             Some("https://city.example/budget"),
             "",
         ));
-        let recalled = recall(
-            std::slice::from_ref(&new),
-            &[memory],
-            &MergeSettings::default(),
-        );
+        let recalled = recall_for(std::slice::from_ref(&new), &[memory]);
         assert!(recalled.contains_key(&new.key));
     }
 

@@ -155,7 +155,10 @@ pub fn group_items(
     let analysed = started.elapsed();
     let mut stories = dedup::merge_with(&kept, &corpus, &docs, &settings.merge);
     let merged = started.elapsed();
-    memory::mark(&mut stories, &memory::recall(&kept, sent, &settings.merge));
+    memory::mark(
+        &mut stories,
+        &memory::recall(&kept, &corpus, &docs, sent, &settings.merge),
+    );
     rank::rank(&mut stories, &kept, &settings.rank);
     let recalled = started.elapsed();
     let mut classifier = topics::Classifier::new(topics);
@@ -205,8 +208,8 @@ fn split_followups(groups: &mut Vec<TopicGroup>, mode: Followups) -> Vec<ItemKey
             if mode == Followups::Show && earlier.update {
                 g.followups.push(Followup {
                     source: s.source_keys.first().cloned().unwrap_or_default(),
-                    title: s.title,
-                    url: s.url,
+                    title: earlier.report_title,
+                    url: earlier.report_url.or(s.url),
                     earlier_title: earlier.title,
                     sources: s.sources.into_iter().map(|x| x.name).collect(),
                     items: s.items,
@@ -443,5 +446,202 @@ mod tests {
         assert_eq!(layout, [("Science", 2, 1), ("Tech", 1, 0)]);
         assert_eq!(g.muted.iter().filter(|m| !m.repeat).count(), 1);
         assert_eq!(g.muted.iter().map(|m| m.items.len()).sum::<usize>(), 2);
+    }
+
+    fn dated(mut i: Item, hours_ago: i64) -> Item {
+        i.published = Some(chrono::Utc::now() - chrono::Duration::hours(hours_ago));
+        i
+    }
+
+    /// The caps keep the best-ranked, not the newest: an older story two sources carry
+    /// stays, a newer one of one source goes.
+    #[test]
+    fn caps_cut_the_lowest_ranked_and_the_lead_is_shown_once() {
+        let items = vec![
+            dated(
+                item(
+                    "a",
+                    "Space probe lands on a comet",
+                    Some("https://a.org/1"),
+                    "",
+                ),
+                1,
+            ),
+            dated(
+                item(
+                    "a",
+                    "Space weather calm this week",
+                    Some("https://a.org/2"),
+                    "",
+                ),
+                2,
+            ),
+            dated(
+                item(
+                    "b",
+                    "Space station crew returns home safely",
+                    Some("https://b.org/1"),
+                    "",
+                ),
+                30,
+            ),
+            dated(
+                item(
+                    "c",
+                    "Space station crew returns home safely",
+                    Some("https://c.org/1"),
+                    "",
+                ),
+                30,
+            ),
+            dated(
+                item(
+                    "d",
+                    "Space agency picks new rocket engine",
+                    Some("https://d.org/1"),
+                    "",
+                ),
+                40,
+            ),
+            dated(
+                item(
+                    "e",
+                    "Space agency picks new rocket engine",
+                    Some("https://e.org/1"),
+                    "",
+                ),
+                40,
+            ),
+        ];
+        let topics = [topic("Science", &["space"])];
+        let settings = GroupSettings {
+            max_per_topic: Some(1),
+            lead_stories: 0,
+            ..Default::default()
+        };
+        let g = group_with(&items, &topics, &[], &settings);
+        let kept: Vec<&str> = g.groups[0]
+            .stories
+            .iter()
+            .map(|s| s.title.as_str())
+            .collect();
+        assert_eq!(kept, ["Space station crew returns home safely"]);
+        assert_eq!(g.groups[0].more, 3);
+
+        let settings = GroupSettings {
+            lead_stories: 1,
+            ..Default::default()
+        };
+        let g = group_with(&items, &topics, &[], &settings);
+        assert_eq!(g.lead.len(), 1);
+        assert_eq!(g.lead[0].coverage, 2);
+        let titles: Vec<&str> = g.groups[0]
+            .stories
+            .iter()
+            .map(|s| s.title.as_str())
+            .collect();
+        assert!(!titles.contains(&g.lead[0].title.as_str()), "{titles:?}");
+        assert_eq!(titles.len(), 3);
+    }
+
+    #[test]
+    fn a_loud_source_is_held_back_to_its_cap_and_counted_by_name() {
+        let mut items: Vec<Item> = (0..12)
+            .map(|i| {
+                item(
+                    "loud",
+                    &format!("Market note {i}"),
+                    Some(&format!("https://loud.example/{i}")),
+                    "",
+                )
+            })
+            .collect();
+        items.push(item(
+            "quiet",
+            "Harbour reopens",
+            Some("https://quiet.example/1"),
+            "",
+        ));
+        let mut settings = GroupSettings {
+            max_per_source: Some(3),
+            ..Default::default()
+        };
+        settings.rank.sources.insert(
+            SourceKey("loud".into()),
+            SourcePolicy {
+                name: "Loud Daily".into(),
+                max_stories: Some(2),
+                ..Default::default()
+            },
+        );
+        let g = group_with(&items, &[], &[], &settings);
+        let shown: Vec<&str> = g
+            .groups
+            .iter()
+            .flat_map(|t| t.stories.iter())
+            .map(|s| s.title.as_str())
+            .collect();
+        // The source's own cap (2) is below the global one (3); its first entries rank best.
+        assert_eq!(
+            shown
+                .iter()
+                .filter(|t| t.starts_with("Market note"))
+                .count(),
+            2
+        );
+        assert!(
+            shown.contains(&"Market note 0") && shown.contains(&"Market note 1"),
+            "{shown:?}"
+        );
+        assert!(shown.contains(&"Harbour reopens"));
+        let held: Vec<&HeldBack> = g.groups.iter().flat_map(|t| t.held.iter()).collect();
+        assert_eq!(held.iter().map(|h| h.count).sum::<usize>(), 10);
+        assert!(
+            held.iter()
+                .all(|h| h.source == "Loud Daily"
+                    && h.url.as_deref() == Some("https://loud.example/"))
+        );
+        assert_eq!(g.groups.iter().map(|t| t.more).sum::<usize>(), 10);
+    }
+
+    #[test]
+    fn reports_of_sent_stories_become_follow_ups_or_are_hidden() {
+        let sent = [SentStory {
+            source: SourceKey("earlier".into()),
+            title: "Bridge closes after crack found in main span".into(),
+            url: Some("https://earlier.example/bridge".into()),
+            gist: "Engineers closed the Lindholm bridge in Gothenburg after finding a crack."
+                .into(),
+            published: Some(chrono::Utc::now() - chrono::Duration::hours(20)),
+        }];
+        let items = vec![
+            dated(item("a", "Bridge repair will take 14 weeks, Gothenburg says", Some("https://a.org/bridge"),
+                "Repairs to the Lindholm bridge in Gothenburg will take 14 weeks after a crack was found in its main span."), 1),
+            dated(item("b", "Bridge closes after crack found in main span", Some("https://b.org/bridge"),
+                "The Lindholm bridge in Gothenburg was closed after engineers found a crack."), 2),
+            dated(item("c", "Ferry adds crossings while the bridge is shut", Some("https://c.org/ferry"),
+                "Extra ferry crossings start on Monday."), 1),
+        ];
+        let show = GroupSettings::default();
+        let g = group_items(items.clone(), &[], &[], &show, &sent);
+        let followups: Vec<&Followup> = g.groups.iter().flat_map(|t| t.followups.iter()).collect();
+        let stories: Vec<&str> = g
+            .groups
+            .iter()
+            .flat_map(|t| t.stories.iter())
+            .map(|s| s.title.as_str())
+            .collect();
+        assert_eq!(followups.len(), 1, "{followups:?} {stories:?}");
+        assert_eq!(followups[0].earlier_title, sent[0].title);
+        assert!(followups[0].title.contains("14 weeks"), "{followups:?}");
+        assert_eq!(stories, ["Ferry adds crossings while the bridge is shut"]);
+
+        let hide = GroupSettings {
+            followups: Followups::Hide,
+            ..Default::default()
+        };
+        let g = group_items(items, &[], &[], &hide, &sent);
+        assert!(g.groups.iter().all(|t| t.followups.is_empty()));
+        assert_eq!(g.repeats.len(), 2, "both reports are recorded as delivered");
     }
 }

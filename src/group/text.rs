@@ -331,6 +331,21 @@ pub struct Corpus {
     pub docs: usize,
 }
 
+impl Clone for Corpus {
+    fn clone(&self) -> Self {
+        // The stemmer holds no state of its own: a fresh one is the same stemmer.
+        Corpus {
+            word_ids: self.word_ids.clone(),
+            stem_ids: self.stem_ids.clone(),
+            stems: self.stems.clone(),
+            spelled: self.spelled.clone(),
+            df: self.df.clone(),
+            docs: self.docs,
+            ..Corpus::new()
+        }
+    }
+}
+
 impl Default for Corpus {
     fn default() -> Self {
         Corpus::new()
@@ -380,6 +395,12 @@ impl Corpus {
         };
         self.word_ids.insert(lower, id);
         id
+    }
+
+    /// The term of a word exactly as spelled (lowercase) in a text already added, without
+    /// stemming: a cheap test of whether a word occurs in the corpus at all.
+    pub fn known(&self, lower: &str) -> Option<u32> {
+        self.word_ids.get(lower).copied().flatten()
     }
 
     /// Looks a word up without adding it (for keywords against a finished corpus).
