@@ -14,6 +14,12 @@ use tidings::model::{Item, ItemKey, SourceKey};
 
 const MIN_PAIRWISE_PRECISION: f64 = 0.97;
 const MIN_BCUBED_F1: f64 = 0.90;
+/// Guards for follow-ups on real headlines (measured 2026-12-03: 0.137 and 0.231). Low, and
+/// partly the labels' doing: UCI's story ids are clusters within a time window, so one
+/// continuing story gets a new id on the second day (the same headline on both days carries
+/// two ids), and a recall of it counts as wrong here.
+const MIN_FOLLOWUP_PRECISION: f64 = 0.12;
+const MIN_FOLLOWUP_RECALL: f64 = 0.20;
 
 #[derive(Deserialize)]
 struct Labelled {
@@ -187,4 +193,134 @@ fn scores_are_right_on_a_hand_worked_case() {
     assert_eq!((s.precision, s.recall), (0.0, 0.0));
     // B-cubed precision (1 + 1/2 + 1/2)/3, recall (1/2 + 1/2 + 1)/3 → F1 2/3.
     assert!((s.bcubed_f1 - 2.0 / 3.0).abs() < 1e-9);
+}
+
+/// Memory across digests on real headlines (`../shared/realworld/stories/`, the UCI News
+/// Aggregator's first 6,366 titles from many outlets with gold story ids, two days of
+/// March 2014, titles only): the first day is grouped and "sent", then each report of the
+/// second day is recalled against what was sent. A recall is right when the sent story it
+/// names holds a report of the same gold story. Prints precision and recall; guards them.
+#[test]
+fn follow_ups_are_recognised_on_real_headlines_of_two_days() {
+    use tidings::group::memory::{self, SentStory};
+    use tidings::group::text::Corpus;
+
+    #[derive(Deserialize)]
+    struct Headline {
+        story: String,
+        source: String,
+        title: String,
+        published: DateTime<Utc>,
+        url: String,
+    }
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/realworld/stories/uci-news-aggregator.head.jsonl"
+    );
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{path}: {e} (the real-world data must sit beside the repo)"));
+    let rows: Vec<Headline> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let item = |n: usize, h: &Headline| Item {
+        key: ItemKey(format!("{}#{n}", h.source)),
+        source: SourceKey(format!("feed:{}", h.source)),
+        source_name: h.source.clone(),
+        title: h.title.clone(),
+        url: Some(h.url.clone()),
+        summary_html: String::new(),
+        summary_text: String::new(),
+        published: Some(h.published),
+        topic_hint: None,
+        message_id: None,
+        categories: Vec::new(),
+        also: Vec::new(),
+        tracker_host: None,
+        media: Vec::new(),
+    };
+    let mut times: Vec<DateTime<Utc>> = rows.iter().map(|h| h.published).collect();
+    times.sort();
+    let cut = times[times.len() / 2];
+    let gold: HashMap<ItemKey, &str> = rows
+        .iter()
+        .enumerate()
+        .map(|(n, h)| (item(n, h).key, h.story.as_str()))
+        .collect();
+    let (day1, day2): (Vec<Item>, Vec<Item>) = rows
+        .iter()
+        .enumerate()
+        .map(|(n, h)| item(n, h))
+        .partition(|i| i.published < Some(cut));
+
+    // Day one, as a digest would send it: merged stories, each remembered once.
+    let sent_stories = dedup::merge(day1.clone());
+    // Each sent story by headline, with the gold stories of its reports (merging may have
+    // joined reports of more than one).
+    let mut story_gold: HashMap<String, std::collections::HashSet<&str>> = HashMap::new();
+    let sent: Vec<SentStory> = sent_stories
+        .iter()
+        .map(|s| {
+            story_gold
+                .entry(s.title.clone())
+                .or_default()
+                .extend(s.items.iter().map(|k| gold[k]));
+            memory::SentStory::of(s)
+        })
+        .collect();
+    let day1_gold: std::collections::HashSet<&str> = day1.iter().map(|i| gold[&i.key]).collect();
+
+    let texts: Vec<(&str, &str)> = day2
+        .iter()
+        .map(|i| (i.title.as_str(), i.summary_text.as_str()))
+        .collect();
+    let (corpus, docs) = Corpus::analyse(&texts);
+    let started = std::time::Instant::now();
+    let recalled = memory::recall(
+        &day2,
+        &corpus,
+        &docs,
+        &sent,
+        &dedup::MergeSettings::default(),
+    );
+    let elapsed = started.elapsed();
+    let positives = day2
+        .iter()
+        .filter(|i| day1_gold.contains(gold[&i.key]))
+        .count();
+    let right = recalled
+        .iter()
+        .filter(|(k, e)| story_gold[&e.title].contains(gold[*k]))
+        .count();
+    if std::env::var_os("TIDINGS_SHOW_FOLLOWUPS").is_some() {
+        for i in &day2 {
+            if let Some(e) = recalled.get(&i.key) {
+                let ok = story_gold[&e.title].contains(gold[&i.key]);
+                eprintln!(
+                    "{} {:?} <- {:?}",
+                    if ok { "ok " } else { "BAD" },
+                    i.title,
+                    e.title
+                );
+            }
+        }
+    }
+    let precision = right as f64 / recalled.len().max(1) as f64;
+    let recall = right as f64 / positives.max(1) as f64;
+    let updates = recalled.values().filter(|e| e.update).count();
+    eprintln!(
+        "follow-ups on real headlines: day 1 {} reports -> {} stories sent; day 2 {} reports, {} of stories sent on day 1; recalled {} ({} right: precision {precision:.3}, recall {recall:.3}); {updates} counted as updates; recall took {} ms",
+        day1.len(),
+        sent.len(),
+        day2.len(),
+        positives,
+        recalled.len(),
+        right,
+        elapsed.as_millis()
+    );
+    assert!(
+        precision >= MIN_FOLLOWUP_PRECISION,
+        "precision {precision:.3}"
+    );
+    assert!(recall >= MIN_FOLLOWUP_RECALL, "recall {recall:.3}");
 }
