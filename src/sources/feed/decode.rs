@@ -19,10 +19,26 @@ pub struct Decoded<'a> {
 
 pub fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Decoded<'a> {
     let mut d = decode_charset(bytes, content_type);
-    if d.text.contains(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+    if has_c1(&d.text) {
         d.text = Cow::Owned(d.text.chars().map(demoronize).collect());
     }
     d
+}
+
+/// Whether `text` holds a C1 control character. In UTF-8 each is 0xC2 followed by 0x80–0x9F,
+/// so the bytes are searched for 0xC2 rather than every character decoded: this runs over
+/// every feed.
+fn has_c1(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(at) = bytes[from..].iter().position(|&b| b == 0xC2) {
+        let at = from + at;
+        if bytes.get(at + 1).is_some_and(|b| (0x80..=0x9F).contains(b)) {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
 }
 
 /// C1 control characters (U+0080–U+009F) are never text: in a feed they are windows-1252
@@ -152,6 +168,16 @@ fn utf32(bytes: &[u8]) -> Option<Decoded<'static>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn c1_characters_are_found_by_their_bytes() {
+        for c in '\u{80}'..='\u{9f}' {
+            assert!(has_c1(&format!("don{c}t")), "{c:?}");
+        }
+        for text in ["plain ascii", "£ and ¿ (0xC2 0xA3, 0xC2 0xBF)", "", "Â"] {
+            assert!(!has_c1(text), "{text}");
+        }
+    }
 
     #[test]
     fn the_http_charset_outranks_the_declaration() {
