@@ -1403,6 +1403,32 @@ keywords = ["rust"]
     }
 
     #[test]
+    fn ranking_keys_resolve_and_a_wrong_value_is_named() {
+        let c = parse(GOOD).unwrap();
+        assert_eq!(c.grouping.lead_stories, crate::group::DEFAULT_LEAD_STORIES);
+        assert_eq!(c.grouping.followups, crate::group::Followups::Show);
+        assert_eq!((c.feeds[1].priority, c.feeds[1].max_stories), (0, None));
+        let text = GOOD.replace(
+            "url = \"feeds/local.xml\"",
+            "url = \"feeds/local.xml\"\npriority = -1\nmax_stories = 4",
+        ) + "\n[grouping]\norder = \"rank\"\nmax_per_source = 6\nlead = false\nfollowups = \"hide\"\n";
+        let text = text.replacen("[digest]\n", "[digest]\nreading_minutes = 10\n", 1);
+        let c = parse(&text).unwrap();
+        assert_eq!((c.feeds[1].priority, c.feeds[1].max_stories), (-1, Some(4)));
+        assert_eq!(c.grouping.order, crate::group::Order::Rank);
+        assert_eq!(c.grouping.max_per_source, Some(6));
+        assert_eq!(c.grouping.lead_stories, 0);
+        assert_eq!(c.grouping.followups, crate::group::Followups::Hide);
+        assert_eq!(
+            c.grouping.max_words,
+            Some(10 * crate::group::WORDS_PER_MINUTE)
+        );
+        let (_, key, _, hint) = invalid(&text.replace("\"hide\"", "\"fold\""));
+        assert_eq!(key, "grouping.followups");
+        assert!(hint.unwrap().contains("show"));
+    }
+
+    #[test]
     fn good_config_resolves_defaults_and_relative_paths() {
         let c = parse(GOOD).unwrap();
         assert_eq!(c.digest.title, "Morning");

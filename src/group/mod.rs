@@ -644,4 +644,34 @@ mod tests {
         assert!(g.groups.iter().all(|t| t.followups.is_empty()));
         assert_eq!(g.repeats.len(), 2, "both reports are recorded as delivered");
     }
+
+    #[test]
+    fn the_reading_budget_keeps_the_best_ranked_whole_stories() {
+        let words = "word ".repeat(95);
+        let mut items: Vec<Item> = (0..6)
+            .map(|i| {
+                item(
+                    "a",
+                    &format!("Space note {i}"),
+                    Some(&format!("https://a.org/{i}")),
+                    &words,
+                )
+            })
+            .collect();
+        items.push(item("b", "Space note 5", Some("https://b.org/5"), &words));
+        let settings = GroupSettings {
+            max_words: Some(350),
+            lead_stories: 0,
+            ..Default::default()
+        };
+        let g = group_with(&items, &[topic("Science", &["space"])], &[], &settings);
+        let kept: Vec<&str> = g.groups[0]
+            .stories
+            .iter()
+            .map(|s| s.title.as_str())
+            .collect();
+        // About 98 words a story: three fit; the one two sources carry ranks first.
+        assert_eq!(kept, ["Space note 5", "Space note 0", "Space note 1"]);
+        assert_eq!(g.groups[0].more, 3);
+    }
 }
