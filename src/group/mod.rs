@@ -246,27 +246,9 @@ fn order(groups: &mut [TopicGroup], order: Order) {
 /// The lead section: up to `n` stories carried by more than one source, best-ranked first,
 /// taken out of their topics so that each is shown once.
 fn take_lead(groups: &mut Vec<TopicGroup>, n: usize) -> Vec<Story> {
-    let mut candidates: Vec<(usize, usize, f32)> = groups
-        .iter()
-        .enumerate()
-        .flat_map(|(g, group)| {
-            group
-                .stories
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.coverage > 1)
-                .map(move |(i, s)| (g, i, s.rank))
-        })
-        .collect();
-    candidates.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let mut candidates = best_first(groups, |s| s.coverage > 1);
     candidates.truncate(n);
-    // Taken from the back of each topic first, so the indices stay valid.
-    let mut taken: Vec<(usize, usize)> = candidates.iter().map(|&(g, i, _)| (g, i)).collect();
-    taken.sort_unstable_by(|a, b| b.cmp(a));
-    let mut lead: Vec<Story> = taken
-        .into_iter()
-        .map(|(g, i)| groups[g].stories.remove(i))
-        .collect();
+    let mut lead = take_out(groups, candidates);
     rank::sort(&mut lead);
     groups.retain(|g| !g.stories.is_empty() || !g.followups.is_empty());
     lead
@@ -289,23 +271,9 @@ fn hold_back(groups: &mut [TopicGroup], items: &[Item], settings: &GroupSettings
     }
     let by_key: HashMap<&ItemKey, &Item> = items.iter().map(|i| (&i.key, i)).collect();
     let source_of = |s: &Story| s.items.first().and_then(|k| by_key.get(k)).copied();
-    // Every single-source story, best first across the digest.
-    let mut order: Vec<(usize, usize, f32)> = groups
-        .iter()
-        .enumerate()
-        .flat_map(|(g, group)| {
-            group
-                .stories
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.coverage <= 1)
-                .map(move |(i, s)| (g, i, s.rank))
-        })
-        .collect();
-    order.sort_by(|a, b| b.2.total_cmp(&a.2));
     let mut shown: HashMap<&SourceKey, usize> = HashMap::new();
     let mut held: Vec<(usize, usize)> = Vec::new();
-    for (g, i, _) in order {
+    for (g, i) in best_first(groups, |s| s.coverage <= 1) {
         let Some(item) = source_of(&groups[g].stories[i]) else {
             continue;
         };
@@ -319,9 +287,7 @@ fn hold_back(groups: &mut [TopicGroup], items: &[Item], settings: &GroupSettings
             held.push((g, i));
         }
     }
-    held.sort_unstable_by(|a, b| b.cmp(a));
-    for (g, i) in held {
-        let story = groups[g].stories.remove(i);
+    for (g, story) in take_out_by_topic(groups, held) {
         let Some(item) = source_of(&story) else {
             continue;
         };
@@ -355,20 +321,8 @@ fn site_of(url: &str) -> Option<String> {
 /// stories across all topics (the lead always stays); the rest count in "+N more".
 fn cap_reading(lead: &[Story], groups: &mut [TopicGroup], words: usize) {
     let mut left = words.saturating_sub(lead.iter().map(story_words).sum());
-    let mut order: Vec<(usize, usize, f32)> = groups
-        .iter()
-        .enumerate()
-        .flat_map(|(g, group)| {
-            group
-                .stories
-                .iter()
-                .enumerate()
-                .map(move |(i, s)| (g, i, s.rank))
-        })
-        .collect();
-    order.sort_by(|a, b| b.2.total_cmp(&a.2));
     let mut cut: Vec<(usize, usize)> = Vec::new();
-    for (g, i, _) in order {
+    for (g, i) in best_first(groups, |_| true) {
         let w = story_words(&groups[g].stories[i]);
         if w <= left {
             left -= w;
@@ -378,11 +332,49 @@ fn cap_reading(lead: &[Story], groups: &mut [TopicGroup], words: usize) {
             cut.push((g, i));
         }
     }
-    cut.sort_unstable_by(|a, b| b.cmp(a));
-    for (g, i) in cut {
-        groups[g].stories.remove(i);
+    for (g, _) in take_out_by_topic(groups, cut) {
         groups[g].more += 1;
     }
+}
+
+/// Where the stories that pass `keep` sit (topic, index), best-ranked first across topics.
+fn best_first(groups: &[TopicGroup], keep: impl Fn(&Story) -> bool) -> Vec<(usize, usize)> {
+    let mut at: Vec<(usize, usize, f32)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, group)| {
+            group
+                .stories
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| keep(s))
+                .map(move |(i, s)| (g, i, s.rank))
+        })
+        .collect();
+    // Stable: equal ranks keep topic order, then the topic's own order.
+    at.sort_by(|a, b| b.2.total_cmp(&a.2));
+    at.into_iter().map(|(g, i, _)| (g, i)).collect()
+}
+
+/// Removes the stories at `at` (topic, index) from their topics, in the order given.
+fn take_out(groups: &mut [TopicGroup], at: Vec<(usize, usize)>) -> Vec<Story> {
+    take_out_by_topic(groups, at)
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect()
+}
+
+/// As [`take_out`], each story with its topic's index; removed from the back of each topic
+/// first, so that the indices stay valid.
+fn take_out_by_topic(groups: &mut [TopicGroup], at: Vec<(usize, usize)>) -> Vec<(usize, Story)> {
+    let mut order: Vec<usize> = (0..at.len()).collect();
+    order.sort_unstable_by(|&a, &b| at[b].cmp(&at[a]));
+    let mut out: Vec<Option<(usize, Story)>> = (0..at.len()).map(|_| None).collect();
+    for n in order {
+        let (g, i) = at[n];
+        out[n] = Some((g, groups[g].stories.remove(i)));
+    }
+    out.into_iter().flatten().collect()
 }
 
 /// The words a reader reads for one story: its title and summary.
