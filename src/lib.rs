@@ -26,15 +26,21 @@
 //!    step ([`links::publish`]) drops every link that still tracks the reader, or, with
 //!    `[links] resolve_redirects`, resolves opaque click-trackers (cached in [`state`]).
 //! 4. [`group`] applies the reader's filters, merges items that are the same story (exact
-//!    keys, then TF-IDF similarity backed by shared names, within a time window), and places
-//!    stories in topics (keywords, hints, then self-trained centroids), each with its reason.
-//! 5. [`render`] fills the Tera templates (built in, or the user's); [`deliver`] builds one
-//!    MIME message and hands it to SMTP (driven step by step) or sendmail.
+//!    keys, then TF-IDF similarity backed by shared names, within a time window), recognises
+//!    new reports of stories earlier digests sent (follow-ups, from what [`state`] remembers),
+//!    ranks stories (how many of the reader's sources carry each, the source's priority, its
+//!    place in its source, freshness), places them in topics (keywords, hints, categories, then
+//!    a naive Bayes model trained on the batch with EM), picks the lead section and applies
+//!    the caps (per topic, per source, total, reading time), each with its reason.
+//! 5. [`render`] fills the Tera templates (built in, or the user's), keeping the HTML part
+//!    within `[digest] max_bytes` by cutting the lowest-ranked stories to titles, then out;
+//!    [`deliver`] builds one MIME message and hands it to SMTP (driven step by step) or sendmail.
 //! 6. [`state`] remembers sources, validators, health and deliveries. A digest's items are
 //!    recorded, as *pending*, when the SMTP server has agreed to take the message, confirmed
 //!    when it accepts it and removed if it refuses; a pending digest left by a crash is settled
-//!    by the next run. So a failed send loses nothing and nothing is sent twice. IMAP UIDs are
-//!    recorded with the digest; each IMAP mailbox's `after` action runs only after acceptance.
+//!    by the next run. So a failed send loses nothing and nothing is sent twice. IMAP UIDs and
+//!    the stories shown (for follow-ups) are recorded in the same transaction as the digest;
+//!    each IMAP mailbox's `after` action runs only after acceptance.
 //!    Each run also writes what the mailbox readers learned and prunes what is older than the
 //!    cut-off (`lookback` plus [`state::KEEP_MARGIN`]), so the file stops growing.
 //!
