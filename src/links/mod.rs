@@ -167,9 +167,24 @@ impl Cleaner {
         } else {
             link
         };
-        let Ok(mut parsed) = Url::parse(link) else {
+        let Ok(parsed) = Url::parse(link) else {
             return link.to_string();
         };
+        self.clean_parsed(link, parsed, log)
+    }
+
+    /// [`Cleaner::clean`] for a link already parsed (a feed's links are, to resolve them
+    /// against the document): the same result without parsing it again.
+    pub fn clean_url(&self, url: &Url) -> String {
+        let link = url.as_str();
+        if !unwrap::has_http_scheme(link) || ENTITY_AMPERSANDS.iter().any(|e| link.contains(e)) {
+            return self.clean(link);
+        }
+        self.clean_parsed(link, url.clone(), Log(None))
+    }
+
+    /// The cleaning after the link was parsed into `parsed`.
+    fn clean_parsed(&self, link: &str, mut parsed: Url, mut log: Log<'_>) -> String {
         let mut current: Cow<'_, str> = Cow::Borrowed(link);
         let mut seen: Vec<String> = Vec::new();
         let mut extra: Vec<&str> = Vec::new();
@@ -532,6 +547,24 @@ mod tests {
 
     fn clean(s: &str) -> String {
         Cleaner::default().clean(s)
+    }
+
+    /// A link cleaned from its parsed form is the link cleaned from its text.
+    #[test]
+    fn cleaning_a_parsed_link_is_cleaning_its_text() {
+        let c = Cleaner::default();
+        for link in [
+            "https://example.org/a?id=5&utm_source=x&page=2",
+            "HTTPS://Example.ORG:443/a/../b?fbclid=1#utm_medium=x",
+            "https://example.org/p?a=1&amp;utm_campaign=y",
+            "https://www.google.com/url?q=https%3A%2F%2Fnews.example%2Fx%3Futm_source%3Dg&sa=D",
+            "https://click.example/track?u=https://a.example/?mc_eid=123",
+            "https://example.org/only-a-path",
+            "https://example.org/q?name=%E2%82%AC&gclid=abc",
+        ] {
+            let parsed = Url::parse(link).unwrap();
+            assert_eq!(c.clean_url(&parsed), c.clean(parsed.as_str()), "{link}");
+        }
     }
 
     #[test]

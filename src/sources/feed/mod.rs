@@ -361,13 +361,14 @@ struct Entry<'a> {
 }
 
 impl Entry<'_> {
-    fn resolve(&self, link: &str) -> Option<String> {
+    /// A link resolved against the document's base; only http(s) links count.
+    fn resolve_url(&self, link: &str) -> Option<url::Url> {
         let link = link.trim();
         let url = match self.base {
             Some(b) => b.join(link).ok()?,
             None => url::Url::parse(link).ok()?,
         };
-        matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+        matches!(url.scheme(), "http" | "https").then_some(url)
     }
 
     fn item(&self, e: &feed_rs::model::Entry, facts: Option<&normalize::EntryFacts>) -> Item {
@@ -375,34 +376,35 @@ impl Entry<'_> {
         // feedburner:origLink is the article itself (the `<link>` is FeedBurner's redirect);
         // a permalink GUID stands in for a missing link, as RSS 2.0 says it may.
         // Then an Atom `<id>` that is a web address.
-        let own_link = facts
+        // Links are cleaned as parsed here: cleaning does not parse them a second time.
+        let resolved = facts
             .and_then(|f| f.orig_link.as_deref())
-            .and_then(|l| self.resolve(l))
-            .or_else(|| entry_links(e).find_map(|l| self.resolve(l)))
+            .and_then(|l| self.resolve_url(l))
+            .or_else(|| entry_links(e).find_map(|l| self.resolve_url(l)))
             .or_else(|| {
                 facts
                     .and_then(|f| f.atom_link.as_deref())
-                    .and_then(|l| self.resolve(l))
+                    .and_then(|l| self.resolve_url(l))
             })
             .or_else(|| {
                 facts
                     .and_then(|f| f.permalink.as_deref())
-                    .and_then(|l| self.resolve(l))
+                    .and_then(|l| self.resolve_url(l))
             })
-            .or_else(|| {
-                let id = e.id.trim();
-                // RSS GUIDs are never links unless they say so (the permalink above).
-                if self.markup_in_plain {
-                    return None;
-                }
-                (id.starts_with("http://") || id.starts_with("https://")).then(|| id.to_string())
-            })
-            .map(|l| ctx.cleaner.clean(l.trim()));
+            .map(|u| ctx.cleaner.clean_url(&u));
+        let own_link = resolved.or_else(|| {
+            let id = e.id.trim();
+            // RSS GUIDs are never links unless they say so (the permalink above).
+            if self.markup_in_plain {
+                return None;
+            }
+            (id.starts_with("http://") || id.starts_with("https://")).then(|| ctx.cleaner.clean(id))
+        });
         // An enclosure whose address is blank resolves to the document itself: not media.
         let media = media_of(e, facts, |u| {
-            self.resolve(u)
-                .filter(|u| self.base.is_none_or(|b| b.as_str() != u))
-                .map(|u| ctx.cleaner.clean(&u))
+            self.resolve_url(u)
+                .filter(|u| self.base.is_none_or(|b| b != u))
+                .map(|u| ctx.cleaner.clean_url(&u))
         });
         let raw_summary = e
             .summary
