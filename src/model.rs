@@ -19,12 +19,12 @@ impl std::fmt::Display for SourceKey {
 }
 
 /// Identifies one item within all of state: the source key plus the item's own id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ItemKey(pub String);
 
 /// One entry from one source: a feed entry, or one story cut out of a newsletter.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Item {
     pub key: ItemKey,
     pub source: SourceKey,

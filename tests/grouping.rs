@@ -229,15 +229,8 @@ fn follow_ups_are_recognised_on_real_headlines_of_two_days() {
         source_name: h.source.clone(),
         title: h.title.clone(),
         url: Some(h.url.clone()),
-        summary_html: String::new(),
-        summary_text: String::new(),
         published: Some(h.published),
-        topic_hint: None,
-        message_id: None,
-        categories: Vec::new(),
-        also: Vec::new(),
-        tracker_host: None,
-        media: Vec::new(),
+        ..Default::default()
     };
     let mut times: Vec<DateTime<Utc>> = rows.iter().map(|h| h.published).collect();
     times.sort();

@@ -661,26 +661,7 @@ fn local_mailboxes_read_each_message_once() {
     std::fs::write(
         &cfg,
         format!(
-            r#"
-[digest]
-title = "Local mail"
-lookback = "7d"
-
-[state]
-path = "state/tidings.db"
-
-[delivery]
-from = "Tidings <digest@example.org>"
-to = ["{to}"]
-
-[smtp]
-host = "{host}"
-port = {port}
-security = "starttls"
-username = "{user}"
-password_env = "{PASSWORD_VAR}"
-ca_file = "{ca}"
-
+            r#"{head}
 [[mailboxes]]
 type = "maildir"
 name = "Local"
@@ -691,10 +672,7 @@ type = "mbox"
 name = "Archive"
 path = "archive.mbox"
 "#,
-            host = mail.host,
-            port = mail.starttls_port,
-            user = mail.user,
-            ca = mail.ca.display(),
+            head = starttls_config("Local mail", &mail, &to),
         ),
     )
     .unwrap();
@@ -765,6 +743,37 @@ path = "archive.mbox"
     let sources = stdout(&tidings(&cfg, &["sources"], &env));
     assert!(sources.contains("4 examined: 4 used"), "{sources}");
     assert!(sources.contains("3 examined: 3 used"), "{sources}");
+}
+
+/// The `[digest]` to `[smtp]` tables of a config that sends to `to` over STARTTLS, with
+/// its state in `state/` beside the config.
+fn starttls_config(title: &str, mail: &MailEnv, to: &str) -> String {
+    format!(
+        r#"
+[digest]
+title = "{title}"
+lookback = "7d"
+
+[state]
+path = "state/tidings.db"
+
+[delivery]
+from = "Tidings <digest@example.org>"
+to = ["{to}"]
+
+[smtp]
+host = "{host}"
+port = {port}
+security = "starttls"
+username = "{user}"
+password_env = "{PASSWORD_VAR}"
+ca_file = "{ca}"
+"#,
+        host = mail.host,
+        port = mail.starttls_port,
+        user = mail.user,
+        ca = mail.ca.display(),
+    )
 }
 
 /// An RSS 2.0 feed of (title, link, summary, hours ago) entries.
@@ -917,34 +926,12 @@ fn rank_leads_with_coverage_caps_loud_sources_and_remembers_what_was_sent() {
         std::fs::write(
             &path,
             format!(
-                r#"
-[digest]
-title = "Ranked"
-lookback = "7d"
-
-[state]
-path = "state/tidings.db"
-
-[delivery]
-from = "Tidings <digest@example.org>"
-to = ["{to}"]
-
-[smtp]
-host = "{host}"
-port = {port}
-security = "starttls"
-username = "{user}"
-password_env = "{PASSWORD_VAR}"
-ca_file = "{ca}"
-
+                r#"{head}
 [[mailboxes]]
 type = "maildir"
 path = "News"
 {feeds}"#,
-                host = mail.host,
-                port = mail.starttls_port,
-                user = mail.user,
-                ca = mail.ca.display(),
+                head = starttls_config("Ranked", &mail, &to),
             ),
         )
         .unwrap();

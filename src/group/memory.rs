@@ -164,15 +164,9 @@ fn remembered_item(n: usize, s: &SentStory) -> Item {
         source_name: String::new(),
         title: s.title.clone(),
         url: s.url.clone(),
-        summary_html: String::new(),
         summary_text: s.gist.clone(),
         published: s.published,
-        topic_hint: None,
-        message_id: None,
-        categories: Vec::new(),
-        also: Vec::new(),
-        tracker_host: None,
-        media: Vec::new(),
+        ..Default::default()
     }
 }
 
