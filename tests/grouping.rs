@@ -200,38 +200,208 @@ fn scores_are_right_on_a_hand_worked_case() {
 /// March 2014, titles only): the first day is grouped and "sent", then each report of the
 /// second day is recalled against what was sent. A recall is right when the sent story it
 /// names holds a report of the same gold story. Prints precision and recall; guards them.
+#[derive(Deserialize)]
+struct Headline {
+    story: String,
+    source: String,
+    title: String,
+    published: DateTime<Utc>,
+    url: String,
+}
+
+impl Headline {
+    fn item(&self, n: usize) -> Item {
+        Item {
+            key: ItemKey(format!("{}#{n}", self.source)),
+            source: SourceKey(format!("feed:{}", self.source)),
+            source_name: self.source.clone(),
+            title: self.title.clone(),
+            url: Some(self.url.clone()),
+            published: Some(self.published),
+            ..Default::default()
+        }
+    }
+}
+
+/// The UCI headlines of `../shared/realworld/stories/` (`part`: "head" for all 6,366,
+/// "subset" for the 522 of six distinct publishers per story).
+fn headlines(part: &str) -> Vec<Headline> {
+    let path = format!(
+        "{}/../shared/realworld/stories/uci-news-aggregator.{part}.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{path}: {e} (the real-world data must sit beside the repo)"));
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Gold clusters as numbers, in order of first appearance.
+fn numbered<'a>(labels: impl IntoIterator<Item = &'a str>) -> Vec<usize> {
+    let mut ids: HashMap<&str, usize> = HashMap::new();
+    labels
+        .into_iter()
+        .map(|l| {
+            let next = ids.len();
+            *ids.entry(l).or_insert(next)
+        })
+        .collect()
+}
+
+/// Each item's story number in `stories`.
+fn predicted(items: &[Item], stories: &[tidings::model::Story]) -> Vec<usize> {
+    let by_key: HashMap<&ItemKey, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (&it.key, i))
+        .collect();
+    let mut out = vec![usize::MAX; items.len()];
+    for (s, story) in stories.iter().enumerate() {
+        for k in &story.items {
+            out[by_key[k]] = s;
+        }
+    }
+    assert!(out.iter().all(|&p| p != usize::MAX), "an item was lost");
+    out
+}
+
+/// The baseline a merge must beat: title TF-IDF cosine of at least 0.5 between reports of
+/// different sources, joined transitively.
+fn tfidf_baseline(items: &[Item]) -> Vec<usize> {
+    use tidings::group::text::{cosine, Corpus};
+    let texts: Vec<(&str, &str)> = items.iter().map(|i| (i.title.as_str(), "")).collect();
+    let (corpus, docs) = Corpus::analyse(&texts);
+    let vectors: Vec<_> = docs.iter().map(|d| corpus.tfidf(d)).collect();
+    let mut root: Vec<usize> = (0..items.len()).collect();
+    fn find(root: &mut [usize], mut x: usize) -> usize {
+        while root[x] != x {
+            root[x] = root[root[x]];
+            x = root[x];
+        }
+        x
+    }
+    for i in 0..items.len() {
+        for j in i + 1..items.len() {
+            if items[i].source != items[j].source && cosine(&vectors[i], &vectors[j]) >= 0.5 {
+                let (a, b) = (find(&mut root, i), find(&mut root, j));
+                root[a.max(b)] = a.min(b);
+            }
+        }
+    }
+    (0..items.len()).map(|i| find(&mut root, i)).collect()
+}
+
+/// Minimums for merging real headlines (UCI, titles only): the 522 subset and all 6,366.
+/// All 6,366 meet the issue's targets (0.85, 0.50; measured 0.867, 0.555). The subset does
+/// not yet (targets 0.90 and 0.75; measured 0.891, 0.665): these two are guards just under
+/// the measured level, so a regression fails while the gap stays open.
+const MIN_REAL_SUBSET_PRECISION: f64 = 0.88;
+const MIN_REAL_SUBSET_BCUBED: f64 = 0.65;
+const MIN_REAL_ALL_PRECISION: f64 = 0.85;
+const MIN_REAL_ALL_BCUBED: f64 = 0.50;
+
+/// Merging measured on real headlines: the UCI News Aggregator's titles from many outlets,
+/// with the aggregator's own story ids as gold (`../shared/realworld/stories/`). Prints
+/// pairwise precision/recall and B-cubed F1 beside the TF-IDF baseline and items left alone.
+/// `TIDINGS_SHOW_MERGES=1` lists false merges and split stories of the subset.
+#[test]
+fn story_merging_on_real_headlines() {
+    let mut failed: Vec<String> = Vec::new();
+    for (part, min_p, min_b3) in [
+        ("subset", MIN_REAL_SUBSET_PRECISION, MIN_REAL_SUBSET_BCUBED),
+        ("head", MIN_REAL_ALL_PRECISION, MIN_REAL_ALL_BCUBED),
+    ] {
+        let rows = headlines(part);
+        let items: Vec<Item> = rows.iter().enumerate().map(|(n, h)| h.item(n)).collect();
+        let truth = numbered(rows.iter().map(|h| h.story.as_str()));
+        let started = std::time::Instant::now();
+        let stories = dedup::merge(items.clone());
+        let elapsed = started.elapsed();
+        let got = predicted(&items, &stories);
+        if part == "subset" && std::env::var_os("TIDINGS_SHOW_MERGES").is_some() {
+            show_errors(&items, &truth, &got);
+        }
+        let s = score(&truth, &got);
+        let alone = score(&truth, &(0..items.len()).collect::<Vec<_>>());
+        let base = if part == "subset" {
+            let b = score(&truth, &tfidf_baseline(&items));
+            format!(
+                "precision {:.3}, recall {:.3}, B-cubed {:.3}",
+                b.precision, b.recall, b.bcubed_f1
+            )
+        } else {
+            "not run (quadratic)".into()
+        };
+        println!(
+            "real headlines ({part}): {} reports in {} stories -> {} stories in {} ms: \
+             pairwise precision {:.3}, recall {:.3}, B-cubed F1 {:.3}; TF-IDF baseline {base}; \
+             items left alone B-cubed {:.3}",
+            items.len(),
+            truth.iter().max().map_or(0, |m| m + 1),
+            stories.len(),
+            elapsed.as_millis(),
+            s.precision,
+            s.recall,
+            s.bcubed_f1,
+            alone.bcubed_f1
+        );
+        if s.precision < min_p || s.bcubed_f1 < min_b3 {
+            failed.push(format!(
+                "{part}: pairwise precision {:.3} (at least {min_p}), B-cubed F1 {:.3} (at least {min_b3})",
+                s.precision, s.bcubed_f1
+            ));
+        }
+    }
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+/// Lists false merges (one predicted story holding several gold stories) and splits.
+fn show_errors(items: &[Item], truth: &[usize], got: &[usize]) {
+    let mut by_pred: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, &p) in got.iter().enumerate() {
+        by_pred.entry(p).or_default().push(i);
+    }
+    let mut preds: Vec<_> = by_pred.into_values().collect();
+    preds.sort();
+    for members in &preds {
+        if members.iter().any(|&m| truth[m] != truth[members[0]]) {
+            eprintln!("FALSE MERGE:");
+            for &m in members {
+                eprintln!(
+                    "  [{}] {} — {}",
+                    truth[m], items[m].source_name, items[m].title
+                );
+            }
+        }
+    }
+    let stories = truth.iter().max().map_or(0, |m| m + 1);
+    for t in 0..stories {
+        let parts: Vec<&Vec<usize>> = preds
+            .iter()
+            .filter(|p| p.iter().any(|&m| truth[m] == t))
+            .collect();
+        if parts.len() > 1 {
+            eprintln!("SPLIT [{t}] in {} pieces:", parts.len());
+            for p in parts {
+                let titles: Vec<&str> = p
+                    .iter()
+                    .filter(|&&m| truth[m] == t)
+                    .map(|&m| items[m].title.as_str())
+                    .collect();
+                eprintln!("  {titles:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn follow_ups_are_recognised_on_real_headlines_of_two_days() {
     use tidings::group::memory::{self, SentStory};
     use tidings::group::text::Corpus;
 
-    #[derive(Deserialize)]
-    struct Headline {
-        story: String,
-        source: String,
-        title: String,
-        published: DateTime<Utc>,
-        url: String,
-    }
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/realworld/stories/uci-news-aggregator.head.jsonl"
-    );
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{path}: {e} (the real-world data must sit beside the repo)"));
-    let rows: Vec<Headline> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let item = |n: usize, h: &Headline| Item {
-        key: ItemKey(format!("{}#{n}", h.source)),
-        source: SourceKey(format!("feed:{}", h.source)),
-        source_name: h.source.clone(),
-        title: h.title.clone(),
-        url: Some(h.url.clone()),
-        published: Some(h.published),
-        ..Default::default()
-    };
+    let rows = headlines("head");
+    let item = |n: usize, h: &Headline| h.item(n);
     let mut times: Vec<DateTime<Utc>> = rows.iter().map(|h| h.published).collect();
     times.sort();
     let cut = times[times.len() / 2];

@@ -3,24 +3,33 @@
 //! 1. **Exact**: same cleaned URL (ignoring scheme, `www.`, a trailing slash, an empty query
 //!    and the fragment), same GUID, or — across sources — the same normalised title, long
 //!    enough to be distinctive.
-//! 2. **Near duplicate**: TF-IDF cosine of title + summary at least [`NEAR_DUPLICATE`].
+//! 2. **Near duplicate**: TF-IDF cosine of title + summary at least [`NEAR_DUPLICATE`], and
+//!    the names agree when there are any.
 //! 3. **Same story, different wording**: cosine at least [`SAME_STORY`] *and* at least
-//!    [`MIN_EVIDENCE`] shared names or figures ("Chivay", "6.8", "Powell").
+//!    [`MIN_EVIDENCE`] shared names or figures ("Chivay", "6.8", "Jerome Powell").
 //!
-//! Tiers 2 and 3 only join reports published within the time window of each other, from
-//! different sources: one source's two items are two stories unless they are exact repeats.
-//! Clusters grow by average linkage, strongest pair first, and every pair of reports in a
-//! cluster must reach [`PAIR_FLOOR`], so A~B and B~C cannot drag an unrelated C next to A.
+//! Names come from capitals where capitals say something, and in Title Case or ALL-CAPS
+//! headlines from what the whole batch says about the word ([`Corpus::names`]); a name of
+//! several words ("Miley Cyrus") is one piece of evidence, so two stories about one person
+//! need more in common than the person.
+//!
+//! Tiers 2 and 3 only join reports published within the time window of each other. Two
+//! reports of one source are two stories unless they are exact repeats; only a story other
+//! sources already tell may take a second report of a source. Clusters grow best link
+//! first, and a cluster is compared by its own vector, the sum of its reports': a large
+//! story holds together through what it says as a whole, and after two reports join they
+//! must clear [`JOIN_NEAR`] (or the evidence bar) against the joined story's words.
 //!
 //! Candidates come from an inverted index over rare terms (those in at most
-//! [`RARE_DF_CAP`] groups), so the cost grows with the number of reports times a constant,
-//! not with every pair.
+//! [`RARE_DF_CAP`] groups), and after each join from the joined story's [`TOP_TERMS`]
+//! strongest terms, so the cost grows with the number of reports times a constant, not
+//! with every pair.
 
 use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::text::{self, Corpus, Doc, Vector};
+use super::text::{self, Corpus, Doc, Names, Vector};
 use crate::model::{Item, MergeNote, SourceKey, Story, StorySource};
 use crate::parallel;
 
@@ -28,20 +37,31 @@ use crate::parallel;
 const MIN_TITLE_WORDS: usize = 4;
 /// Cosine at which two reports are the same text, reworded a little.
 pub const NEAR_DUPLICATE: f32 = 0.5;
+/// Cosine a report or story needs with a story of several reports to join it on wording
+/// alone: a story's summed vector spreads over all its reports' words, so the bar is lower.
+pub const JOIN_NEAR: f32 = 0.45;
 /// Cosine at which two reports may be the same story, if names or figures back it up.
 pub const SAME_STORY: f32 = 0.2;
 /// Shared names or figures needed for a tier-3 merge.
 pub const MIN_EVIDENCE: usize = 2;
-/// No two reports in one story may be less similar than this.
-pub const PAIR_FLOOR: f32 = 0.1;
+/// A term or name is part of what a story is about when this share of its reports use it.
+const CORE_SHARE: f32 = 0.3;
+/// A story that takes a second report of a source may share at most this share of its
+/// sources with the story joining it.
+const MAX_SHARED_SOURCES: f32 = 0.5;
+/// A joined story looks for more reports through this many of its strongest terms.
+const TOP_TERMS: usize = 6;
 /// Terms in more groups than this are too common to propose candidates (they still count in
 /// the cosine).
 pub const RARE_DF_CAP: usize = 40;
 /// Names and figures weigh this many times their TF-IDF weight: they say *which* event a
 /// report is about, and in a small batch the IDF alone cannot tell them from common words.
 pub const NAME_BOOST: f32 = 2.0;
-/// Reports with fewer distinct terms than this merge only as exact repeats ("Weekly update").
+/// Reports with fewer distinct terms than this are short: they join only on wording, with a
+/// shared name or figure and all their rare terms (at least [`MIN_SHORT_RARE`]) in the
+/// other report ("Weekly update" twice is two stories).
 pub const MIN_TEXT_TERMS: usize = 4;
+const MIN_SHORT_RARE: usize = 2;
 /// Default time window for tiers 2 and 3.
 pub const DEFAULT_WINDOW: std::time::Duration = std::time::Duration::from_secs(48 * 3600);
 
@@ -96,7 +116,6 @@ pub struct MergeSettings {
     pub near_duplicate: f32,
     pub same_story: f32,
     pub min_evidence: usize,
-    pub pair_floor: f32,
 }
 
 impl Default for MergeSettings {
@@ -106,7 +125,6 @@ impl Default for MergeSettings {
             near_duplicate: NEAR_DUPLICATE,
             same_story: SAME_STORY,
             min_evidence: MIN_EVIDENCE,
-            pair_floor: PAIR_FLOOR,
         }
     }
 }
@@ -134,14 +152,145 @@ impl UnionFind {
     }
 }
 
-/// Exact repeats joined: one group per set of items with the same URL, GUID or title.
-struct Group {
+/// Reports already known to be one story: first the exact repeats (same URL, GUID or
+/// title), then whatever merging joins. A cluster is compared by its own vector (the sum of
+/// its reports'), so a large story holds together through what its reports say in common
+/// rather than needing every pair of them to agree.
+struct Cluster {
     members: Vec<usize>,
-    sources: Vec<SourceKey>,
+    /// Source ids, sorted.
+    sources: Vec<u32>,
     earliest: Option<DateTime<Utc>>,
     latest: Option<DateTime<Utc>>,
+    /// Sum and count of the dated members' times (seconds): the cluster's mean time.
+    time_sum: f64,
+    dated: usize,
+    /// The sum of the members' vectors, and that sum normalised.
+    sum: Vector,
     vector: Vector,
-    salient: Vec<u32>,
+    /// How many members use each term / each name or figure (sorted keys).
+    term_count: Vec<(u32, u32)>,
+    unit_count: Vec<(Vec<u32>, u32)>,
+    /// Terms and names at least [`CORE_SHARE`] of the members use: what the story is about.
+    core_terms: Vec<u32>,
+    core_units: Vec<Vec<u32>>,
+    any_name: bool,
+}
+
+impl Cluster {
+    fn new(
+        members: Vec<usize>,
+        items: &[Item],
+        source_ids: &[u32],
+        vectors: &[Vector],
+        names: &[Names],
+    ) -> Cluster {
+        let mut c = Cluster {
+            members: Vec::new(),
+            sources: Vec::new(),
+            earliest: None,
+            latest: None,
+            time_sum: 0.0,
+            dated: 0,
+            sum: Vec::new(),
+            vector: Vec::new(),
+            term_count: Vec::new(),
+            unit_count: Vec::new(),
+            core_terms: Vec::new(),
+            core_units: Vec::new(),
+            any_name: false,
+        };
+        for &i in &members {
+            let mut units = names[i].units.clone();
+            units.sort_unstable();
+            units.dedup();
+            let one = Cluster {
+                members: vec![i],
+                sources: vec![source_ids[i]],
+                earliest: items[i].published,
+                latest: items[i].published,
+                time_sum: items[i].published.map_or(0.0, |t| t.timestamp() as f64),
+                dated: items[i].published.is_some() as usize,
+                sum: vectors[i].clone(),
+                vector: Vec::new(),
+                term_count: vectors[i].iter().map(|&(t, _)| (t, 1)).collect(),
+                unit_count: units.into_iter().map(|u| (u, 1)).collect(),
+                core_terms: Vec::new(),
+                core_units: Vec::new(),
+                any_name: !names[i].terms.is_empty(),
+            };
+            c.absorb(one);
+        }
+        c.finish();
+        c
+    }
+
+    /// Takes in another cluster's reports (call [`Cluster::finish`] after).
+    fn absorb(&mut self, o: Cluster) {
+        self.members.extend(o.members);
+        self.sources.extend(o.sources);
+        self.sources.sort_unstable();
+        self.sources.dedup();
+        self.earliest = [self.earliest, o.earliest].into_iter().flatten().min();
+        self.latest = [self.latest, o.latest].into_iter().flatten().max();
+        self.time_sum += o.time_sum;
+        self.dated += o.dated;
+        self.sum = add_sorted(&self.sum, &o.sum);
+        self.term_count = add_sorted(&self.term_count, &o.term_count);
+        self.unit_count = add_sorted(&self.unit_count, &o.unit_count);
+        self.any_name |= o.any_name;
+    }
+
+    fn finish(&mut self) {
+        self.vector = self.sum.clone();
+        text::normalize(&mut self.vector);
+        let least = (CORE_SHARE * self.members.len() as f32).max(1.0);
+        self.core_terms = self
+            .term_count
+            .iter()
+            .filter(|e| e.1 as f32 >= least)
+            .map(|e| e.0)
+            .collect();
+        self.core_units = self
+            .unit_count
+            .iter()
+            .filter(|e| e.1 as f32 >= least)
+            .map(|e| e.0.clone())
+            .collect();
+    }
+
+    fn mean_time(&self) -> Option<f64> {
+        (self.dated > 0).then(|| self.time_sum / self.dated as f64)
+    }
+}
+
+/// Two sorted sparse lists added key by key.
+fn add_sorted<K: Ord + Clone, V: Copy + std::ops::Add<Output = V>>(
+    a: &[(K, V)],
+    b: &[(K, V)],
+) -> Vec<(K, V)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i].clone());
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j].clone());
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push((a[i].0.clone(), a[i].1 + b[j].1));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// Merges items that are the same story, with a text model built from these items alone.
@@ -162,26 +311,51 @@ pub fn merge_with(
     docs: &[Doc],
     settings: &MergeSettings,
 ) -> Vec<Story> {
-    let (groups, mut notes) = exact_groups(items, corpus, docs);
-    let linker = Linker {
-        groups: &groups,
+    // Names are decided against the whole batch, so only now.
+    let analysed: Vec<(Names, Vector)> = parallel::map(docs, |d| {
+        let names = corpus.names(d);
+        let mut v = corpus.tfidf_with(d, &names.terms, NAME_BOOST);
+        v.retain(|e| e.1 > 0.0);
+        (names, v)
+    });
+    let (names, vectors): (Vec<Names>, Vec<Vector>) = analysed.into_iter().unzip();
+    let mut source_of: HashMap<&SourceKey, u32> = HashMap::new();
+    let source_ids: Vec<u32> = items
+        .iter()
+        .map(|i| {
+            let next = source_of.len() as u32;
+            *source_of.entry(&i.source).or_insert(next)
+        })
+        .collect();
+    let (members, mut notes) = exact_groups(items);
+    let mut clusters: Vec<Option<Cluster>> = parallel::map(&members, |m| {
+        Some(Cluster::new(
+            m.clone(),
+            items,
+            &source_ids,
+            &vectors,
+            &names,
+        ))
+    });
+    let judge = Judge {
+        corpus,
         settings,
         window: Duration::from_std(settings.window).unwrap_or(Duration::hours(48)),
     };
 
-    // Candidate pairs through rare terms; accepted links become edges.
-    let mut postings: HashMap<u32, Vec<usize>> = HashMap::new();
-    for (g, group) in groups.iter().enumerate() {
-        for &(t, _) in &group.vector {
-            postings.entry(t).or_default().push(g);
+    // Candidate pairs through rare terms; the accepted ones start the queue.
+    let mut postings: Vec<Vec<usize>> = vec![Vec::new(); corpus.stems.len()];
+    for (g, c) in clusters.iter().enumerate() {
+        for &(t, _) in c.iter().flat_map(|c| &c.vector) {
+            postings[t as usize].push(g);
         }
     }
-    let mut adjacent: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
     let mut heap: BinaryHeap<Candidate> = BinaryHeap::new();
-    let mut seen = vec![usize::MAX; groups.len()];
-    for (g, group) in groups.iter().enumerate() {
-        for &(t, _) in &group.vector {
-            let list = &postings[&t];
+    let mut seen = vec![usize::MAX; clusters.len()];
+    for (g, c) in clusters.iter().enumerate() {
+        let Some(c) = c else { continue };
+        for &(t, _) in &c.vector {
+            let list = &postings[t as usize];
             if list.len() > RARE_DF_CAP {
                 continue;
             }
@@ -190,9 +364,8 @@ pub fn merge_with(
                     continue;
                 }
                 seen[h] = g;
-                if let Some(link) = linker.link(g, h).filter(|l| l.accepted) {
-                    adjacent[g].push(h);
-                    adjacent[h].push(g);
+                let Some(other) = &clusters[h] else { continue };
+                if let Some(link) = judge.link(c, other, true) {
                     heap.push(Candidate {
                         score: link.score,
                         a: g,
@@ -204,102 +377,69 @@ pub fn merge_with(
         }
     }
 
-    // Average linkage: repeatedly join the two clusters with the highest average link,
-    // as long as every pair across them is compatible and above the floor.
-    let mut cluster_of: Vec<usize> = (0..groups.len()).collect();
-    let mut clusters: Vec<Vec<usize>> = (0..groups.len()).map(|g| vec![g]).collect();
-    let mut version: Vec<u32> = vec![0; groups.len()];
+    // Best first: join the two clusters with the strongest link, then look for what the
+    // joined story's own vector links to, through its strongest terms.
+    let mut version: Vec<u32> = vec![0; clusters.len()];
     while let Some(c) = heap.pop() {
-        let stale = (version[c.a], version[c.b]) != c.stamp;
-        if stale || clusters[c.a].is_empty() || clusters[c.b].is_empty() {
+        if (version[c.a], version[c.b]) != c.stamp {
             continue;
         }
-        // A single accepted edge was scored alone; check the whole clusters now.
-        let Some(avg) = linker.average(&clusters[c.a], &clusters[c.b]) else {
+        let (keep, gone) = (c.a.min(c.b), c.a.max(c.b));
+        let (Some(kept), Some(joining)) = (clusters[keep].take(), clusters[gone].take()) else {
             continue;
         };
-        let (keep, gone) = (c.a.min(c.b), c.a.max(c.b));
-        // Notes first, while the clusters are still apart: each joining report says which
-        // report it is closest to and why.
-        for &g in &clusters[gone] {
-            let best = clusters[keep]
-                .iter()
-                .filter_map(|&k| linker.link(g, k).map(|l| (k, l)))
-                .max_by(|x, y| x.1.score.total_cmp(&y.1.score));
-            let Some((k, link)) = best else { continue };
-            let lead = &items[groups[k].members[0]];
-            let shared: Vec<&str> = shared_evidence(&groups[g], &groups[k])
-                .into_iter()
-                .map(|t| corpus.stems[t as usize].as_str())
-                .collect();
-            let tier = if link.cosine >= settings.near_duplicate {
-                "near-duplicate text"
-            } else {
-                "same story, different wording"
-            };
-            for &m in &groups[g].members {
-                if notes[m].as_ref().is_some_and(|n| n.similarity.is_none()) {
-                    continue; // an exact repeat keeps its exact reason
-                }
-                notes[m] = Some(MergeNote {
-                    title: items[m].title.clone(),
-                    source: items[m].source_name.clone(),
-                    reason: format!(
-                        "{tier} with “{}” ({}): cosine {:.2}, time-weighted {:.2}, \
-                         cluster average {avg:.2}, shared names/figures [{}]",
-                        lead.title,
-                        lead.source_name,
-                        link.cosine,
-                        link.score,
-                        shared.join(", ")
-                    ),
-                    similarity: Some(link.cosine),
-                });
+        note_join(&kept, &joining, items, corpus, &judge, &mut notes);
+        for &(t, _) in &joining.vector {
+            let list = &mut postings[t as usize];
+            list.retain(|&x| x != gone);
+            if kept.sum.binary_search_by_key(&t, |e| e.0).is_err() {
+                list.push(keep);
             }
         }
-        let moved = std::mem::take(&mut clusters[gone]);
-        for &m in &moved {
-            cluster_of[m] = keep;
-        }
-        clusters[keep].extend(moved);
+        let mut joined = kept;
+        joined.absorb(joining);
+        joined.finish();
         version[keep] += 1;
         version[gone] += 1;
-        let mut neighbours: Vec<usize> = clusters[keep]
+        let mut strongest: Vec<(u32, f32)> = joined.vector.clone();
+        strongest.sort_unstable_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+        let mut near: Vec<usize> = strongest
             .iter()
-            .flat_map(|&g| adjacent[g].iter().map(|&h| cluster_of[h]))
+            .take(TOP_TERMS)
+            .flat_map(|&(t, _)| postings[t as usize].iter().copied())
             .filter(|&o| o != keep)
             .collect();
-        neighbours.sort_unstable();
-        neighbours.dedup();
-        for o in neighbours {
-            if let Some(score) = linker.average(&clusters[keep], &clusters[o]) {
+        near.sort_unstable();
+        near.dedup();
+        for o in near {
+            let Some(other) = &clusters[o] else { continue };
+            if let Some(link) = judge.link(&joined, other, false) {
+                let (a, b) = (keep.min(o), keep.max(o));
                 heap.push(Candidate {
-                    score,
-                    a: keep,
-                    b: o,
-                    stamp: (version[keep], version[o]),
+                    score: link.score,
+                    a,
+                    b,
+                    stamp: (version[a], version[b]),
                 });
             }
         }
+        clusters[keep] = Some(joined);
     }
 
-    let mut order: Vec<(usize, Vec<usize>)> = clusters
+    let mut order: Vec<Vec<usize>> = clusters
         .into_iter()
-        .filter(|c| !c.is_empty())
+        .flatten()
         .map(|c| {
-            let mut members: Vec<usize> = c
-                .iter()
-                .flat_map(|&g| groups[g].members.iter().copied())
-                .collect();
-            members.sort_unstable();
-            (members[0], members)
+            let mut m = c.members;
+            m.sort_unstable();
+            m
         })
         .collect();
-    order.sort_unstable_by_key(|(first, _)| *first);
+    order.sort_unstable_by_key(|m| m[0]);
     // Each story with its members' notes, then all stories made on all cores.
     let clusters: Vec<_> = order
         .into_iter()
-        .map(|(_, members)| {
+        .map(|members| {
             let notes: Vec<(usize, MergeNote)> = members
                 .iter()
                 .filter_map(|&m| Some((m, notes[m].take()?)))
@@ -310,6 +450,59 @@ pub fn merge_with(
     parallel::map(&clusters, |(members, notes)| {
         story_of(items, members, corpus, docs, notes)
     })
+}
+
+/// Says, on each report of `joining`, why it joined `kept`'s story (an exact repeat keeps
+/// its exact reason).
+fn note_join(
+    kept: &Cluster,
+    joining: &Cluster,
+    items: &[Item],
+    corpus: &Corpus,
+    judge: &Judge,
+    notes: &mut [Option<MergeNote>],
+) {
+    let Some(link) = judge.link(
+        kept,
+        joining,
+        kept.members.len() + joining.members.len() == 2,
+    ) else {
+        return;
+    };
+    let lead = &items[kept.members[0]];
+    let shared: Vec<String> = link
+        .evidence
+        .iter()
+        .map(|u| {
+            u.iter()
+                .map(|&t| corpus.stems[t as usize].as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let tier = if link.score >= judge.settings.near_duplicate {
+        "near-duplicate text"
+    } else {
+        "same story, different wording"
+    };
+    for &m in &joining.members {
+        if notes[m].as_ref().is_some_and(|n| n.similarity.is_none()) {
+            continue;
+        }
+        notes[m] = Some(MergeNote {
+            title: items[m].title.clone(),
+            source: items[m].source_name.clone(),
+            reason: format!(
+                "{tier} with “{}” ({}): cosine {:.2}, time-weighted {:.2}, shared names/figures [{}]",
+                lead.title,
+                lead.source_name,
+                link.cosine,
+                link.score,
+                shared.join(", ")
+            ),
+            similarity: Some(link.cosine),
+        });
+    }
 }
 
 /// A proposed join of two clusters, ordered by score (ties: lower indices first).
@@ -341,30 +534,37 @@ impl Ord for Candidate {
     }
 }
 
+/// An accepted link between two clusters.
 struct Link {
     cosine: f32,
-    /// The cosine discounted by the time between the reports.
+    /// The cosine discounted by the time between the clusters.
     score: f32,
-    /// Whether this pair alone is enough to merge (tier 2 or 3).
-    accepted: bool,
+    /// The names and figures one cluster's story has that the other's uses too.
+    evidence: Vec<Vec<u32>>,
 }
 
-struct Linker<'a> {
-    groups: &'a [Group],
+struct Judge<'a> {
+    corpus: &'a Corpus,
     settings: &'a MergeSettings,
     window: Duration,
 }
 
-impl Linker<'_> {
-    /// How two groups relate, or None when they may never merge (a source in common, or
-    /// further apart than the window).
-    fn link(&self, g: usize, h: usize) -> Option<Link> {
-        let (a, b) = (&self.groups[g], &self.groups[h]);
-        if a.sources.iter().any(|s| b.sources.contains(s)) {
-            return None;
-        }
-        if a.vector.len() < MIN_TEXT_TERMS || b.vector.len() < MIN_TEXT_TERMS {
-            return None;
+impl Judge<'_> {
+    /// The link between two clusters when they are the same story, else None. `first`:
+    /// the pair is judged as two reports (the stricter near-duplicate bar).
+    fn link(&self, a: &Cluster, b: &Cluster, first: bool) -> Option<Link> {
+        let common = a.sources.iter().filter(|s| b.sources.contains(s)).count();
+        if common > 0 {
+            // One source twice in a story only when other sources already tell it: two
+            // reports of one source are two stories, and a lone report never joins a story
+            // its own source already has.
+            let fewer = a.sources.len().min(b.sources.len());
+            if a.members.len() + b.members.len() == 2
+                || fewer < 2
+                || common as f32 > MAX_SHARED_SOURCES * fewer as f32
+            {
+                return None;
+            }
         }
         let far = |x: Option<DateTime<Utc>>, y: Option<DateTime<Utc>>| match (x, y) {
             (Some(x), Some(y)) => (x - y).abs() > self.window,
@@ -373,71 +573,85 @@ impl Linker<'_> {
         if far(a.earliest, b.latest) || far(a.latest, b.earliest) {
             return None;
         }
-        let gap = match (a.earliest, b.earliest) {
-            (Some(x), Some(y)) => ((x - y).num_seconds().abs() as f32
-                / self.window.num_seconds().max(1) as f32)
-                .min(1.0),
+        let gap = match (a.mean_time(), b.mean_time()) {
+            (Some(x), Some(y)) => {
+                ((x - y).abs() as f32 / self.window.num_seconds().max(1) as f32).min(1.0)
+            }
             _ => 0.0,
         };
         let cosine = text::cosine(&a.vector, &b.vector);
         // Reports of one event come out close together; a day later it is often news of
         // the next step (day two of the talks), so similarity fades with the gap.
         let score = cosine * (1.0 - TIME_DISCOUNT * gap);
-        let evidence = shared_evidence(a, b).len();
         let s = self.settings;
+        if score < s.same_story {
+            return None;
+        }
+        let near = if first || a.members.len() + b.members.len() == 2 {
+            s.near_duplicate
+        } else {
+            JOIN_NEAR
+        };
+        let evidence = shared_evidence(a, b);
         // Near-identical wording about different places ("wildfire near Perth" / "near
         // Santa Rosa") is a template, not a story: names, when there are any, must agree.
-        let names_agree = evidence >= 1 || (a.salient.is_empty() && b.salient.is_empty());
-        let accepted = (score >= s.near_duplicate && names_agree)
-            || (score >= s.same_story && evidence >= s.min_evidence);
-        Some(Link {
+        let names_agree = !evidence.is_empty() || (!a.any_name && !b.any_name);
+        let short = a.vector.len() < MIN_TEXT_TERMS || b.vector.len() < MIN_TEXT_TERMS;
+        let accepted = if short {
+            // A short title joins on its rare words: all of them, at least two.
+            let (x, y) = if a.vector.len() <= b.vector.len() {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            let rare: Vec<u32> = x
+                .vector
+                .iter()
+                .map(|e| e.0)
+                .filter(|&t| self.corpus.df[t as usize] as usize <= RARE_DF_CAP)
+                .collect();
+            score >= near
+                && !evidence.is_empty()
+                && rare.len() >= MIN_SHORT_RARE
+                && rare
+                    .iter()
+                    .all(|t| y.vector.binary_search_by_key(t, |e| e.0).is_ok())
+        } else {
+            (score >= near && names_agree) || evidence.len() >= s.min_evidence
+        };
+        accepted.then_some(Link {
             cosine,
             score,
-            accepted,
+            evidence,
         })
-    }
-
-    /// Average link between two clusters, or None when any pair may not merge or falls
-    /// below the floor, or no pair is strong enough on its own.
-    fn average(&self, a: &[usize], b: &[usize]) -> Option<f32> {
-        let mut sum = 0.0;
-        let mut any_accepted = false;
-        for &x in a {
-            for &y in b {
-                let l = self.link(x, y)?;
-                if l.score < self.settings.pair_floor {
-                    return None;
-                }
-                any_accepted |= l.accepted;
-                sum += l.score;
-            }
-        }
-        let avg = sum / (a.len() * b.len()) as f32;
-        (any_accepted && avg >= self.settings.same_story).then_some(avg)
     }
 }
 
-/// Terms both groups use that are a name or a figure in at least one of them.
-fn shared_evidence(a: &Group, b: &Group) -> Vec<u32> {
-    let has = |g: &Group, t: u32| g.vector.binary_search_by_key(&t, |e| e.0).is_ok();
-    let mut out: Vec<u32> = a
-        .salient
+/// The names and figures of one cluster's core found whole among the other's core terms,
+/// each counted once: a name inside a longer shared one ("Cyrus" in "Miley Cyrus") is the
+/// same piece of evidence.
+fn shared_evidence(a: &Cluster, b: &Cluster) -> Vec<Vec<u32>> {
+    let within = |u: &Vec<u32>, terms: &[u32]| u.iter().all(|t| terms.binary_search(t).is_ok());
+    let mut found: Vec<Vec<u32>> = a
+        .core_units
         .iter()
-        .chain(&b.salient)
-        .copied()
-        .filter(|&t| has(a, t) && has(b, t))
+        .filter(|u| within(u, &b.core_terms))
+        .chain(b.core_units.iter().filter(|u| within(u, &a.core_terms)))
+        .cloned()
         .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
+    found.sort_unstable_by(|x, y| y.len().cmp(&x.len()).then(x.cmp(y)));
+    found.dedup();
+    let mut kept: Vec<Vec<u32>> = Vec::new();
+    for u in found {
+        if !kept.iter().any(|k| within(&u, k)) {
+            kept.push(u);
+        }
+    }
+    kept
 }
 
 /// Tier 1: union-find over URL keys, GUIDs and (across sources) normalised titles.
-fn exact_groups(
-    items: &[Item],
-    corpus: &Corpus,
-    docs: &[Doc],
-) -> (Vec<Group>, Vec<Option<MergeNote>>) {
+fn exact_groups(items: &[Item]) -> (Vec<Vec<usize>>, Vec<Option<MergeNote>>) {
     let mut uf = UnionFind((0..items.len()).collect());
     let mut notes: Vec<Option<MergeNote>> = vec![None; items.len()];
     let mut by_url: HashMap<String, usize> = HashMap::new();
@@ -505,45 +719,7 @@ fn exact_groups(
         });
         members[p].push(i);
     }
-    let groups = parallel::map(&members, |m| {
-        let m = m.clone();
-        let mut salient: Vec<u32> = Vec::new();
-        let mut sources: Vec<SourceKey> = Vec::new();
-        for &i in &m {
-            salient.extend(&docs[i].salient);
-            if !sources.contains(&items[i].source) {
-                sources.push(items[i].source.clone());
-            }
-        }
-        let mut vector = match m.as_slice() {
-            // Most reports stand alone: their vector needs no summing (the same numbers).
-            [i] => {
-                let mut v = corpus.tfidf_boosted(&docs[*i], NAME_BOOST);
-                v.retain(|e| e.1 > 0.0);
-                v
-            }
-            _ => {
-                let mut acc: HashMap<u32, f32> = HashMap::new();
-                for &i in &m {
-                    text::add_into(&mut acc, &corpus.tfidf_boosted(&docs[i], NAME_BOOST), 1.0);
-                }
-                text::from_map(acc)
-            }
-        };
-        text::normalize(&mut vector);
-        salient.sort_unstable();
-        salient.dedup();
-        let dates = m.iter().filter_map(|&i| items[i].published);
-        Group {
-            earliest: dates.clone().min(),
-            latest: dates.max(),
-            members: m,
-            sources,
-            vector,
-            salient,
-        }
-    });
-    (groups, notes)
+    (members, notes)
 }
 
 /// One story from its items. The rules, so the choice is explainable:

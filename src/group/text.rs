@@ -189,6 +189,24 @@ const STOP_WORDS: &[&str] = &[
     "percent",
     "since",
     "still",
+    // What is left of a contraction ("doesn't" splits into "doesn" and "t").
+    "doesn",
+    "didn",
+    "isn",
+    "wasn",
+    "aren",
+    "weren",
+    "hasn",
+    "haven",
+    "hadn",
+    "won",
+    "wouldn",
+    "couldn",
+    "shouldn",
+    "don",
+    "ll",
+    "ve",
+    "re",
     "yet",
     "amid",
     "among",
@@ -206,6 +224,9 @@ pub struct Word<'a> {
     pub text: &'a str,
     /// Starts with a capital and is not the first word of a sentence: likely a name.
     pub capitalized_mid_sentence: bool,
+    /// Only spaces since the previous word (no punctuation, no possessive `'s`): the two
+    /// may be one name ("Miley Cyrus", not "Keibler, George" or "Morocco's High").
+    pub spaced: bool,
 }
 
 /// Splits text into words: runs of letters and digits (any script), keeping `6.8` and
@@ -215,12 +236,14 @@ pub fn words(text: &str) -> Vec<Word<'_>> {
     let bytes: Vec<(usize, char)> = text.char_indices().collect();
     let mut i = 0;
     let mut sentence_start = true;
+    let mut spaced = false;
     while i < bytes.len() {
         let (start, c) = bytes[i];
         if !c.is_alphanumeric() {
             if matches!(c, '.' | '!' | '?' | ':' | ';' | '\n' | '|' | '-' | '—') {
                 sentence_start = true;
             }
+            spaced &= c == ' ';
             i += 1;
             continue;
         }
@@ -240,14 +263,17 @@ pub fn words(text: &str) -> Vec<Word<'_>> {
         out.push(Word {
             text: &text[start..end],
             capitalized_mid_sentence: !sentence_start && c.is_uppercase(),
+            spaced: spaced && !out.is_empty(),
         });
         sentence_start = false;
+        spaced = true;
         // A possessive `'s` / `’s` is not a word.
         if bytes.get(j).is_some_and(|b| matches!(b.1, '\'' | '’'))
             && bytes.get(j + 1).is_some_and(|b| b.1 == 's' || b.1 == 'S')
             && bytes.get(j + 2).is_none_or(|b| !b.1.is_alphanumeric())
         {
             j += 2;
+            spaced = false;
         }
         i = j;
     }
@@ -314,7 +340,48 @@ pub fn from_map(m: HashMap<u32, f32>) -> Vector {
 #[derive(Debug, Clone, Default)]
 pub struct Doc {
     pub counts: Vec<(u32, f32)>,
+    /// Names and figures by the text's own capitals (a capital mid-sentence in sentence-case
+    /// text) and digits.
     pub salient: Vec<u32>,
+    /// Every word that may be part of a name or a figure, in text order, for
+    /// [`Corpus::names`] to decide with what the whole batch says about the word.
+    pub marked: Vec<Marked>,
+}
+
+/// A word of a document that may be part of a name or a figure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Marked {
+    /// Word position in the document (title first, then the summary), with a gap wherever
+    /// punctuation stands: adjacent positions are one name ("Miley Cyrus").
+    pub pos: u32,
+    pub term: u32,
+    pub kind: Mark,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    /// A figure: has a digit, at least [`MIN_SALIENT_NUMBER_LEN`] long ("6.8", "2014").
+    Figure,
+    /// Capitalised where capitals say something (mid-sentence in sentence-case text), or
+    /// camel case ("iPhone", "eBay"): a name by its own spelling.
+    Name,
+    /// Capitalised where every word is (a Title Case headline, a sentence start): a name
+    /// only if the batch never writes the word in lowercase and somewhere capitalises it
+    /// where capitals say something.
+    Capitalised,
+    /// All capitals in text that has lowercase ("NHTSA", "GM"): an acronym, a name unless
+    /// the batch writes the word in lowercase.
+    Acronym,
+}
+
+/// A document's names and figures, decided against the batch ([`Corpus::names`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Names {
+    /// Every term that is part of a name or a figure, sorted.
+    pub terms: Vec<u32>,
+    /// Each name (adjacent name words together) and each figure as a sorted set of terms:
+    /// "Miley Cyrus" is one unit, so one shared name is one piece of evidence.
+    pub units: Vec<Vec<u32>>,
 }
 
 /// Vocabulary and document frequencies for one batch.
@@ -329,6 +396,11 @@ pub struct Corpus {
     pub spelled: Vec<String>,
     pub df: Vec<u32>,
     pub docs: usize,
+    /// How often each term was written all in lowercase, and how often capitalised where
+    /// capitals say something (mid-sentence in sentence-case text): what the batch says
+    /// about whether a word is a name.
+    pub lower: Vec<u32>,
+    pub capitalised: Vec<u32>,
 }
 
 impl Clone for Corpus {
@@ -341,6 +413,8 @@ impl Clone for Corpus {
             spelled: self.spelled.clone(),
             df: self.df.clone(),
             docs: self.docs,
+            lower: self.lower.clone(),
+            capitalised: self.capitalised.clone(),
             ..Corpus::new()
         }
     }
@@ -362,6 +436,8 @@ impl Corpus {
             spelled: Vec::new(),
             df: Vec::new(),
             docs: 0,
+            lower: Vec::new(),
+            capitalised: Vec::new(),
         }
     }
 
@@ -390,6 +466,8 @@ impl Corpus {
                 self.stems.push(stem);
                 self.spelled.push(lower.clone());
                 self.df.push(0);
+                self.lower.push(0);
+                self.capitalised.push(0);
             }
             Some(id)
         };
@@ -417,23 +495,81 @@ impl Corpus {
     pub fn add(&mut self, title: &str, summary: &str) -> Doc {
         let mut counts: HashMap<u32, f32> = HashMap::new();
         let mut salient: Vec<u32> = Vec::new();
+        let mut marked: Vec<Marked> = Vec::new();
+        let title_words = words(title);
         // Title-case headlines capitalise every word, so capitals in a title say nothing.
-        let title_is_sentence_case = words(title)
+        let title_is_sentence_case = title_words
             .iter()
             .skip(1)
             .any(|w| w.text.chars().next().is_some_and(char::is_lowercase) && w.text.len() > 3);
-        for (text, weight, names_count) in [
-            (title, TITLE_WEIGHT, title_is_sentence_case),
-            (summary, 1.0, true),
+        let title_has_lowercase = title.chars().any(char::is_lowercase);
+        // Word positions, with a gap wherever punctuation stands between two words, so only
+        // names written together are adjacent; the summary starts after a gap too.
+        let positions = |ws: &[Word], from: u32| -> Vec<u32> {
+            let mut pos = from;
+            ws.iter()
+                .map(|w| {
+                    pos += 1 + !w.spaced as u32;
+                    pos
+                })
+                .collect()
+        };
+        let title_pos = positions(&title_words, 0);
+        let summary_words = words(summary);
+        let summary_pos = positions(&summary_words, title_pos.last().map_or(0, |p| p + 1));
+        for (text_words, weight, names_count, has_lowercase, pos) in [
+            (
+                &title_words,
+                TITLE_WEIGHT,
+                title_is_sentence_case,
+                title_has_lowercase,
+                title_pos,
+            ),
+            (&summary_words, 1.0, true, true, summary_pos),
         ] {
-            for w in words(text) {
+            for (n, w) in text_words.iter().enumerate() {
                 let Some(id) = self.term(w.text) else {
                     continue;
                 };
                 *counts.entry(id).or_default() += weight;
                 let digits = w.text.chars().any(|c| c.is_ascii_digit());
-                let is_name = names_count && w.capitalized_mid_sentence;
                 let is_figure = digits && w.text.chars().count() >= MIN_SALIENT_NUMBER_LEN;
+                let mut chars = w.text.chars();
+                let first = chars.next().unwrap_or(' ');
+                let camel = first.is_lowercase()
+                    && w.text.chars().all(char::is_alphabetic)
+                    && chars.any(char::is_uppercase);
+                let is_name = (names_count && w.capitalized_mid_sentence) || camel;
+                let all_lower = !w.text.chars().any(char::is_uppercase)
+                    && w.text.chars().any(char::is_lowercase);
+                if all_lower && !camel {
+                    self.lower[id as usize] += 1;
+                } else if names_count && w.capitalized_mid_sentence {
+                    self.capitalised[id as usize] += 1;
+                }
+                let alphabetic = w.text.chars().all(char::is_alphabetic);
+                let kind = if is_figure {
+                    Some(Mark::Figure)
+                } else if is_name {
+                    Some(Mark::Name)
+                } else if alphabetic
+                    && has_lowercase
+                    && w.text.chars().count() >= 2
+                    && !w.text.chars().any(char::is_lowercase)
+                {
+                    Some(Mark::Acronym)
+                } else if alphabetic && first.is_uppercase() {
+                    Some(Mark::Capitalised)
+                } else {
+                    None
+                };
+                if let Some(kind) = kind {
+                    marked.push(Marked {
+                        pos: pos[n],
+                        term: id,
+                        kind,
+                    });
+                }
                 if is_name || is_figure {
                     salient.push(id);
                 }
@@ -447,7 +583,50 @@ impl Corpus {
         self.docs += 1;
         salient.sort_unstable();
         salient.dedup();
-        Doc { counts, salient }
+        Doc {
+            counts,
+            salient,
+            marked,
+        }
+    }
+
+    /// The names and figures of a document, now that the whole batch is in: a word counts
+    /// as a name by its own capitals ([`Mark::Name`]), or, capitalised where every word is
+    /// (a Title Case or ALL-CAPS headline), when the batch never writes it in lowercase and
+    /// capitalises it somewhere capitals say something ("Sbarro Again Files for
+    /// Bankruptcy": `sbarro` is a name if another report writes "files for bankruptcy").
+    pub fn names(&self, doc: &Doc) -> Names {
+        let is_name = |m: &Marked| {
+            let t = m.term as usize;
+            match m.kind {
+                Mark::Figure | Mark::Name => true,
+                Mark::Capitalised => self.lower[t] == 0 && self.capitalised[t] > 0,
+                Mark::Acronym => self.lower[t] == 0,
+            }
+        };
+        let mut names = Names::default();
+        let mut unit: Vec<u32> = Vec::new();
+        let mut last: Option<u32> = None;
+        for m in doc.marked.iter().filter(|m| is_name(m)) {
+            let joins = m.kind != Mark::Figure && last.is_some_and(|p| m.pos == p + 1);
+            if !joins && !unit.is_empty() {
+                names.units.push(std::mem::take(&mut unit));
+            }
+            unit.push(m.term);
+            names.terms.push(m.term);
+            // A figure is a unit of its own.
+            last = (m.kind != Mark::Figure).then_some(m.pos);
+        }
+        if !unit.is_empty() {
+            names.units.push(unit);
+        }
+        for u in &mut names.units {
+            u.sort_unstable();
+            u.dedup();
+        }
+        names.terms.sort_unstable();
+        names.terms.dedup();
+        names
     }
 
     /// A corpus of `texts` (title, summary) and their docs, on all cores: each core analyses
@@ -487,7 +666,8 @@ impl Corpus {
             .into_iter()
             .zip(other.spelled)
             .zip(other.df)
-            .map(|((stem, spelled), df)| {
+            .zip(other.lower.into_iter().zip(other.capitalised))
+            .map(|(((stem, spelled), df), (lower, capitalised))| {
                 let next = self.stems.len() as u32;
                 let id = match self.stem_ids.get(&stem) {
                     Some(&id) => id,
@@ -496,10 +676,14 @@ impl Corpus {
                         self.stems.push(stem);
                         self.spelled.push(spelled);
                         self.df.push(0);
+                        self.lower.push(0);
+                        self.capitalised.push(0);
                         next
                     }
                 };
                 self.df[id as usize] += df;
+                self.lower[id as usize] += lower;
+                self.capitalised[id as usize] += capitalised;
                 id
             })
             .collect();
@@ -518,6 +702,9 @@ impl Corpus {
                 *t = ids[*t as usize];
             }
             d.salient.sort_unstable();
+            for m in &mut d.marked {
+                m.term = ids[m.term as usize];
+            }
         }
     }
 
@@ -534,11 +721,16 @@ impl Corpus {
 
     /// [`Corpus::tfidf`] with the document's names and figures weighted `boost` times.
     pub fn tfidf_boosted(&self, doc: &Doc, boost: f32) -> Vector {
+        self.tfidf_with(doc, &doc.salient, boost)
+    }
+
+    /// [`Corpus::tfidf`] with the terms in `boosted` (sorted) weighted `boost` times.
+    pub fn tfidf_with(&self, doc: &Doc, boosted: &[u32], boost: f32) -> Vector {
         let mut v: Vector = doc
             .counts
             .iter()
             .map(|&(t, c)| {
-                let b = if doc.salient.binary_search(&t).is_ok() {
+                let b = if boosted.binary_search(&t).is_ok() {
                     boost
                 } else {
                     1.0
@@ -579,6 +771,36 @@ mod tests {
     }
 
     #[test]
+    fn title_case_names_are_found_from_the_batch_and_written_together_are_one() {
+        let mut c = Corpus::new();
+        let title_case = c.add("Sbarro Again Files For Bankruptcy, Stacy Keibler Weds", "");
+        let sentence = c.add(
+            "Pizza chain files for bankruptcy",
+            "The chain, Sbarro, blames losses for the bankruptcy, as Stacy Keibler's wedding nears.",
+        );
+        let acronym = c.add("GM recall probe widens", "");
+        let spelled = |n: &Names| -> Vec<Vec<&str>> {
+            n.units
+                .iter()
+                .map(|u| u.iter().map(|&t| c.spelled[t as usize].as_str()).collect())
+                .collect()
+        };
+        // "sbarro" is capitalised mid-sentence and never lowercase; "bankruptcy" and "files"
+        // are written in lowercase elsewhere, "again" is capitalised nowhere it says
+        // something.
+        assert_eq!(
+            spelled(&c.names(&title_case)),
+            [vec!["sbarro"], vec!["stacy", "keibler"]]
+        );
+        // The possessive ends the name: "Keibler's wedding" has no "wedding" in the name.
+        assert_eq!(
+            spelled(&c.names(&sentence)),
+            [vec!["sbarro"], vec!["stacy", "keibler"]]
+        );
+        assert_eq!(spelled(&c.names(&acronym)), [vec!["gm"]]);
+    }
+
+    #[test]
     fn analysing_on_all_cores_gives_what_adding_in_order_gives() {
         // Enough texts for several shares, with words that first appear in later shares.
         let texts: Vec<(String, String)> = (0..3000)
@@ -606,10 +828,17 @@ mod tests {
             assert_eq!(all.spelled, one.spelled);
             assert_eq!(all.df, one.df);
             assert_eq!(all.docs, one.docs);
+            assert_eq!(
+                (&all.lower, &all.capitalised),
+                (&one.lower, &one.capitalised)
+            );
             assert_eq!(all.stem_ids, one.stem_ids);
             assert_eq!(all.word_ids, one.word_ids);
             for (a, b) in par_docs.iter().zip(&docs) {
-                assert_eq!((&a.counts, &a.salient), (&b.counts, &b.salient));
+                assert_eq!(
+                    (&a.counts, &a.salient, &a.marked),
+                    (&b.counts, &b.salient, &b.marked)
+                );
             }
             assert_eq!(par_docs.len(), docs.len());
         }
