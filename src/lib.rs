@@ -26,11 +26,13 @@
 //!    step ([`links::publish`]) drops every link that still tracks the reader, or, with
 //!    `[links] resolve_redirects`, resolves opaque click-trackers (cached in [`state`]).
 //! 4. [`group`] applies the reader's filters, merges items that are the same story (exact
-//!    keys, then TF-IDF similarity backed by shared names, within a time window), recognises
+//!    keys, then TF-IDF similarity backed by shared names, story by story's own vector, within
+//!    a time window), recognises
 //!    new reports of stories earlier digests sent (follow-ups, from what [`state`] remembers),
 //!    ranks stories (how many of the reader's sources carry each, the source's priority, its
 //!    place in its source, freshness), places them in topics (keywords, hints, categories, then
-//!    a naive Bayes model trained on the batch with EM), picks the lead section and applies
+//!    a naive Bayes model trained on the batch with EM, with a class for "none of these"; never
+//!    the model alone on a small batch), picks the lead section and applies
 //!    the caps (per topic, per source, total, reading time), each with its reason.
 //! 5. [`render`] fills the Tera templates (built in, or the user's), keeping the HTML part
 //!    within `[digest] max_bytes` by cutting the lowest-ranked stories to titles, then out;

@@ -244,13 +244,12 @@ exclude = ["comet"]
             .starts_with("keyword `"),
         "{museum}"
     );
+    // No keyword of any topic; on a batch this small the model's guess is shown, not used.
     let grain = story("grain corridor");
-    assert_eq!(grain["topic"], "World", "{grain}");
+    assert_eq!(grain["topic"], "Other", "{grain}");
+    let why = grain["topic_reason"].as_str().unwrap();
     assert!(
-        grain["topic_reason"]
-            .as_str()
-            .unwrap()
-            .starts_with("model probability"),
+        why.contains("the model alone is not trusted") && why.contains("would say World"),
         "{grain}"
     );
     let merged = story("parallel front end");
