@@ -26,8 +26,8 @@
 //!    step ([`links::publish`]) drops every link that still tracks the reader, or, with
 //!    `[links] resolve_redirects`, resolves opaque click-trackers (cached in [`state`]).
 //! 4. [`group`] applies the reader's filters, merges items that are the same story (exact
-//!    keys, then TF-IDF similarity backed by shared names, story by story's own vector, within
-//!    a time window), recognises
+//!    keys, then TF-IDF similarity over the stems of each story's own language, backed by
+//!    shared names, a story compared by its own vector, within a time window), recognises
 //!    new reports of stories earlier digests sent (follow-ups, from what [`state`] remembers),
 //!    ranks stories (how many of the reader's sources carry each, the source's priority, its
 //!    place in its source, freshness), places them in topics (keywords, hints, categories, then

@@ -4,6 +4,9 @@
 //! campaign, the links a digest would publish (after cleaning and the offline publish check)
 //! and how many differ between the copies; requires none to differ.
 //!
+//! The German ones also check that a story is read in its own language: detected German,
+//! stemmed and stop-worded as German.
+//!
 //! Run: `cargo test --test realworld_twins -- --nocapture`
 
 use std::collections::BTreeMap;
@@ -26,6 +29,14 @@ fn shared() -> PathBuf {
 
 /// (title, published link) of each story, in order.
 fn published(path: &std::path::Path, cleaner: &Cleaner) -> Vec<(String, Option<String>)> {
+    stories(path, cleaner)
+        .into_iter()
+        .map(|i| (i.title, i.url))
+        .collect()
+}
+
+/// The stories a digest would take from one message, links settled.
+fn stories(path: &std::path::Path, cleaner: &Cleaner) -> Vec<tidings::model::Item> {
     let bytes = std::fs::read(path).unwrap();
     let msg = mail_parser::MessageParser::default()
         .parse(&bytes[..])
@@ -52,8 +63,65 @@ fn published(path: &std::path::Path, cleaner: &Cleaner) -> Vec<(String, Option<S
         None,
         |_| None,
     ));
-    items.into_iter().map(|i| (i.title, i.url)).collect()
+    items
 }
+
+/// Stories of real German newsletters (`eml/de-*.eml`) are read as German: most are detected
+/// as German, and none of their terms is a German stop word ("und", "mit", "für" would be
+/// terms under English rules). Prints the share detected per message.
+#[test]
+fn german_newsletters_are_read_as_german() {
+    use tidings::group::language::Language;
+    use tidings::group::text::Corpus;
+    let cleaner = Cleaner::default();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(shared().join("eml"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("de-"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "expected the German newsletters");
+    let (mut german, mut all) = (0, 0);
+    let german_stop = stop_words::get("de");
+    for f in &files {
+        let items = stories(f, &cleaner);
+        // Stories with some text to go on; a two-word call to action is no sentence.
+        let texts: Vec<(&str, &str)> = items
+            .iter()
+            .filter(|i| (i.title.len() + i.summary_text.len()) >= 40)
+            .map(|i| (i.title.as_str(), i.summary_text.as_str()))
+            .collect();
+        let (corpus, docs) = Corpus::analyse(&texts);
+        let de = docs
+            .iter()
+            .filter(|d| d.language == Language::German)
+            .count();
+        println!(
+            "{}: {de} of {} stories detected German",
+            f.file_name().unwrap().to_string_lossy(),
+            docs.len()
+        );
+        for d in docs.iter().filter(|d| d.language == Language::German) {
+            for &(t, _) in &d.counts {
+                let word = corpus.spelled[t as usize].as_str();
+                assert!(
+                    !german_stop.contains(&word),
+                    "{}: German stop word `{word}` is a term",
+                    f.display()
+                );
+            }
+        }
+        german += de;
+        all += docs.len();
+    }
+    let share = german as f64 / all.max(1) as f64;
+    println!("German newsletters: {german} of {all} stories detected German ({share:.2})");
+    assert!(share >= MIN_GERMAN_SHARE, "{share:.2}");
+}
+
+/// Measured 2026-12-03: 22 of 31 (0.71); the rest are postal addresses, phone numbers and
+/// product names with no sentence to tell a language by.
+const MIN_GERMAN_SHARE: f64 = 0.65;
 
 #[test]
 fn no_published_link_differs_between_two_recipients_copies() {

@@ -5,6 +5,7 @@
 pub mod bayes;
 pub mod dedup;
 pub mod filters;
+pub mod language;
 pub mod memory;
 pub mod rank;
 pub mod text;

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use rust_stemmers::{Algorithm, Stemmer};
+use super::language::Language;
 
 /// A title word counts this many times a summary word: titles say what the story is.
 pub const TITLE_WEIGHT: f32 = 2.0;
@@ -213,9 +213,19 @@ const STOP_WORDS: &[&str] = &[
     "via",
 ];
 
-/// Whether a lowercase word is one of the words that carry no topic.
+/// Whether a lowercase word is one of the (English) words that carry no topic.
 pub fn is_stop_word(lower: &str) -> bool {
     STOP_WORDS.contains(&lower)
+}
+
+/// Words of markup and addresses, in no language, that leak into text.
+const MARKUP_WORDS: &[&str] = &[
+    "quot", "amp", "lt", "gt", "nbsp", "com", "www", "http", "https", "href", "target", "br",
+];
+
+/// Whether a lowercase word is markup or address residue (a stop word in every language).
+pub fn is_markup_word(lower: &str) -> bool {
+    MARKUP_WORDS.contains(&lower)
 }
 
 /// One word as it stood in the text.
@@ -339,6 +349,8 @@ pub fn from_map(m: HashMap<u32, f32>) -> Vector {
 /// that look like names or figures (evidence that two reports are about the same event).
 #[derive(Debug, Clone, Default)]
 pub struct Doc {
+    /// The language its words were stemmed in.
+    pub language: Language,
     pub counts: Vec<(u32, f32)>,
     /// Names and figures by the text's own capitals (a capital mid-sentence in sentence-case
     /// text) and digits.
@@ -385,10 +397,15 @@ pub struct Names {
 }
 
 /// Vocabulary and document frequencies for one batch.
+#[derive(Clone)]
 pub struct Corpus {
-    stemmer: Stemmer,
-    /// lowercase word → term id (None for stop words), so each distinct word is stemmed once.
+    /// lowercase word → term id (None for stop words), so each distinct word is stemmed once:
+    /// English words here, words of other languages in `foreign_ids`. A stem is one term
+    /// whatever language it came from, so a name ("berlin") joins stories across languages.
     word_ids: HashMap<String, Option<u32>>,
+    foreign_ids: HashMap<(Language, String), Option<u32>>,
+    /// The languages other than English in the batch.
+    pub languages: Vec<Language>,
     stem_ids: HashMap<String, u32>,
     /// The stem of every term id, for explanations.
     pub stems: Vec<String>,
@@ -403,23 +420,6 @@ pub struct Corpus {
     pub capitalised: Vec<u32>,
 }
 
-impl Clone for Corpus {
-    fn clone(&self) -> Self {
-        // The stemmer holds no state of its own: a fresh one is the same stemmer.
-        Corpus {
-            word_ids: self.word_ids.clone(),
-            stem_ids: self.stem_ids.clone(),
-            stems: self.stems.clone(),
-            spelled: self.spelled.clone(),
-            df: self.df.clone(),
-            docs: self.docs,
-            lower: self.lower.clone(),
-            capitalised: self.capitalised.clone(),
-            ..Corpus::new()
-        }
-    }
-}
-
 impl Default for Corpus {
     fn default() -> Self {
         Corpus::new()
@@ -429,8 +429,9 @@ impl Default for Corpus {
 impl Corpus {
     pub fn new() -> Corpus {
         Corpus {
-            stemmer: Stemmer::create(Algorithm::English),
             word_ids: HashMap::new(),
+            foreign_ids: HashMap::new(),
+            languages: Vec::new(),
             stem_ids: HashMap::new(),
             stems: Vec::new(),
             spelled: Vec::new(),
@@ -441,54 +442,96 @@ impl Corpus {
         }
     }
 
-    /// The term id of a word, or None for a stop word.
+    /// The term id of an English word, or None for a stop word.
     pub fn term(&mut self, word: &str) -> Option<u32> {
+        self.term_in(word, Language::English)
+    }
+
+    /// The term id of a word of `language`, or None for a stop word of it.
+    pub fn term_in(&mut self, word: &str, language: Language) -> Option<u32> {
+        let english = language == Language::English;
         // Most words are already lowercase ASCII: look them up without a copy first.
-        if !word
-            .bytes()
-            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        if english
+            && !word
+                .bytes()
+                .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
         {
             if let Some(id) = self.word_ids.get(word) {
                 return *id;
             }
         }
         let lower = word.to_lowercase();
-        if let Some(id) = self.word_ids.get(&lower) {
+        let known = if english {
+            self.word_ids.get(&lower)
+        } else {
+            self.foreign_ids.get(&(language, lower.clone()))
+        };
+        if let Some(id) = known {
             return *id;
         }
-        let id = if STOP_WORDS.contains(&lower.as_str()) {
+        let id = if language.is_stop_word(&lower) {
             None
         } else {
-            let stem = self.stemmer.stem(&lower).into_owned();
-            let next = self.stems.len() as u32;
-            let id = *self.stem_ids.entry(stem.clone()).or_insert(next);
-            if id == next {
-                self.stems.push(stem);
-                self.spelled.push(lower.clone());
-                self.df.push(0);
-                self.lower.push(0);
-                self.capitalised.push(0);
-            }
-            Some(id)
+            let stem = language.stemmer().stem(&lower).into_owned();
+            Some(self.stem_id(stem, &lower))
         };
-        self.word_ids.insert(lower, id);
+        if english {
+            self.word_ids.insert(lower, id);
+        } else {
+            if !self.languages.contains(&language) {
+                self.languages.push(language);
+            }
+            self.foreign_ids.insert((language, lower), id);
+        }
+        id
+    }
+
+    /// The term of a stem, new or known.
+    fn stem_id(&mut self, stem: String, spelled: &str) -> u32 {
+        let next = self.stems.len() as u32;
+        let id = *self.stem_ids.entry(stem.clone()).or_insert(next);
+        if id == next {
+            self.stems.push(stem);
+            self.spelled.push(spelled.to_string());
+            self.df.push(0);
+            self.lower.push(0);
+            self.capitalised.push(0);
+        }
         id
     }
 
     /// The term of a word exactly as spelled (lowercase) in a text already added, without
     /// stemming: a cheap test of whether a word occurs in the corpus at all.
     pub fn known(&self, lower: &str) -> Option<u32> {
-        self.word_ids.get(lower).copied().flatten()
+        self.word_ids.get(lower).copied().flatten().or_else(|| {
+            self.languages.iter().find_map(|&l| {
+                self.foreign_ids
+                    .get(&(l, lower.to_string()))
+                    .copied()
+                    .flatten()
+            })
+        })
     }
 
-    /// Looks a word up without adding it (for keywords against a finished corpus).
+    /// Looks a word up without adding it (for keywords against a finished corpus): as
+    /// spelled in any of the batch's languages, else by its stem in each.
     pub fn lookup(&self, word: &str) -> Option<u32> {
         let lower = word.to_lowercase();
         if let Some(id) = self.word_ids.get(&lower) {
             return *id;
         }
-        let stem = self.stemmer.stem(&lower);
-        self.stem_ids.get(stem.as_ref()).copied()
+        for &l in &self.languages {
+            if let Some(id) = self.foreign_ids.get(&(l, lower.clone())) {
+                return *id;
+            }
+        }
+        std::iter::once(Language::English)
+            .chain(self.languages.iter().copied())
+            .find_map(|l| {
+                self.stem_ids
+                    .get(l.stemmer().stem(&lower).as_ref())
+                    .copied()
+            })
     }
 
     /// Analyses a title and summary and counts the document in the document frequencies.
@@ -496,6 +539,7 @@ impl Corpus {
         let mut counts: HashMap<u32, f32> = HashMap::new();
         let mut salient: Vec<u32> = Vec::new();
         let mut marked: Vec<Marked> = Vec::new();
+        let language = Language::detect(title, summary);
         let title_words = words(title);
         // Title-case headlines capitalise every word, so capitals in a title say nothing.
         let title_is_sentence_case = title_words
@@ -527,8 +571,10 @@ impl Corpus {
             ),
             (&summary_words, 1.0, true, true, summary_pos),
         ] {
+            // In German every noun has a capital: there a capital alone says nothing.
+            let names_count = names_count && language.capitals_mark_names();
             for (n, w) in text_words.iter().enumerate() {
-                let Some(id) = self.term(w.text) else {
+                let Some(id) = self.term_in(w.text, language) else {
                     continue;
                 };
                 *counts.entry(id).or_default() += weight;
@@ -584,6 +630,7 @@ impl Corpus {
         salient.sort_unstable();
         salient.dedup();
         Doc {
+            language,
             counts,
             salient,
             marked,
@@ -691,6 +738,16 @@ impl Corpus {
             self.word_ids
                 .entry(word)
                 .or_insert_with(|| id.map(|i| ids[i as usize]));
+        }
+        for (word, id) in other.foreign_ids {
+            self.foreign_ids
+                .entry(word)
+                .or_insert_with(|| id.map(|i| ids[i as usize]));
+        }
+        for l in other.languages {
+            if !self.languages.contains(&l) {
+                self.languages.push(l);
+            }
         }
         self.docs += other.docs;
         for d in docs {
@@ -834,6 +891,7 @@ mod tests {
             );
             assert_eq!(all.stem_ids, one.stem_ids);
             assert_eq!(all.word_ids, one.word_ids);
+            assert_eq!(all.foreign_ids, one.foreign_ids);
             for (a, b) in par_docs.iter().zip(&docs) {
                 assert_eq!(
                     (&a.counts, &a.salient, &a.marked),

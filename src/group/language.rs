@@ -1,0 +1,211 @@
+//! The language of a story, so its words are stemmed and stop-worded as that language's
+//! words: "Kunden" and "Kunde" are one word in German, and "die" is not a word in any
+//! German story, while an English stemmer would leave the one apart and keep the other.
+//!
+//! Detection is whatlang's trigram statistics over the story's title and the start of its
+//! summary, limited to the languages rust-stemmers has a Snowball stemmer for. Text too
+//! short or too mixed to be sure of is taken as English, the language most feeds are in.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use rust_stemmers::{Algorithm, Stemmer};
+use whatlang::{Detector, Lang};
+
+/// How much text detection reads: the title and the start of the summary say enough, and
+/// detection costs grow with the text.
+const DETECT_CHARS: usize = 400;
+
+/// A text detection is not sure of is in the language whose function words it uses, when
+/// it uses at least this many ("Die Ampel braucht Geld, aber noch mehr Mut": die, aber,
+/// noch, mehr) and more than of any other language.
+const MIN_FUNCTION_WORDS: usize = 2;
+
+/// The languages with a stemmer, in whatlang's and NLTK's names.
+const LANGUAGES: [(Language, Lang, &str); 15] = [
+    (Language::English, Lang::Eng, "en"),
+    (Language::German, Lang::Deu, "de"),
+    (Language::French, Lang::Fra, "fr"),
+    (Language::Spanish, Lang::Spa, "es"),
+    (Language::Italian, Lang::Ita, "it"),
+    (Language::Portuguese, Lang::Por, "pt"),
+    (Language::Dutch, Lang::Nld, "nl"),
+    (Language::Swedish, Lang::Swe, "sv"),
+    (Language::Danish, Lang::Dan, "da"),
+    (Language::Norwegian, Lang::Nob, "no"),
+    (Language::Finnish, Lang::Fin, "fi"),
+    (Language::Hungarian, Lang::Hun, "hu"),
+    (Language::Romanian, Lang::Ron, "ro"),
+    (Language::Russian, Lang::Rus, "ru"),
+    (Language::Turkish, Lang::Tur, "tr"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub enum Language {
+    #[default]
+    English,
+    German,
+    French,
+    Spanish,
+    Italian,
+    Portuguese,
+    Dutch,
+    Swedish,
+    Danish,
+    Norwegian,
+    Finnish,
+    Hungarian,
+    Romanian,
+    Russian,
+    Turkish,
+}
+
+impl Language {
+    /// The language of a story's title and summary; English when detection is not sure.
+    pub fn detect(title: &str, summary: &str) -> Language {
+        let head = &summary[..summary.floor_char_boundary(DETECT_CHARS.min(summary.len()))];
+        // Function words of each language: plain ASCII with more English ones than any
+        // other language's is English without running detection (most of a batch, at a
+        // fraction of the cost), and they decide a headline too short for detection.
+        let mut hits = [0usize; LANGUAGES.len()];
+        for w in format!("{title} {head}")
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+        {
+            let w = w.to_lowercase();
+            for (h, set) in hits.iter_mut().zip(stop_sets()) {
+                *h += set.contains(w.as_str()) as usize;
+            }
+        }
+        let most = hits.iter().copied().max().unwrap_or(0);
+        let leader = (hits.iter().filter(|&&h| h == most).count() == 1)
+            .then(|| hits.iter().position(|&h| h == most))
+            .flatten();
+        if title.is_ascii() && head.is_ascii() && most > 0 && leader == Some(0) {
+            return Language::English;
+        }
+        static DETECTOR: OnceLock<Detector> = OnceLock::new();
+        let detector = DETECTOR
+            .get_or_init(|| Detector::with_allowlist(LANGUAGES.iter().map(|l| l.1).collect()));
+        let mut text = String::with_capacity(DETECT_CHARS + 4);
+        text.push_str(title);
+        text.push_str(". ");
+        text.extend(
+            summary
+                .chars()
+                .take(DETECT_CHARS.saturating_sub(text.len())),
+        );
+        let detected = detector
+            .detect(&text)
+            .filter(|info| info.is_reliable())
+            .and_then(|info| LANGUAGES.iter().find(|l| l.1 == info.lang()));
+        match (detected, leader) {
+            (Some(l), _) => l.0,
+            (None, Some(at)) if most >= MIN_FUNCTION_WORDS => LANGUAGES[at].0,
+            _ => Language::English,
+        }
+    }
+
+    /// ISO 639-1 code ("de").
+    pub fn code(self) -> &'static str {
+        LANGUAGES.iter().find(|l| l.0 == self).map_or("en", |l| l.2)
+    }
+
+    pub fn stemmer(self) -> Stemmer {
+        Stemmer::create(match self {
+            Language::English => Algorithm::English,
+            Language::German => Algorithm::German,
+            Language::French => Algorithm::French,
+            Language::Spanish => Algorithm::Spanish,
+            Language::Italian => Algorithm::Italian,
+            Language::Portuguese => Algorithm::Portuguese,
+            Language::Dutch => Algorithm::Dutch,
+            Language::Swedish => Algorithm::Swedish,
+            Language::Danish => Algorithm::Danish,
+            Language::Norwegian => Algorithm::Norwegian,
+            Language::Finnish => Algorithm::Finnish,
+            Language::Hungarian => Algorithm::Hungarian,
+            Language::Romanian => Algorithm::Romanian,
+            Language::Russian => Algorithm::Russian,
+            Language::Turkish => Algorithm::Turkish,
+        })
+    }
+
+    /// Whether a lowercase word is a stop word of this language (English: the text model's
+    /// own list, which also holds newswire filler; others: NLTK's lists).
+    pub fn is_stop_word(self, lower: &str) -> bool {
+        if self == Language::English {
+            return super::text::is_stop_word(lower);
+        }
+        let at = LANGUAGES.iter().position(|l| l.0 == self).unwrap_or(0);
+        stop_sets()[at].contains(lower) || super::text::is_markup_word(lower)
+    }
+
+    /// Whether a capital in the middle of a sentence marks a name: not in German, where
+    /// every noun has one.
+    pub fn capitals_mark_names(self) -> bool {
+        self != Language::German
+    }
+}
+
+/// NLTK's stop words of every language, in the order of [`LANGUAGES`].
+fn stop_sets() -> &'static [HashSet<&'static str>] {
+    static SETS: OnceLock<Vec<HashSet<&'static str>>> = OnceLock::new();
+    SETS.get_or_init(|| {
+        LANGUAGES
+            .iter()
+            .map(|l| {
+                stop_words::lookup(l.2)
+                    .unwrap_or_default()
+                    .iter()
+                    .copied()
+                    .collect()
+            })
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_are_told_apart_and_short_text_is_english() {
+        assert_eq!(
+            Language::detect(
+                "Neue Regeln für den Nahverkehr",
+                "Die Stadt hat beschlossen, dass die Busse ab dem nächsten Monat häufiger fahren."
+            ),
+            Language::German
+        );
+        assert_eq!(
+            Language::detect(
+                "Les prix du gaz baissent",
+                "Le gouvernement a annoncé une baisse des tarifs réglementés pour les ménages."
+            ),
+            Language::French
+        );
+        assert_eq!(
+            Language::detect(
+                "Gas prices fall as storage fills",
+                "European sites are full."
+            ),
+            Language::English
+        );
+        assert_eq!(Language::detect("Ok", ""), Language::English);
+        // Too short for the trigrams, told by its function words.
+        assert_eq!(
+            Language::detect("Die Ampel braucht Geld, aber noch mehr Mut", ""),
+            Language::German
+        );
+    }
+
+    #[test]
+    fn stop_words_and_stems_follow_the_language() {
+        assert!(Language::German.is_stop_word("und"));
+        assert!(Language::French.is_stop_word("les"));
+        let de = Language::German.stemmer();
+        assert_eq!(de.stem("kunden"), de.stem("kunde"));
+        assert_eq!(Language::German.code(), "de");
+    }
+}
