@@ -80,6 +80,7 @@ fn items(n: usize) -> Vec<Item> {
                 summary_text: summary,
                 published: Some(base + Duration::hours(hours + copy as i64)),
                 topic_hint: None,
+                section: None,
                 message_id: None,
                 categories: Vec::new(),
                 also: Vec::new(),
@@ -129,6 +130,7 @@ fn bench(c: &mut Criterion) {
         .iter()
         .map(|i| SentStory {
             source: i.source.clone(),
+            source_name: i.source_name.clone(),
             title: i.title.clone(),
             url: i.url.clone(),
             gist: group::memory::gist(&i.summary_text),

@@ -32,7 +32,8 @@
 //!    ranks stories (how many of the reader's sources carry each, the source's priority, its
 //!    place in its source, freshness), places them in topics (keywords, hints, categories, then
 //!    a naive Bayes model trained on the batch with EM, with a class for "none of these"; never
-//!    the model alone on a small batch), picks the lead section and applies
+//!    the model alone on a small batch; then automatic topics by a headline word several
+//!    sources share, then one section per newsletter), picks the lead section and applies
 //!    the caps (per topic, per source, total, reading time), each with its reason.
 //! 5. [`render`] fills the Tera templates (built in, or the user's), keeping the HTML part
 //!    within `[digest] max_bytes` by cutting the lowest-ranked stories to titles, then out;

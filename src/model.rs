@@ -38,8 +38,12 @@ pub struct Item {
     /// Plain-text summary.
     pub summary_text: String,
     pub published: Option<DateTime<Utc>>,
-    /// Topic hint from the source's config entry or a newsletter section heading.
+    /// The topic the source's config entry gives it.
     pub topic_hint: Option<String>,
+    /// The newsletter section heading the story sat under ("Markets"): topic evidence when
+    /// it names a configured topic, a topic of its own when it reads as one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
     /// Newsletter Message-ID this item came from, so delivery can record the message as digested.
     pub message_id: Option<String>,
     /// The source's own categories for the entry (feed `<category>` terms or labels): topic
@@ -60,6 +64,22 @@ pub struct Item {
 }
 
 impl Item {
+    /// The publication the item comes from, as a reader tells them apart: a feed, or one
+    /// newsletter of a mailbox (a mailbox brings many, each a source of its own when stories
+    /// are merged, counted or grouped).
+    pub fn origin(&self) -> Origin {
+        Origin {
+            source: self.source.clone(),
+            name: self.source_name.clone(),
+            newsletter: self.message_id.is_some(),
+        }
+    }
+
+    /// [`Item::origin`] without copying: the source and the name.
+    pub fn origin_key(&self) -> (&SourceKey, &str) {
+        (&self.source, &self.source_name)
+    }
+
     /// A YouTube Short (a vertical clip under a minute), marked in the digest and mutable
     /// with a filter on its category.
     pub fn is_short(&self) -> bool {
@@ -75,6 +95,15 @@ pub fn is_short_url(url: &str) -> bool {
                 .is_some_and(|h| h == "youtube.com" || h.ends_with(".youtube.com"))
                 && u.path().starts_with("/shorts/")
         })
+}
+
+/// See [`Item::origin`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub source: SourceKey,
+    pub name: String,
+    /// A newsletter (an item cut out of a message), not a feed entry.
+    pub newsletter: bool,
 }
 
 /// An episode's audio or a video attached to a feed entry.

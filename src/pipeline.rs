@@ -952,6 +952,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
         .map(SentStory::of)
         .chain(digest.followups().map(|f| SentStory {
             source: f.source.clone(),
+            source_name: f.sources.first().cloned().unwrap_or_default(),
             title: f.title.clone(),
             url: f.url.clone(),
             gist: String::new(),

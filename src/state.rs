@@ -91,6 +91,8 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     // When a run last found the item in its source; with the digest's time, what pruning
     // goes by (an item still in its feed is never forgotten, so never sent twice).
     ("delivered_items", "seen_at", "INTEGER"),
+    // Which newsletter of a mailbox a sent story came from (see `group::memory`).
+    ("sent_stories", "source_name", "TEXT NOT NULL DEFAULT ''"),
 ];
 /// IMAP messages already digested, by folder, UIDVALIDITY and UID: a UID means nothing once the
 /// folder's UIDVALIDITY changes, so both are kept.
@@ -749,7 +751,7 @@ impl State {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT s.source, s.title, s.url, s.gist, s.published FROM sent_stories s JOIN digests d ON d.id = s.digest_id
+                "SELECT s.source, s.title, s.url, s.gist, s.published, s.source_name FROM sent_stories s JOIN digests d ON d.id = s.digest_id
                  WHERE d.sent_at >= ?1 AND d.status != 'caught-up' ORDER BY s.rowid",
             )
             .map_err(|e| self.err(e))?;
@@ -757,6 +759,7 @@ impl State {
             .query_map([since.timestamp()], |r| {
                 Ok(SentStory {
                     source: SourceKey(r.get(0)?),
+                    source_name: r.get(5)?,
                     title: r.get(1)?,
                     url: r.get(2)?,
                     gist: r.get(3)?,
@@ -858,7 +861,7 @@ impl State {
                 tx.execute("INSERT OR IGNORE INTO digested_messages (message_id, digest_id) VALUES (?1, ?2)", params![m, id])?;
             }
             let mut remember = tx.prepare_cached(
-                "INSERT INTO sent_stories (digest_id, source, title, url, gist, published) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO sent_stories (digest_id, source, title, url, gist, published, source_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             for st in &d.stories {
                 remember.execute(params![
@@ -867,7 +870,8 @@ impl State {
                     st.title,
                     st.url,
                     st.gist,
-                    st.published.map(|t| t.timestamp())
+                    st.published.map(|t| t.timestamp()),
+                    st.source_name
                 ])?;
             }
             Ok(id)
@@ -1049,6 +1053,7 @@ mod tests {
     fn sent_story(key: &str) -> SentStory {
         SentStory {
             source: SourceKey("feed:https://news.example.org/world/rss.xml".into()),
+            source_name: "World".into(),
             title: format!(
                 "{key}: ministers agree on a plan after a night of talks in the capital"
             ),

@@ -55,6 +55,7 @@ fn load() -> (Vec<Item>, Vec<String>) {
             summary_text: l.summary,
             published: Some(l.published),
             topic_hint: None,
+            section: None,
             message_id: None,
             categories: Vec::new(),
             also: Vec::new(),
@@ -203,6 +204,8 @@ fn scores_are_right_on_a_hand_worked_case() {
 #[derive(Deserialize)]
 struct Headline {
     story: String,
+    /// UCI's category: Business, Entertainment, Technology, Health.
+    topic: String,
     source: String,
     title: String,
     published: DateTime<Utc>,
@@ -490,3 +493,66 @@ fn follow_ups_are_recognised_on_real_headlines_of_two_days() {
     );
     assert!(recall >= MIN_FOLLOWUP_RECALL, "recall {recall:.3}");
 }
+
+/// Automatic topics on real headlines: the 522 UCI headlines of the subset (titles only, 104
+/// publishers), no topic configured, eight automatic topics. Prints each label with its
+/// stories' UCI categories; every topic spans two publishers, no label word is a stop word
+/// or a figure, and most stories of a topic are of one category (purity, guarded).
+#[test]
+fn automatic_topics_on_real_headlines_hold_one_kind_of_story() {
+    use tidings::group::{self, GroupSettings};
+    let rows = headlines("subset");
+    let items: Vec<Item> = rows.iter().enumerate().map(|(n, h)| h.item(n)).collect();
+    let settings = GroupSettings {
+        lead_stories: 0,
+        auto_topics: Some(8),
+        ..GroupSettings::default()
+    };
+    let grouped = group::group_with(&items, &[], &[], &settings);
+    let row = |k: &ItemKey| -> &Headline {
+        let n: usize = k.0.rsplit('#').next().unwrap().parse().unwrap();
+        &rows[n]
+    };
+    let stop = stop_words::get("en");
+    let (mut placed, mut majority, mut topics) = (0, 0, 0);
+    for g in grouped
+        .groups
+        .iter()
+        .filter(|g| g.stories[0].topic_reason.starts_with("automatic topic"))
+    {
+        topics += 1;
+        let mut kinds: HashMap<&str, usize> = HashMap::new();
+        let mut publishers: Vec<&str> = Vec::new();
+        for k in g.stories.iter().flat_map(|s| &s.items) {
+            let h = row(k);
+            *kinds.entry(h.topic.as_str()).or_default() += 1;
+            if !publishers.contains(&h.source.as_str()) {
+                publishers.push(&h.source);
+            }
+        }
+        let n: usize = kinds.values().sum();
+        placed += n;
+        majority += kinds.values().max().unwrap();
+        println!(
+            "{} ({} reports, {} publishers): {kinds:?}",
+            g.topic,
+            n,
+            publishers.len()
+        );
+        assert!(publishers.len() >= 2, "{}: one publisher", g.topic);
+        for w in g.topic.split([' ', '·']).filter(|w| !w.is_empty()) {
+            assert!(
+                !stop.contains(&w.to_lowercase().as_str())
+                    && !w.chars().any(|c| c.is_ascii_digit()),
+                "{}: `{w}`",
+                g.topic
+            );
+        }
+    }
+    let purity = majority as f64 / placed.max(1) as f64;
+    println!("{topics} automatic topics, {placed} reports, purity {purity:.3}");
+    assert!(topics >= 4, "{topics} automatic topics");
+    assert!(purity >= MIN_AUTO_PURITY, "purity {purity:.3}");
+}
+
+const MIN_AUTO_PURITY: f64 = 0.8;

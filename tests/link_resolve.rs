@@ -168,6 +168,7 @@ fn item(url: &str, summary_html: &str) -> Item {
         summary_text: format!("read {url}"),
         published: None,
         topic_hint: None,
+        section: None,
         message_id: None,
         categories: Vec::new(),
         also: Vec::new(),

@@ -125,13 +125,13 @@ fn corpus_precision_and_recall() {
         if got != want_pairs {
             failures.push(format!("{name}: order differs: {got:#?}"));
         }
-        // Section headings travel as the topic hint.
+        // Section headings travel with the story.
         for (item, w) in x.items.iter().zip(want["stories"].as_array().unwrap()) {
             if let Some(section) = w["section"].as_str() {
-                if item.topic_hint.as_deref() != Some(section) {
+                if item.section.as_deref() != Some(section) {
                     failures.push(format!(
                         "{name}: `{}` has section {:?}",
-                        item.title, item.topic_hint
+                        item.title, item.section
                     ));
                 }
             }

@@ -210,6 +210,7 @@ fn load(half: Option<usize>) -> (Vec<Item>, Vec<&'static str>) {
             summary_text: summary,
             published: None,
             topic_hint: None,
+            section: None,
             message_id: None,
             categories: Vec::new(),
             also: Vec::new(),

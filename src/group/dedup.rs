@@ -319,12 +319,13 @@ pub fn merge_with(
         (names, v)
     });
     let (names, vectors): (Vec<Names>, Vec<Vector>) = analysed.into_iter().unzip();
-    let mut source_of: HashMap<&SourceKey, u32> = HashMap::new();
+    // Two newsletters of one mailbox are two sources: each may confirm the other's story.
+    let mut source_of: HashMap<(&SourceKey, &str), u32> = HashMap::new();
     let source_ids: Vec<u32> = items
         .iter()
         .map(|i| {
             let next = source_of.len() as u32;
-            *source_of.entry(&i.source).or_insert(next)
+            *source_of.entry(i.origin_key()).or_insert(next)
         })
         .collect();
     let (members, mut notes) = exact_groups(items);
@@ -700,7 +701,10 @@ fn exact_groups(items: &[Item]) -> (Vec<Vec<usize>>, Vec<Option<MergeNote>>) {
         if tk.split(' ').count() >= MIN_TITLE_WORDS {
             let seen = by_title.entry(tk).or_default();
             // Same title from the same source is two different items (a weekly column).
-            if let Some(&j) = seen.iter().find(|&&j| items[j].source != item.source) {
+            if let Some(&j) = seen
+                .iter()
+                .find(|&&j| items[j].origin_key() != item.origin_key())
+            {
                 if uf.union(i, j) {
                     note(i, j, "same title", &mut notes);
                 }
@@ -855,6 +859,7 @@ pub(crate) mod tests {
             summary_text: summary.into(),
             published: None,
             topic_hint: None,
+            section: None,
             message_id: None,
             categories: Vec::new(),
             also: Vec::new(),
@@ -883,6 +888,37 @@ pub(crate) mod tests {
                 ("World Wire", Some("https://w.example/t"))
             ]
         );
+    }
+
+    /// Two newsletters in one mailbox are two sources: the same story in both is one story,
+    /// while one newsletter's two issues still keep their own stories.
+    #[test]
+    fn newsletters_of_one_mailbox_are_sources_of_their_own() {
+        let letter = |name: &str, issue: &str, title: &str| {
+            let mut i = item(
+                "imap:reader@mail.example:993",
+                title,
+                None,
+                "The harbour authority approved the new ferry terminal in Kiel on Monday.",
+            );
+            i.source_name = name.into();
+            i.message_id = Some(format!("{name}-{issue}"));
+            i.key = ItemKey(format!("{name}#{issue}#{title}"));
+            i
+        };
+        let stories = merge(vec![
+            letter("Coast Weekly", "1", "Kiel approves new ferry terminal"),
+            letter("Port Brief", "7", "New ferry terminal approved in Kiel"),
+            letter(
+                "Coast Weekly",
+                "2",
+                "Kiel approves new ferry terminal plans",
+            ),
+        ]);
+        let sizes: Vec<usize> = stories.iter().map(|s| s.items.len()).collect();
+        assert_eq!(sizes, [2, 1], "{stories:#?}");
+        let names: Vec<&str> = stories[0].sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["Coast Weekly", "Port Brief"]);
     }
 
     #[test]

@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
+use pure_rust_locales::{locale_match, Locale};
 use rust_stemmers::{Algorithm, Stemmer};
 use whatlang::{Detector, Lang};
 
@@ -21,23 +22,23 @@ const DETECT_CHARS: usize = 400;
 /// noch, mehr) and more than of any other language.
 const MIN_FUNCTION_WORDS: usize = 2;
 
-/// The languages with a stemmer, in whatlang's and NLTK's names.
-const LANGUAGES: [(Language, Lang, &str); 15] = [
-    (Language::English, Lang::Eng, "en"),
-    (Language::German, Lang::Deu, "de"),
-    (Language::French, Lang::Fra, "fr"),
-    (Language::Spanish, Lang::Spa, "es"),
-    (Language::Italian, Lang::Ita, "it"),
-    (Language::Portuguese, Lang::Por, "pt"),
-    (Language::Dutch, Lang::Nld, "nl"),
-    (Language::Swedish, Lang::Swe, "sv"),
-    (Language::Danish, Lang::Dan, "da"),
-    (Language::Norwegian, Lang::Nob, "no"),
-    (Language::Finnish, Lang::Fin, "fi"),
-    (Language::Hungarian, Lang::Hun, "hu"),
-    (Language::Romanian, Lang::Ron, "ro"),
-    (Language::Russian, Lang::Rus, "ru"),
-    (Language::Turkish, Lang::Tur, "tr"),
+/// The languages with a stemmer, in whatlang's, NLTK's and glibc's names.
+const LANGUAGES: [(Language, Lang, &str, Locale); 15] = [
+    (Language::English, Lang::Eng, "en", Locale::en_US),
+    (Language::German, Lang::Deu, "de", Locale::de_DE),
+    (Language::French, Lang::Fra, "fr", Locale::fr_FR),
+    (Language::Spanish, Lang::Spa, "es", Locale::es_ES),
+    (Language::Italian, Lang::Ita, "it", Locale::it_IT),
+    (Language::Portuguese, Lang::Por, "pt", Locale::pt_PT),
+    (Language::Dutch, Lang::Nld, "nl", Locale::nl_NL),
+    (Language::Swedish, Lang::Swe, "sv", Locale::sv_SE),
+    (Language::Danish, Lang::Dan, "da", Locale::da_DK),
+    (Language::Norwegian, Lang::Nob, "no", Locale::nb_NO),
+    (Language::Finnish, Lang::Fin, "fi", Locale::fi_FI),
+    (Language::Hungarian, Lang::Hun, "hu", Locale::hu_HU),
+    (Language::Romanian, Lang::Ron, "ro", Locale::ro_RO),
+    (Language::Russian, Lang::Rus, "ru", Locale::ru_RU),
+    (Language::Turkish, Lang::Tur, "tr", Locale::tr_TR),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
@@ -109,6 +110,18 @@ impl Language {
     /// ISO 639-1 code ("de").
     pub fn code(self) -> &'static str {
         LANGUAGES.iter().find(|l| l.0 == self).map_or("en", |l| l.2)
+    }
+
+    /// The names of the months and weekdays, as the language writes them ("Dezember",
+    /// "Montag"); abbreviations are left out, as too many are also words ("Jan", "Sun").
+    pub fn calendar_words(self) -> impl Iterator<Item = &'static str> {
+        let locale = LANGUAGES
+            .iter()
+            .find(|l| l.0 == self)
+            .map_or(Locale::en_US, |l| l.3);
+        let months: &[&str] = locale_match!(locale => LC_TIME::MON);
+        let days: &[&str] = locale_match!(locale => LC_TIME::DAY);
+        months.iter().chain(days).copied()
     }
 
     pub fn stemmer(self) -> Stemmer {

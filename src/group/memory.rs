@@ -38,6 +38,9 @@ pub struct SentStory {
     /// The source that first reported it: merging never joins two reports of one source by
     /// their words alone, and a remembered story is no exception.
     pub source: SourceKey,
+    /// That source's name: with the source, which publication it was (one mailbox brings
+    /// many newsletters). Empty for stories remembered before the name was.
+    pub source_name: String,
     pub title: String,
     pub url: Option<String>,
     /// The start of its summary, at most [`GIST_CHARS`].
@@ -49,6 +52,11 @@ impl SentStory {
     pub fn of(story: &Story) -> SentStory {
         SentStory {
             source: story.source_keys.first().cloned().unwrap_or_default(),
+            source_name: story
+                .sources
+                .first()
+                .map(|s| s.name.clone())
+                .unwrap_or_default(),
             title: story.title.clone(),
             url: story.url.clone(),
             gist: gist(&story.summary),
@@ -161,7 +169,7 @@ fn remembered_item(n: usize, s: &SentStory) -> Item {
     Item {
         key: ItemKey(format!("{REMEMBERED}{n}")),
         source: s.source.clone(),
-        source_name: String::new(),
+        source_name: s.source_name.clone(),
         title: s.title.clone(),
         url: s.url.clone(),
         summary_text: s.gist.clone(),
@@ -219,6 +227,7 @@ mod tests {
     fn sent(title: &str, gist: &str) -> SentStory {
         SentStory {
             source: SourceKey("earlier".into()),
+            source_name: "earlier".into(),
             title: title.into(),
             url: None,
             gist: gist.into(),

@@ -2,6 +2,7 @@
 //! ([`dedup`]), recognise stories an earlier digest sent ([`memory`]), rank them ([`rank`]),
 //! place them in topics ([`topics`]), then pick the lead, order topics and apply the caps.
 
+pub mod auto;
 pub mod bayes;
 pub mod dedup;
 pub mod filters;
@@ -601,6 +602,7 @@ mod tests {
     fn reports_of_sent_stories_become_follow_ups_or_are_hidden() {
         let sent = [SentStory {
             source: SourceKey("earlier".into()),
+            source_name: "earlier".into(),
             title: "Bridge closes after crack found in main span".into(),
             url: Some("https://earlier.example/bridge".into()),
             gist: "Engineers closed the Lindholm bridge in Gothenburg after finding a crack."

@@ -90,8 +90,13 @@ pub fn rank(stories: &mut [Story], items: &[Item], settings: &RankSettings) {
             .iter()
             .filter_map(|k| by_key.get(k).copied())
             .collect();
+        story.coverage = members
+            .iter()
+            .map(|i| i.origin_key())
+            .collect::<HashSet<_>>()
+            .len()
+            .max(1);
         let sources: HashSet<&SourceKey> = members.iter().map(|i| &i.source).collect();
-        story.coverage = sources.len().max(1);
         let priority = sources
             .iter()
             .map(|s| settings.sources.get(*s).map_or(0, |p| p.priority))

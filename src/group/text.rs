@@ -352,6 +352,8 @@ pub struct Doc {
     /// The language its words were stemmed in.
     pub language: Language,
     pub counts: Vec<(u32, f32)>,
+    /// The terms of the title alone, sorted: what the story is about, for automatic topics.
+    pub title: Vec<u32>,
     /// Names and figures by the text's own capitals (a capital mid-sentence in sentence-case
     /// text) and digits.
     pub salient: Vec<u32>,
@@ -539,6 +541,7 @@ impl Corpus {
         let mut counts: HashMap<u32, f32> = HashMap::new();
         let mut salient: Vec<u32> = Vec::new();
         let mut marked: Vec<Marked> = Vec::new();
+        let mut title_terms: Vec<u32> = Vec::new();
         let language = Language::detect(title, summary);
         let title_words = words(title);
         // Title-case headlines capitalise every word, so capitals in a title say nothing.
@@ -561,15 +564,16 @@ impl Corpus {
         let title_pos = positions(&title_words, 0);
         let summary_words = words(summary);
         let summary_pos = positions(&summary_words, title_pos.last().map_or(0, |p| p + 1));
-        for (text_words, weight, names_count, has_lowercase, pos) in [
+        for (in_title, text_words, weight, names_count, has_lowercase, pos) in [
             (
+                true,
                 &title_words,
                 TITLE_WEIGHT,
                 title_is_sentence_case,
                 title_has_lowercase,
                 title_pos,
             ),
-            (&summary_words, 1.0, true, true, summary_pos),
+            (false, &summary_words, 1.0, true, true, summary_pos),
         ] {
             // In German every noun has a capital: there a capital alone says nothing.
             let names_count = names_count && language.capitals_mark_names();
@@ -578,6 +582,9 @@ impl Corpus {
                     continue;
                 };
                 *counts.entry(id).or_default() += weight;
+                if in_title {
+                    title_terms.push(id);
+                }
                 let digits = w.text.chars().any(|c| c.is_ascii_digit());
                 let is_figure = digits && w.text.chars().count() >= MIN_SALIENT_NUMBER_LEN;
                 let mut chars = w.text.chars();
@@ -629,9 +636,12 @@ impl Corpus {
         self.docs += 1;
         salient.sort_unstable();
         salient.dedup();
+        title_terms.sort_unstable();
+        title_terms.dedup();
         Doc {
             language,
             counts,
+            title: title_terms,
             salient,
             marked,
         }
@@ -755,10 +765,12 @@ impl Corpus {
                 e.0 = ids[e.0 as usize];
             }
             d.counts.sort_unstable_by_key(|e| e.0);
-            for t in &mut d.salient {
-                *t = ids[*t as usize];
+            for list in [&mut d.salient, &mut d.title] {
+                for t in list.iter_mut() {
+                    *t = ids[*t as usize];
+                }
+                list.sort_unstable();
             }
-            d.salient.sort_unstable();
             for m in &mut d.marked {
                 m.term = ids[m.term as usize];
             }
@@ -894,8 +906,8 @@ mod tests {
             assert_eq!(all.foreign_ids, one.foreign_ids);
             for (a, b) in par_docs.iter().zip(&docs) {
                 assert_eq!(
-                    (&a.counts, &a.salient, &a.marked),
-                    (&b.counts, &b.salient, &b.marked)
+                    (&a.counts, &a.title, &a.salient, &a.marked),
+                    (&b.counts, &b.title, &b.salient, &b.marked)
                 );
             }
             assert_eq!(par_docs.len(), docs.len());

@@ -10,15 +10,18 @@
 //!    labelled data; it places the rest, and on a large enough batch it overrules a keyword
 //!    it is [`OVERRULE`] sure contradicts. Below [`ABSTAIN`] probability a story abstains.
 //! 5. A hint naming a topic that is not configured becomes that topic.
-//! 6. What is left is grouped automatically by a shared distinctive word
-//!    (at least [`MIN_AUTO_SIZE`] stories, at most `auto_topics` such groups), then "Other".
+//! 6. What is left is grouped automatically ([`auto`]): by a word the headlines of several
+//!    sources share (at most `auto_topics` such groups), then under the newsletter that
+//!    alone tells them, then "Other".
 
 use std::collections::HashMap;
 
+use super::auto;
 use super::bayes::{Features, Model, Seed};
+use super::language::Language;
 use super::text::{self, Corpus};
 use crate::config::TopicConfig;
-use crate::model::{Item, Story, TopicGroup};
+use crate::model::{Item, Origin, Story, TopicGroup};
 use crate::parallel;
 
 pub const OTHER: &str = "Other";
@@ -52,12 +55,13 @@ const MIN_BATCH_TO_OVERRULE: usize = 200;
 const BIGRAM_WEIGHT: f32 = 0.5;
 /// Every story's feature vector is scaled to this Euclidean length before the model sees it.
 const STORY_LENGTH: f32 = 5.0;
+/// A newsletter section that names no configured topic is a topic of its own only over at
+/// least this many stories (one story under a heading is no section) ...
+const MIN_SECTION: usize = 2;
+/// ... and with a heading of at most this many words.
+const MAX_SECTION_WORDS: usize = 4;
 /// Marks a story that no keyword placed.
 const NOT_BY_KEYWORD: usize = usize::MAX;
-/// An automatic topic needs at least this many stories sharing its word.
-pub const MIN_AUTO_SIZE: usize = 3;
-/// Default number of automatic topics.
-pub const DEFAULT_AUTO_TOPICS: usize = 3;
 
 /// Lowercase words, split on anything that is not a letter or digit (Unicode-aware).
 pub fn words(text: &str) -> Vec<String> {
@@ -94,7 +98,7 @@ impl Classifier {
                     exclude: split(&t.exclude),
                 })
                 .collect(),
-            auto_topics: DEFAULT_AUTO_TOPICS,
+            auto_topics: auto::DEFAULT_COUNT,
         }
     }
 
@@ -200,14 +204,19 @@ impl Classifier {
                 weak[i] = score < DECISIVE_KEYWORD_SCORE;
                 continue;
             }
-            for h in &evidence[i].hints {
+            let sections = evidence[i]
+                .sections
+                .iter()
+                .map(|h| (h, "newsletter section"));
+            let hints = evidence[i].hints.iter().map(|h| (h, "topic hint"));
+            for (h, what) in sections.chain(hints) {
                 let hinted = self
                     .topics
                     .iter()
                     .position(|t| t.name.eq_ignore_ascii_case(h))
                     .filter(|&t| !vetoed[i][t]);
                 if let Some(t) = hinted {
-                    placed[i] = Some((t, format!("topic hint `{h}` of its source")));
+                    placed[i] = Some((t, format!("{what} `{h}` of its source")));
                     break;
                 }
             }
@@ -327,18 +336,51 @@ impl Classifier {
                 })
             })
             .collect();
-        // Hints that name no configured topic become topics of their own.
-        for (i, o) in out.iter_mut().enumerate() {
-            if o.is_none() {
-                if let Some(h) = evidence[i].hints.first() {
-                    *o = Some(Placement {
-                        topic: h.clone(),
-                        reason: format!("topic hint `{h}` of its source"),
-                    });
-                }
+        // A section heading that names no configured topic becomes a topic of its own when
+        // it reads as one; a topic the source's config gives always does.
+        let mut section_size: HashMap<&str, usize> = HashMap::new();
+        for e in evidence {
+            for h in &e.sections {
+                *section_size.entry(h).or_default() += 1;
             }
         }
-        self.auto_group(&mut out, &docs, &corpus);
+        for (i, o) in out.iter_mut().enumerate() {
+            if o.is_some() {
+                continue;
+            }
+            let e = &evidence[i];
+            let section = e
+                .sections
+                .iter()
+                .find(|h| section_size[h.as_str()] >= MIN_SECTION && reads_as_topic(h, e));
+            *o = match (section, e.hints.first()) {
+                (Some(h), _) => Some(Placement {
+                    topic: h.clone(),
+                    reason: format!("newsletter section `{h}`"),
+                }),
+                (None, Some(h)) => Some(Placement {
+                    topic: h.clone(),
+                    reason: format!("topic hint `{h}` of its source"),
+                }),
+                (None, None) => None,
+            };
+        }
+        let origins: Vec<&[Origin]> = evidence.iter().map(|e| e.origins.as_slice()).collect();
+        let batch = auto::Batch {
+            texts: &texts,
+            docs: &docs,
+            corpus: &corpus,
+            origins: &origins,
+        };
+        let open: Vec<usize> = (0..n).filter(|&i| out[i].is_none()).collect();
+        for topic in batch.topics(&open, self.auto_topics) {
+            for i in topic.members {
+                out[i] = Some(Placement {
+                    topic: topic.label.clone(),
+                    reason: topic.reason.clone(),
+                });
+            }
+        }
         out.into_iter()
             .zip(left_out)
             .map(|(p, why)| match (p, why) {
@@ -353,76 +395,6 @@ impl Classifier {
                 },
             })
             .collect()
-    }
-
-    /// Groups unplaced stories that share a distinctive word, largest first, labelled by
-    /// their most common words.
-    fn auto_group(&self, out: &mut [Option<Placement>], docs: &[text::Doc], corpus: &Corpus) {
-        for _ in 0..self.auto_topics {
-            let open: Vec<usize> = (0..out.len()).filter(|&i| out[i].is_none()).collect();
-            let mut df: HashMap<u32, usize> = HashMap::new();
-            for &i in &open {
-                for &(t, _) in &docs[i].counts {
-                    *df.entry(t).or_default() += 1;
-                }
-            }
-            // The word most open stories share; ties to the rarer word in the whole batch.
-            let Some((&term, &count)) = df
-                .iter()
-                .filter(|(_, &c)| c >= MIN_AUTO_SIZE && c < open.len().max(MIN_AUTO_SIZE + 1))
-                .max_by(|a, b| {
-                    a.1.cmp(b.1)
-                        .then(corpus.df[*b.0 as usize].cmp(&corpus.df[*a.0 as usize]))
-                        .then(b.0.cmp(a.0))
-                })
-            else {
-                break;
-            };
-            let members: Vec<usize> = open
-                .into_iter()
-                .filter(|&i| docs[i].counts.binary_search_by_key(&term, |e| e.0).is_ok())
-                .collect();
-            let label = self.label(term, &members, docs, corpus);
-            for i in members {
-                out[i] = Some(Placement {
-                    topic: label.clone(),
-                    reason: format!(
-                        "automatic topic: {count} stories share the word `{}`",
-                        corpus.stems[term as usize]
-                    ),
-                });
-            }
-        }
-    }
-
-    /// "Lions · Bears": the group's word and the next most common word among its stories,
-    /// spelled as the batch first used them (the stem `citi` is shown as "Cities").
-    fn label(&self, term: u32, members: &[usize], docs: &[text::Doc], corpus: &Corpus) -> String {
-        let mut df: HashMap<u32, usize> = HashMap::new();
-        for &i in members {
-            for &(t, _) in &docs[i].counts {
-                if t != term {
-                    *df.entry(t).or_default() += 1;
-                }
-            }
-        }
-        let second = df
-            .into_iter()
-            .filter(|(_, c)| *c >= 2)
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-            .map(|(t, _)| t);
-        let spell = |t: u32| -> String {
-            let word = &corpus.spelled[t as usize];
-            let mut s: Vec<char> = word.chars().collect();
-            if let Some(c) = s.first_mut() {
-                *c = c.to_uppercase().next().unwrap_or(*c);
-            }
-            s.into_iter().collect()
-        };
-        match second {
-            Some(s) => format!("{} · {}", spell(term), spell(s)),
-            None => spell(term),
-        }
     }
 
     /// Places stories in topics: configured topics in config order, then other topics in
@@ -461,13 +433,40 @@ impl Classifier {
     }
 }
 
+/// Whether a newsletter's section heading names a subject a reader can file stories under:
+/// a heading of a few words ("Markets", "Open source"), with a word that is not a stop word,
+/// and without the newsletter's own name ("Share Milk Road" is furniture, "Angebote bei REWE"
+/// an advertisement). A longer heading is a sentence ("What did you think of today's
+/// edition?", "Liebe Kundin, lieber Kunde,").
+fn reads_as_topic(heading: &str, evidence: &Evidence) -> bool {
+    let words = text::words(heading);
+    let language = Language::detect(heading, "");
+    let own = |w: &str| {
+        evidence.origins.iter().any(|o| {
+            text::words(&o.name)
+                .iter()
+                .any(|n| n.text.eq_ignore_ascii_case(w))
+        })
+    };
+    (1..=MAX_SECTION_WORDS).contains(&words.len())
+        && words.iter().any(|w| {
+            w.text.chars().all(char::is_alphabetic)
+                && !language.is_stop_word(&w.text.to_lowercase())
+        })
+        && !words.iter().any(|w| own(w.text))
+}
+
 /// What a story's sources say about its topic, in item order, without repeats.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evidence {
-    /// The feed's `topic` or the newsletter section heading.
+    /// The `topic` the source's config gives it.
     pub hints: Vec<String>,
+    /// The newsletter section headings it sat under.
+    pub sections: Vec<String>,
     /// The feed entry's own categories.
     pub categories: Vec<String>,
+    /// The publications that carry it (see [`Item::origin`]).
+    pub origins: Vec<Origin>,
 }
 
 /// The evidence of every story, looking items up by key (one map for the batch).
@@ -478,9 +477,9 @@ pub fn evidence_of(stories: &[Story], items: &[Item]) -> Vec<Evidence> {
         .map(|s| {
             let mut e = Evidence::default();
             for item in s.items.iter().filter_map(|k| by_key.get(k)) {
-                let hint = item.topic_hint.iter();
                 for (list, new) in [
-                    (&mut e.hints, hint.collect::<Vec<_>>()),
+                    (&mut e.hints, item.topic_hint.iter().collect::<Vec<_>>()),
+                    (&mut e.sections, item.section.iter().collect()),
                     (&mut e.categories, item.categories.iter().collect()),
                 ] {
                     for x in new {
@@ -488,6 +487,10 @@ pub fn evidence_of(stories: &[Story], items: &[Item]) -> Vec<Evidence> {
                             list.push(x.clone());
                         }
                     }
+                }
+                let origin = item.origin();
+                if !e.origins.contains(&origin) {
+                    e.origins.push(origin);
                 }
             }
             e
@@ -736,7 +739,7 @@ mod tests {
     fn unclaimed_stories_with_a_shared_word_get_an_automatic_topic() {
         let c = Classifier::new(&topics());
         let items = vec![
-            item("a", "Lions win the derby", None, "football"),
+            item("a", "Derby victory for the Lions", None, "football"),
             item("b", "Lions sign a striker", None, "football transfer"),
             item("c", "Lions coach renews", None, "football club"),
             item("d", "Bakery opens downtown", None, "bread"),

@@ -261,11 +261,9 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
                 summary_html: escape(&summary_text),
                 summary_text,
                 published: date,
+                topic_hint: ctx.topic.map(str::to_string),
                 // A "section" named like the newsletter itself is its masthead.
-                topic_hint: f
-                    .section
-                    .filter(|s| !s.eq_ignore_ascii_case(&name))
-                    .or_else(|| ctx.topic.map(str::to_string)),
+                section: f.section.filter(|s| !s.eq_ignore_ascii_case(&name)),
                 message_id: Some(message_id.clone()),
                 categories: Vec::new(),
                 also: f.also,

@@ -470,6 +470,7 @@ impl Entry<'_> {
             summary_text,
             published,
             topic_hint: ctx.topic.map(str::to_string),
+            section: None,
             message_id: None,
             categories,
             also: Vec::new(),

@@ -1,4 +1,6 @@
-//! Real newsletters received by two recipients (`../shared/realworld/newsletters/pairs/`, read
+//! Real newsletters (`../shared/realworld/newsletters/`, read at run time, never copied).
+//!
+//! Those received by two recipients (`../shared/realworld/newsletters/pairs/`, read
 //! at run time, never copied): the stories are the same, only per-recipient tokens differ, so
 //! any published link that differs between the two copies identifies its reader. Prints, per
 //! campaign, the links a digest would publish (after cleaning and the offline publish check)
@@ -7,7 +9,7 @@
 //! The German ones also check that a story is read in its own language: detected German,
 //! stemmed and stop-worded as German.
 //!
-//! Run: `cargo test --test realworld_twins -- --nocapture`
+//! Run: `cargo test --test realworld_newsletters -- --nocapture`
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -38,9 +40,12 @@ fn published(path: &std::path::Path, cleaner: &Cleaner) -> Vec<(String, Option<S
 /// The stories a digest would take from one message, links settled.
 fn stories(path: &std::path::Path, cleaner: &Cleaner) -> Vec<tidings::model::Item> {
     let bytes = std::fs::read(path).unwrap();
-    let msg = mail_parser::MessageParser::default()
-        .parse(&bytes[..])
-        .unwrap_or_else(|| panic!("{} does not parse", path.display()));
+    message_stories(&bytes, cleaner).unwrap_or_else(|| panic!("{} does not parse", path.display()))
+}
+
+/// The stories of one message, links settled; None if it does not parse.
+fn message_stories(bytes: &[u8], cleaner: &Cleaner) -> Option<Vec<tidings::model::Item>> {
+    let msg = mail_parser::MessageParser::default().parse(bytes)?;
     let sanitizer = Sanitizer::new(cleaner);
     let source = SourceKey("twins".into());
     let ctx = NewsletterContext {
@@ -63,7 +68,7 @@ fn stories(path: &std::path::Path, cleaner: &Cleaner) -> Vec<tidings::model::Ite
         None,
         |_| None,
     ));
-    items
+    Some(items)
 }
 
 /// Stories of real German newsletters (`eml/de-*.eml`) are read as German: most are detected
@@ -237,3 +242,111 @@ fn click_tracker_hosts_of_the_real_newsletters() {
         );
     }
 }
+
+/// Every real newsletter here in one digest with no topic configured: the automatic topics
+/// are named by what the stories share, never by a stop word, a month or weekday, a figure,
+/// or a word of a member newsletter's own name; each holds stories of at least two
+/// newsletters; and what one newsletter alone tells sits under that newsletter's name.
+/// Prints every section with its sources.
+#[test]
+fn automatic_topics_on_real_newsletters_name_what_the_stories_share() {
+    use tidings::group::{self, GroupSettings};
+    let dir = shared();
+    let cleaner = Cleaner::default();
+    let mut items = Vec::new();
+    for sub in ["eml", "wrapped"] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files {
+            items.extend(stories(&f, &cleaner));
+        }
+    }
+    for f in std::fs::read_dir(dir.join("mbox")).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        for msg in tidings::sources::mbox::split(&bytes) {
+            items.extend(message_stories(&msg, &cleaner).unwrap_or_default());
+        }
+    }
+    assert!(items.len() >= 200, "only {} stories", items.len());
+    let settings = GroupSettings {
+        lead_stories: 0,
+        auto_topics: Some(AUTO_TOPICS),
+        ..GroupSettings::default()
+    };
+    let grouped = group::group_with(&items, &[], &[], &settings);
+    let by_key: std::collections::HashMap<_, _> = items.iter().map(|i| (&i.key, i)).collect();
+    let mut not_words: Vec<String> = ["en", "de", "fr"]
+        .iter()
+        .flat_map(|l| stop_words::get(l))
+        .map(|w| w.to_lowercase())
+        .collect();
+    for locale in [
+        pure_rust_locales::Locale::en_US,
+        pure_rust_locales::Locale::de_DE,
+        pure_rust_locales::Locale::fr_FR,
+    ] {
+        let months: &[&str] = pure_rust_locales::locale_match!(locale => LC_TIME::MON);
+        let days: &[&str] = pure_rust_locales::locale_match!(locale => LC_TIME::DAY);
+        not_words.extend(months.iter().chain(days).map(|w| w.to_lowercase()));
+    }
+    let (mut automatic, mut newsletter_sections, mut faults) = (0, 0, Vec::new());
+    for g in &grouped.groups {
+        let names: BTreeMap<&str, usize> = g
+            .stories
+            .iter()
+            .flat_map(|s| s.items.iter().filter_map(|k| by_key.get(k)))
+            .fold(BTreeMap::new(), |mut m, i| {
+                *m.entry(i.source_name.as_str()).or_default() += 1;
+                m
+            });
+        let reason = &g.stories[0].topic_reason;
+        println!(
+            "{} ({} stories; {names:?}): {reason}",
+            g.topic,
+            g.stories.len()
+        );
+        if reason.starts_with("automatic topic") {
+            automatic += 1;
+            for s in &g.stories {
+                println!(
+                    "    {} [{}]",
+                    s.title,
+                    s.summary.chars().take(100).collect::<String>()
+                );
+            }
+            if names.len() < 2 {
+                faults.push(format!("`{}` holds one newsletter's stories", g.topic));
+            }
+            for word in g.topic.split([' ', '·']).filter(|w| !w.is_empty()) {
+                let lower = word.to_lowercase();
+                let own = names.keys().any(|n| {
+                    n.to_lowercase()
+                        .split(|c: char| !c.is_alphanumeric())
+                        .any(|p| p == lower)
+                });
+                if not_words.contains(&lower) || own || word.chars().any(|c| c.is_ascii_digit()) {
+                    faults.push(format!("`{}`: `{word}` names nothing", g.topic));
+                }
+            }
+        } else if reason.starts_with("from the newsletter") {
+            newsletter_sections += 1;
+            if names.len() != 1 || !names.contains_key(g.topic.as_str()) {
+                faults.push(format!("`{}` holds {names:?}", g.topic));
+            }
+        }
+    }
+    println!(
+        "{} stories: {automatic} automatic topics, {newsletter_sections} newsletter sections, \
+         {} faults",
+        items.len(),
+        faults.len()
+    );
+    assert!(faults.is_empty(), "{faults:#?}");
+    assert!(newsletter_sections >= 10, "{newsletter_sections}");
+}
+
+/// More than the default three, so that more labels are checked.
+const AUTO_TOPICS: usize = 8;
