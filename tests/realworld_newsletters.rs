@@ -350,3 +350,61 @@ fn automatic_topics_on_real_newsletters_name_what_the_stories_share() {
 
 /// More than the default three, so that more labels are checked.
 const AUTO_TOPICS: usize = 8;
+
+/// Every real message (`eml/`, `wrapped/`, the mbox) gives each story once: no two of its
+/// stories share a published link or a headline of three words or more (image link and
+/// headline link, desktop and mobile copies, one article under two sections). Prints the
+/// repeats per message.
+#[test]
+fn a_real_newsletter_gives_each_story_once() {
+    let dir = shared();
+    let cleaner = Cleaner::default();
+    let mut messages: Vec<(String, Vec<tidings::model::Item>)> = Vec::new();
+    for sub in ["eml", "wrapped"] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for f in files {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            messages.push((name, stories(&f, &cleaner)));
+        }
+    }
+    let (mut stories_seen, mut repeats) = (0, 0);
+    for (name, items) in &messages {
+        let mut links: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut titles: BTreeMap<String, usize> = BTreeMap::new();
+        let mut twice: Vec<&str> = Vec::new();
+        for i in items {
+            let key = tidings::group::dedup::title_key(&i.title);
+            let by_link = i.url.as_deref().map(|u| {
+                let n = links.entry(u).or_default();
+                *n += 1;
+                *n > 1
+            });
+            let by_title = key.split(' ').count() >= 3 && {
+                let n = titles.entry(key).or_default();
+                *n += 1;
+                *n > 1
+            };
+            if by_link == Some(true) || by_title {
+                twice.push(&i.title);
+            }
+        }
+        stories_seen += items.len();
+        repeats += twice.len();
+        if !twice.is_empty() {
+            println!(
+                "{name}: {} of {} stories repeat an earlier one: {twice:?}",
+                twice.len(),
+                items.len()
+            );
+        }
+    }
+    println!(
+        "{} messages, {stories_seen} stories, {repeats} repeats",
+        messages.len()
+    );
+    assert_eq!(repeats, 0);
+}

@@ -12,7 +12,7 @@
 //!    web link (`List-Post` ← title link ← "view online") and an excerpt of its opening.
 //! 4. Broken MIME: the readable text parts are used and a warning is recorded.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::{Message, MimeHeaders, PartType};
@@ -134,6 +134,58 @@ pub struct Found {
     pub also: Vec<(String, String)>,
 }
 
+/// The message's stories with every story once: a later block that links to the same
+/// article (the same cleaned link) or carries the same headline (of at least
+/// [`MIN_REPEAT_TITLE_WORDS`] words) is the same story told again (an image link and a
+/// headline link, a desktop and a mobile copy, one article under two sections). The first
+/// telling keeps its place; when it had no text, a repeat with text gives its headline and
+/// text.
+fn each_once(found: Vec<Found>) -> Vec<Found> {
+    use crate::group::dedup::{title_key, url_key};
+    let mut kept: Vec<Found> = Vec::with_capacity(found.len());
+    let mut by_link: HashMap<String, usize> = HashMap::new();
+    let mut by_title: HashMap<String, usize> = HashMap::new();
+    for f in found {
+        let link = f.url.as_deref().map(url_key);
+        let title =
+            Some(title_key(&f.title)).filter(|t| t.split(' ').count() >= MIN_REPEAT_TITLE_WORDS);
+        let earlier = link
+            .as_ref()
+            .and_then(|l| by_link.get(l))
+            .or_else(|| title.as_ref().and_then(|t| by_title.get(t)))
+            .copied();
+        match earlier {
+            Some(at) => {
+                let first = &mut kept[at];
+                // An image link has no text of its own: the headline with its blurb does.
+                if first.blurb.is_empty() && !f.blurb.is_empty() {
+                    first.blurb = f.blurb;
+                    first.title = f.title;
+                }
+                if first.url.is_none() {
+                    first.url = f.url;
+                }
+                for a in f.also {
+                    if !first.also.contains(&a) {
+                        first.also.push(a);
+                    }
+                }
+            }
+            None => {
+                let at = kept.len();
+                by_link.extend(link.map(|l| (l, at)));
+                by_title.extend(title.map(|t| (t, at)));
+                kept.push(f);
+            }
+        }
+    }
+    kept
+}
+
+/// See [`each_once`]: shorter headlines ("Read more", "Top stories") repeat between
+/// different stories.
+const MIN_REPEAT_TITLE_WORDS: usize = 3;
+
 /// What one message yielded.
 pub struct Extracted {
     pub message_id: String,
@@ -213,7 +265,7 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
     };
     let list_post = list_post(msg, ctx.cleaner);
     let shape = shape(&candidates, &body_text, list_post.is_some());
-    let mut found: Vec<Found> = match shape {
+    let found: Vec<Found> = match shape {
         Shape::Roundup => candidates
             .into_iter()
             .filter(|f| ctx.include_sponsored || !f.sponsored)
@@ -226,6 +278,7 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
             .collect(),
         Shape::SinglePost => Vec::new(),
     };
+    let mut found = each_once(found);
     if found.is_empty() {
         let web = list_post.or_else(|| match (&html, &text) {
             (Some(h), _) => title_link_html(h, ctx.cleaner),
@@ -1141,6 +1194,52 @@ fn bare_url(line: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_story_told_twice_in_one_message_is_one_story() {
+        let f = |title: &str, url: Option<&str>, blurb: &str| Found {
+            title: title.into(),
+            url: url.map(str::to_string),
+            blurb: blurb.into(),
+            section: None,
+            sponsored: false,
+            also: Vec::new(),
+        };
+        let found = vec![
+            // The image link, then the headline link to the same article.
+            f("Ferry terminal", Some("https://e.org/ferry"), ""),
+            f(
+                "Ferry terminal approved in Kiel",
+                Some("https://e.org/ferry"),
+                "Council vote.",
+            ),
+            f(
+                "Harbour dredging starts in spring",
+                Some("https://e.org/dredge?m=1"),
+                "",
+            ),
+            // The mobile copy: same headline, another tracked link.
+            f(
+                "Harbour dredging starts in spring",
+                Some("https://e.org/dredge?m=2"),
+                "Sand.",
+            ),
+            // Short headlines repeat between different stories.
+            f("Read more", Some("https://e.org/a"), ""),
+            f("Read more", Some("https://e.org/b"), ""),
+        ];
+        let got: Vec<(String, String)> = each_once(found)
+            .into_iter()
+            .map(|f| (f.title, f.blurb))
+            .collect();
+        let want = [
+            ("Ferry terminal approved in Kiel", "Council vote."),
+            ("Harbour dredging starts in spring", "Sand."),
+            ("Read more", ""),
+            ("Read more", ""),
+        ];
+        assert_eq!(got, want.map(|(t, b)| (t.to_string(), b.to_string())),);
+    }
 
     #[test]
     fn html_roundup_headlines_and_blurbs() {
