@@ -250,16 +250,38 @@ fn is_block(name: &str) -> bool {
 }
 
 fn push_folded(out: &mut String, text: &str) {
-    for (i, word) in text.split_whitespace().enumerate() {
+    let words = text
+        .split_whitespace()
+        .filter(|w| !w.chars().all(is_invisible));
+    for (i, word) in words.enumerate() {
         let starts_with_space = i > 0 || text.starts_with(char::is_whitespace);
         if starts_with_space && !out.is_empty() && !out.ends_with([' ', '\n']) {
             out.push(' ');
         }
-        out.push_str(word);
+        if word.contains(is_invisible) {
+            out.extend(word.chars().filter(|&c| !is_invisible(c) || is_joiner(c)));
+        } else {
+            out.push_str(word);
+        }
     }
     if text.ends_with(char::is_whitespace) && !out.is_empty() && !out.ends_with([' ', '\n']) {
         out.push(' ');
     }
+}
+
+/// Characters that take no room: zero-width spaces and joiners, the byte-order mark, soft
+/// hyphens. Mail templates pad their preview text with runs of them ("&zwnj; &zwnj; …") so
+/// the mail client's preview line shows nothing else; in a summary they are empty space.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}' | '\u{034F}' | '\u{180E}'
+    )
+}
+
+/// Joiners inside a word do something (an emoji sequence, Persian spelling): kept there.
+fn is_joiner(c: char) -> bool {
+    matches!(c, '\u{200C}' | '\u{200D}')
 }
 
 fn push_break(out: &mut String) {
@@ -374,6 +396,16 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn preview_padding_of_zero_width_characters_is_no_text() {
+        let html = "<p>Our winter issue \u{200C} \u{200C}&zwnj; \u{FEFF} \u{200B}</p>\
+                    <p>soft\u{AD}hyphen, a family 👩\u{200D}👧 and \u{200C}\u{200C}</p>";
+        let want = "Our winter issue\n\nsofthyphen, a family 👩\u{200D}👧 and";
+        assert_eq!(html_to_text(html), want);
+        let s = Sanitizer::new(&Cleaner::default());
+        assert_eq!(sanitized_to_text(&s.sanitize(html)), want);
+    }
 
     #[test]
     fn text_of_sanitized_html_is_what_parsing_it_gives() {

@@ -320,6 +320,46 @@ fn anchor(topic: &str) -> String {
     format!("topic-{}", slug.trim_matches('-'))
 }
 
+/// The plain-text part with every line at most `width` columns, whatever the template
+/// put in it (a long title, a source's name, a footer warning): a longer line is wrapped
+/// at words, its continuation indented under its text ("* " and "- " items hang). A word
+/// longer than the width, such as a bare URL, stays whole on a line of its own: a link
+/// cut in two is no link.
+pub fn fit_lines(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 32);
+    for (n, line) in text.split('\n').enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        if line.chars().count() <= width {
+            out.push_str(line);
+            continue;
+        }
+        let body = line.trim_start();
+        let indent = line.len() - body.len();
+        let hang = indent
+            + if body.starts_with("* ") || body.starts_with("- ") {
+                2
+            } else {
+                0
+            };
+        let (first, rest) = (&line[..indent], " ".repeat(hang));
+        for (k, part) in wrap(body, width.saturating_sub(hang).max(1))
+            .iter()
+            .enumerate()
+        {
+            if k > 0 {
+                out.push('\n');
+                out.push_str(&rest);
+            } else {
+                out.push_str(first);
+            }
+            out.push_str(part);
+        }
+    }
+    out
+}
+
 /// Greedy word wrap; paragraphs (blank lines) are kept.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
@@ -454,7 +494,7 @@ impl Renderer {
             title: digest.title.clone(),
             subject,
             html,
-            text: self.template(TEXT_TEMPLATE, ctx)?,
+            text: fit_lines(&self.template(TEXT_TEMPLATE, ctx)?, TEXT_WIDTH),
         })
     }
 
@@ -753,6 +793,28 @@ mod tests {
             links_resolving: false,
             explain: None,
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_plain_text_line_fits_except_a_bare_link() {
+        let long_link = format!("https://e.org/{}", "a".repeat(90));
+        let text = format!(
+            "Short line\n\n* {}\n  {long_link}\n  {}",
+            "Harbour authority approves the new ferry terminal after a long night of talks in Kiel",
+            "Coast Weekly, Port Brief, The Morning Dispatch · 25 Nov 2026, 11:30 UTC · Short",
+        );
+        let got = fit_lines(&text, 72);
+        let want = format!(
+            "Short line\n\n\
+             * Harbour authority approves the new ferry terminal after a long night\n  \
+             of talks in Kiel\n  {long_link}\n  \
+             Coast Weekly, Port Brief, The Morning Dispatch · 25 Nov 2026, 11:30\n  \
+             UTC · Short"
+        );
+        assert_eq!(got, want);
+        for line in got.lines().filter(|l| !l.trim().starts_with("https://")) {
+            assert!(line.chars().count() <= 72, "{line}");
         }
     }
 
