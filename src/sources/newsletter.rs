@@ -238,7 +238,13 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
     let (html, text) = bodies(msg);
     let warnings = mime_warnings(msg);
 
-    if let Some(url) = confirmation(&subject, html.as_deref(), text.as_deref(), ctx.cleaner) {
+    let body_text = match (&html, &text) {
+        (Some(h), _) => crate::html::sanitized_to_text(&ctx.sanitizer.sanitize(h)),
+        (None, Some(t)) => t.clone(),
+        _ => String::new(),
+    };
+    let links = (html.as_deref(), text.as_deref());
+    if let Some(url) = confirmation(&subject, links, &body_text, ctx.cleaner) {
         return Extracted {
             attention: Some(Attention {
                 source: name,
@@ -257,11 +263,6 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
         (Some(h), _) => stories_from_html(h, ctx.cleaner),
         (None, Some(t)) => stories_from_text(t, ctx.cleaner),
         (None, None) => Vec::new(),
-    };
-    let body_text = match (&html, &text) {
-        (Some(h), _) => crate::html::sanitized_to_text(&ctx.sanitizer.sanitize(h)),
-        (None, Some(t)) => t.clone(),
-        _ => String::new(),
     };
     let list_post = list_post(msg, ctx.cleaner);
     let shape = shape(&candidates, &body_text, list_post.is_some());
@@ -411,6 +412,14 @@ const CONFIRM_PHRASES: &[&str] = &[
     "finish subscribing",
     "double opt-in",
     "yes, subscribe me",
+    // German: the du and the Sie forms.
+    "bestätige deine",
+    "bestätigen sie ihre",
+    "bitte bestätige",
+    "bitte bestätigen",
+    "anmeldung bestätigen",
+    "abonnement bestätigen",
+    "e-mail-adresse bestätigen",
 ];
 const WELCOME_SUBJECTS: &[&str] = &[
     "welcome to",
@@ -421,6 +430,13 @@ const WELCOME_SUBJECTS: &[&str] = &[
     "you’re subscribed",
     "you are now subscribed",
     "subscription confirmed",
+    "willkommen",
+    "herzlich willkommen",
+    "danke für deine anmeldung",
+    "danke für ihre anmeldung",
+    "vielen dank für deine anmeldung",
+    "vielen dank für ihre anmeldung",
+    "anmeldung bestätigt",
 ];
 /// Link text or URL parts of the button that confirms.
 const CONFIRM_LINK: &[&str] = &[
@@ -430,15 +446,20 @@ const CONFIRM_LINK: &[&str] = &[
     "opt-in",
     "optin",
     "subscribe me",
+    "bestätig",
+    "bestaetig",
 ];
 
 /// `Some(link)` when the message is a confirmation or welcome email (the link may be absent).
+/// `bodies` are the HTML and text parts, for their links; `body` is the readable text (no
+/// style sheet or script counted as words).
 fn confirmation(
     subject: &str,
-    html: Option<&str>,
-    text: Option<&str>,
+    bodies: (Option<&str>, Option<&str>),
+    body: &str,
     cleaner: &Cleaner,
 ) -> Option<Option<String>> {
+    let (html, text) = bodies;
     let subj = subject.to_lowercase();
     let links = match (html, text) {
         (Some(h), _) => html_links(h),
@@ -455,12 +476,7 @@ fn confirmation(
         .map(|(_, u)| cleaner.clean(u));
     let subject_confirms = CONFIRM_PHRASES.iter().any(|p| subj.contains(p));
     let subject_welcomes = WELCOME_SUBJECTS.iter().any(|p| subj.starts_with(p));
-    let body = match (html, text) {
-        (Some(h), _) => crate::html::strip_tags(h),
-        (None, Some(t)) => t.to_string(),
-        _ => String::new(),
-    }
-    .to_lowercase();
+    let body = body.to_lowercase();
     let body_confirms = CONFIRM_PHRASES.iter().any(|p| body.contains(p));
     // A short body that asks to confirm is a confirmation even under a bland subject; a long
     // one is a newsletter that happens to mention confirming.
