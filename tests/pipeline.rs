@@ -1036,10 +1036,18 @@ path = "News"
     assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
     let text = new_digest(&mail, &to, &mut seen);
     // The update and the repeat are one story here; the update speaks for it.
-    let line = text
-        .lines()
-        .find(|l| l.trim_start().starts_with("- Update on"))
+    // The text part wraps at 72 columns: the follow-up is its line and those under it.
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("- Update on"))
         .unwrap_or_else(|| panic!("a follow-up line: {text}"));
+    let line = lines[at..]
+        .iter()
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
+        .join(" ");
     assert!(
         line.contains(&format!("\"{ferry}\": {update} (")) && line.contains("Aegean Post"),
         "{line}"
