@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use tidings::html::Sanitizer;
 use tidings::links::Cleaner;
 use tidings::model::SourceKey;
-use tidings::sources::newsletter::{extract, NewsletterContext};
+use tidings::sources::newsletter::{extract, Extracted, NewsletterContext};
 
 fn shared() -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/realworld/newsletters");
@@ -43,21 +43,44 @@ fn stories(path: &std::path::Path, cleaner: &Cleaner) -> Vec<tidings::model::Ite
     message_stories(&bytes, cleaner).unwrap_or_else(|| panic!("{} does not parse", path.display()))
 }
 
-/// The stories of one message, links settled; None if it does not parse.
-fn message_stories(bytes: &[u8], cleaner: &Cleaner) -> Option<Vec<tidings::model::Item>> {
+/// What extraction makes of one message, as a mailbox without a configured name would;
+/// None if it does not parse.
+fn extracted(bytes: &[u8], cleaner: &Cleaner) -> Option<Extracted> {
     let msg = mail_parser::MessageParser::default().parse(bytes)?;
     let sanitizer = Sanitizer::new(cleaner);
-    let source = SourceKey("twins".into());
+    let source = SourceKey("real".into());
     let ctx = NewsletterContext {
         source: &source,
         name: None,
         topic: None,
         cleaner,
         sanitizer: &sanitizer,
-        fallback_id: "twins",
+        fallback_id: "real",
         include_sponsored: false,
     };
-    let mut items = extract(&msg, &ctx).items;
+    Some(extract(&msg, &ctx))
+}
+
+/// Every single real message (`eml/` and `wrapped/`), sorted.
+fn real_messages() -> Vec<PathBuf> {
+    let dir = shared();
+    let mut files: Vec<PathBuf> = ["eml", "wrapped"]
+        .iter()
+        .flat_map(|d| {
+            std::fs::read_dir(dir.join(d))
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+        })
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The stories of one message, links settled; None if it does not parse.
+fn message_stories(bytes: &[u8], cleaner: &Cleaner) -> Option<Vec<tidings::model::Item>> {
+    let mut items = extracted(bytes, cleaner)?.items;
     // The pipeline's own link step, offline (no resolver): what a digest would publish.
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -196,37 +219,13 @@ fn no_published_link_differs_between_two_recipients_copies() {
 /// click-tracker is, and how many of its stories keep a link offline.
 #[test]
 fn click_tracker_hosts_of_the_real_newsletters() {
-    let dir = shared();
     let cleaner = Cleaner::default();
-    let mut files: Vec<PathBuf> = ["eml", "wrapped"]
-        .iter()
-        .flat_map(|d| {
-            std::fs::read_dir(dir.join(d))
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-        })
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    files.sort();
+    let files = real_messages();
     println!("\nmessage, its click-tracker host, stories with a link / stories");
     for f in &files {
-        let bytes = std::fs::read(f).unwrap();
-        let Some(msg) = mail_parser::MessageParser::default().parse(&bytes[..]) else {
+        let Some(x) = extracted(&std::fs::read(f).unwrap(), &cleaner) else {
             continue;
         };
-        let sanitizer = Sanitizer::new(&cleaner);
-        let source = SourceKey("t".into());
-        let ctx = NewsletterContext {
-            source: &source,
-            name: None,
-            topic: None,
-            cleaner: &cleaner,
-            sanitizer: &sanitizer,
-            fallback_id: "t",
-            include_sponsored: false,
-        };
-        let x = extract(&msg, &ctx);
         let host = x
             .items
             .first()
@@ -254,15 +253,8 @@ fn automatic_topics_on_real_newsletters_name_what_the_stories_share() {
     let dir = shared();
     let cleaner = Cleaner::default();
     let mut items = Vec::new();
-    for sub in ["eml", "wrapped"] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(sub))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        for f in files {
-            items.extend(stories(&f, &cleaner));
-        }
+    for f in real_messages() {
+        items.extend(stories(&f, &cleaner));
     }
     for f in std::fs::read_dir(dir.join("mbox")).unwrap() {
         let bytes = std::fs::read(f.unwrap().path()).unwrap();
@@ -357,20 +349,14 @@ const AUTO_TOPICS: usize = 8;
 /// repeats per message.
 #[test]
 fn a_real_newsletter_gives_each_story_once() {
-    let dir = shared();
     let cleaner = Cleaner::default();
-    let mut messages: Vec<(String, Vec<tidings::model::Item>)> = Vec::new();
-    for sub in ["eml", "wrapped"] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(sub))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        files.sort();
-        for f in files {
+    let messages: Vec<(String, Vec<tidings::model::Item>)> = real_messages()
+        .into_iter()
+        .map(|f| {
             let name = f.file_name().unwrap().to_string_lossy().into_owned();
-            messages.push((name, stories(&f, &cleaner)));
-        }
-    }
+            (name, stories(&f, &cleaner))
+        })
+        .collect();
     let (mut stories_seen, mut repeats) = (0, 0);
     for (name, items) in &messages {
         let mut links: BTreeMap<&str, usize> = BTreeMap::new();
@@ -415,22 +401,15 @@ fn a_real_newsletter_gives_each_story_once() {
 /// templates pad their preview text with. Prints how many lines and stories.
 #[test]
 fn the_plain_text_digest_of_real_mail_fits_72_columns() {
-    let dir = shared();
     let tmp = tempfile::tempdir().unwrap();
     let mail = tmp.path().join("Mail");
     for sub in ["cur", "new", "tmp"] {
         std::fs::create_dir_all(mail.join(sub)).unwrap();
     }
-    let mut n = 0;
-    for sub in ["eml", "wrapped"] {
-        for f in std::fs::read_dir(dir.join(sub)).unwrap() {
-            n += 1;
-            std::fs::copy(
-                f.unwrap().path(),
-                mail.join("new").join(format!("{n}.M1.host")),
-            )
-            .unwrap();
-        }
+    let files = real_messages();
+    let n = files.len();
+    for (k, f) in files.iter().enumerate() {
+        std::fs::copy(f, mail.join("new").join(format!("{k}.M1.host"))).unwrap();
     }
     let cfg = tmp.path().join("config.toml");
     std::fs::write(
@@ -487,43 +466,27 @@ const MAX_PADDING_LINES: usize = 1;
 /// welcome mail and that the welcome mails found do not fall below what was measured.
 #[test]
 fn real_welcome_mails_need_attention_and_newsletters_do_not() {
-    let dir = shared();
     let cleaner = Cleaner::default();
-    let sanitizer = Sanitizer::new(&cleaner);
-    let source = SourceKey("welcome".into());
     let (mut welcome, mut flagged, mut wrongly) = (0, 0, Vec::new());
-    for sub in ["eml", "wrapped"] {
-        for f in std::fs::read_dir(dir.join(sub)).unwrap() {
-            let path = f.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let bytes = std::fs::read(&path).unwrap();
-            let msg = mail_parser::MessageParser::default()
-                .parse(&bytes[..])
-                .unwrap();
-            let ctx = NewsletterContext {
-                source: &source,
-                name: None,
-                topic: None,
-                cleaner: &cleaner,
-                sanitizer: &sanitizer,
-                fallback_id: "welcome",
-                include_sponsored: false,
-            };
-            let attention = extract(&msg, &ctx).attention.is_some();
-            if name.contains("-welcome-") {
-                welcome += 1;
-                flagged += attention as usize;
-                println!(
-                    "{name}: {}",
-                    if attention {
-                        "needs attention"
-                    } else {
-                        "MISSED"
-                    }
-                );
-            } else if attention {
-                wrongly.push(name);
-            }
+    for path in real_messages() {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let attention = extracted(&std::fs::read(&path).unwrap(), &cleaner)
+            .unwrap_or_else(|| panic!("{name} does not parse"))
+            .attention
+            .is_some();
+        if name.contains("-welcome-") {
+            welcome += 1;
+            flagged += attention as usize;
+            println!(
+                "{name}: {}",
+                if attention {
+                    "needs attention"
+                } else {
+                    "MISSED"
+                }
+            );
+        } else if attention {
+            wrongly.push(name);
         }
     }
     println!("welcome mails in attention: {flagged} of {welcome}; newsletters taken for one: {wrongly:?}");
