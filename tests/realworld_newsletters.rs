@@ -590,7 +590,8 @@ fn real_newsletters_give_the_stories_we_read_in_them() {
     let extra_share = total.extra as f64 / total.emitted.max(1) as f64;
     println!(
         "total: recall {recall:.2} ({} of {}), {} emitted, extras {} ({extra_share:.2}), duplicates {}, fused {}, \
-         links equal to the clean link {} of {}, attention {} of {} (+{} wrongly)",
+         links equal to the clean link {} of {}, stories only a tracker points to published with a link {} of {}, \
+         attention {} of {} (+{} wrongly)",
         total.found,
         total.sure,
         total.emitted,
@@ -599,6 +600,8 @@ fn real_newsletters_give_the_stories_we_read_in_them() {
         total.fused,
         total.same_link,
         total.gold_links,
+        total.tracked_linked,
+        total.tracked,
         attention_given,
         attention_wanted,
         attention_wrong
@@ -609,16 +612,14 @@ fn real_newsletters_give_the_stories_we_read_in_them() {
         extra_share <= MAX_GOLD_EXTRA_SHARE,
         "extras {extra_share:.2}"
     );
-    assert!(
-        total.duplicate <= MAX_GOLD_DUPLICATES,
-        "{} duplicates",
-        total.duplicate
-    );
+    assert_eq!(total.duplicate, 0, "a story given twice");
+    assert_eq!(total.tracked_linked, 0, "a tracker published");
     assert_eq!(attention_wrong, 0, "newsletters taken for welcome mails");
 }
 
 /// Measured 2026-12-04, when the expected stories were first written: recall 0.32 (143 of
-/// 444), extras 0.33 (81 of 244 emitted), no duplicates.
-const MIN_GOLD_RECALL: f64 = 0.30;
-const MAX_GOLD_EXTRA_SHARE: f64 = 0.35;
-const MAX_GOLD_DUPLICATES: usize = 0;
+/// 444), extras 0.33 (81 of 244 emitted), no duplicates, 88 trackers published; after
+/// plain-text headline lists, headline-and-standfirst paragraphs and ids with dots: 0.52
+/// (232), extras 0.21 (65 of 317), no tracker published.
+const MIN_GOLD_RECALL: f64 = 0.50;
+const MAX_GOLD_EXTRA_SHARE: f64 = 0.22;

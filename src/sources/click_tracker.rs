@@ -128,8 +128,12 @@ fn shared_identifier(on_host: &[&Url]) -> bool {
 fn looks_like_id(v: &str) -> bool {
     let digits = v.bytes().filter(u8::is_ascii_digit).count();
     let letters = v.bytes().filter(u8::is_ascii_alphabetic).count();
+    let marks = v.bytes().filter(|b| b"._-".contains(b)).count();
     let plain = digits + letters == v.len();
-    plain && ((v.len() >= 5 && digits >= 1 && letters >= 1) || digits >= 6)
+    // `lXoyuP..CahrNet_0bkttg`: an id may hold dots and underscores, when it is long
+    // enough not to be a version or a language tag.
+    let dotted = marks > 0 && digits + letters + marks == v.len() && v.len() >= 12;
+    (plain || dotted) && ((v.len() >= 5 && digits >= 1 && letters >= 1) || digits >= 6)
 }
 
 #[cfg(test)]
@@ -164,6 +168,18 @@ mod tests {
             tracking_host(&links, None),
             Some("letters.club.example".into())
         );
+        // An id with dots and underscores in it is an id all the same.
+        let dotted = [
+            "http://click.list.example/redirect.php?c=8552&u=kQw7rT..ZpaqLet_3xhhua",
+            "http://click.list.example/redirect.php?c=8556&u=kQw7rT..ZpaqLet_3xhhua",
+            "http://click.list.example/redirect.php?c=8551&u=kQw7rT..ZpaqLet_3xhhua",
+            "http://survey.list.example/survey.php?s=2650",
+        ];
+        assert_eq!(
+            tracking_host(&dotted, None),
+            Some("click.list.example".into())
+        );
+        assert!(!looks_like_id("en-GB") && !looks_like_id("1.2.3"));
     }
 
     #[test]

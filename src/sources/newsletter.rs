@@ -1041,6 +1041,20 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
             continue;
         }
         let Some(url) = bare_url(trimmed) else {
+            // "Headline - Outlet 9/26/2002 <https://…>": a headline list, one story a line.
+            if let Some((title, url)) = headline_with_url(trimmed) {
+                if !is_boilerplate(&title, url) && !is_sponsor_label(&title) {
+                    out.push(Found {
+                        title,
+                        url: Some(cleaner.clean(url)),
+                        blurb: String::new(),
+                        section: None,
+                        sponsored: false,
+                        also: Vec::new(),
+                    });
+                }
+                chunk_start = i + 1;
+            }
             continue;
         };
         if is_boilerplate(trimmed, url) {
@@ -1071,21 +1085,39 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
         } else {
             // Headline, paragraphs, then the URL closing the story (the seed newsletter's shape).
             let paras = paragraphs(&lines[chunk_start..i]);
-            let Some(first) = paras.first() else {
+            if paras.is_empty() {
                 chunk_start = i + 1;
                 continue;
-            };
+            }
             // The headline is the last headline-like paragraph before the first blurb, so a
             // masthead or date line above the first story is not taken for its title.
             let lead = paras.iter().take_while(|p| looks_like_headline(p)).count();
-            let (title, blurb) = if lead > 0 {
-                (
-                    paras[lead - 1].clone(),
-                    paras.get(lead).cloned().unwrap_or_default(),
-                )
-            } else {
-                (truncate_words(first, 100), first.clone())
-            };
+            // "Headline\nStandfirst\nURL": a headline line right above its standfirst, which
+            // reads as one paragraph.
+            let split = headline_and_standfirst(paragraph_above(&lines, chunk_start, i))
+                .filter(|_| lead == 0 || lead == paras.len() || is_caps_label(&paras[lead - 1]));
+            if let Some((title, blurb)) = split {
+                out.push(Found {
+                    title,
+                    url: Some(url),
+                    blurb,
+                    section: None,
+                    sponsored,
+                    also: Vec::new(),
+                });
+                chunk_start = i + 1;
+                continue;
+            }
+            // Sentences with no headline above them are a notice ("You have received this
+            // message because…", a copyright line), not a story.
+            if lead == 0 {
+                chunk_start = i + 1;
+                continue;
+            }
+            let (title, blurb) = (
+                paras[lead - 1].clone(),
+                paras.get(lead).cloned().unwrap_or_default(),
+            );
             Found {
                 title,
                 url: Some(url),
@@ -1168,6 +1200,79 @@ fn looks_like_headline(line: &str) -> bool {
         && !l.ends_with(['.', ',', ';', ':'])
         && bare_url(l).is_none()
         && l.split_whitespace().count() >= 2
+}
+
+/// The lines of the paragraph that ends right above line `end`, from `start` on at most.
+fn paragraph_above<'a>(lines: &[&'a str], start: usize, end: usize) -> Vec<&'a str> {
+    let mut from = end;
+    while from > start && !lines[from - 1].trim().is_empty() {
+        from -= 1;
+    }
+    lines[from..end].iter().map(|l| l.trim()).collect()
+}
+
+/// Longest line taken for a headline above its standfirst.
+const MAX_HEADLINE_LINE_CHARS: usize = 100;
+
+/// A paragraph whose first line is a headline and whose next line starts a new sentence (a
+/// capital, not the lower-case continuation of a wrapped line): (headline, standfirst).
+fn headline_and_standfirst(para: Vec<&str>) -> Option<(String, String)> {
+    let (first, rest) = para.split_first()?;
+    let next = rest.first()?;
+    // "HEADLINE | News: SearchSecurity": the part after the bar names the section.
+    let first = match first.split_once(" | ") {
+        Some((head, _)) if head.split_whitespace().count() >= MIN_HEADLINE_WORDS => head,
+        _ => first,
+    };
+    let starts_sentence = next
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || "\"'“‘".contains(c));
+    (starts_sentence
+        && looks_like_headline(first)
+        && first.chars().count() <= MAX_HEADLINE_LINE_CHARS
+        && !rest.iter().any(|l| is_sponsor_label(l)))
+    .then(|| (fold(first), fold(&rest.join(" "))))
+}
+
+/// A short label in capitals ("LEAD STORY", "OTHER STORIES") heads a section, not a story.
+fn is_caps_label(p: &str) -> bool {
+    p.split_whitespace().count() <= 3
+        && p.chars().any(char::is_alphabetic)
+        && !p.chars().any(char::is_lowercase)
+}
+
+/// Headline words before a URL that ends the line, at most a short headline's length.
+const MAX_LINE_HEADLINE_WORDS: usize = 20;
+
+/// A line holding a headline and, at its end, the story's URL (`<…>` allowed): the headline
+/// without a trailing date or separator. None for a sentence that happens to end in a link.
+fn headline_with_url(line: &str) -> Option<(String, &str)> {
+    let (text, last) = line.rsplit_once(char::is_whitespace)?;
+    let url = last.trim_start_matches('<').trim_end_matches('>');
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return None;
+    }
+    // "Send leads to: <url>" labels the link; it is no headline.
+    if text.trim_end().ends_with(':') {
+        return None;
+    }
+    let mut words: Vec<&str> = text.split_whitespace().collect();
+    // A dateline ("9/26/2002", "2002-09-26") closing the headline is not part of it.
+    while words.last().is_some_and(|w| {
+        w.chars().any(|c| c.is_ascii_digit())
+            && w.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '/' | '-' | '.'))
+    }) {
+        words.pop();
+    }
+    let title = words
+        .join(" ")
+        .trim_end_matches(|c: char| matches!(c, '-' | '–' | '—' | '|' | ':') || c.is_whitespace())
+        .to_string();
+    let n = title.split_whitespace().count();
+    ((MIN_HEADLINE_WORDS..=MAX_LINE_HEADLINE_WORDS).contains(&n) && looks_like_headline(&title))
+        .then_some((title, url))
 }
 
 fn is_separator(line: &str) -> bool {
@@ -1355,6 +1460,61 @@ mod tests {
             ]
         );
         assert_eq!(found[0].url.as_deref(), Some("https://e.org/rust"));
+    }
+
+    #[test]
+    fn plain_text_headline_lists_standfirsts_and_notices() {
+        let text = "Harbour Weekly\n\
+            ______________\n\
+            Send tips to: https://e.org/tips\n\
+            FERRY TERMINAL APPROVED IN KIEL - Kiel Post 9/26/2002 <https://e.org/ferry?u=7>\n\n\
+            DREDGING STARTS IN SPRING - Baltic Wire 9/27/2002 <https://e.org/dredge>\n\n\
+            LEAD STORY\n\n\
+            Lighthouse keeper retires after forty years | News: Coast\n\
+            The last keeper of the north light hands over the keys.\n\
+            https://e.org/light\n\n\
+            Tugboat race returns\n\
+            Or so the organisers hope...\n\
+            https://e.org/tug\n\n\
+            You have received this message because you subscribed to it\n\
+            on Harbour Weekly. To stop receiving it, go to your page.\n\
+            https://e.org/my/messages\n";
+        let found = stories_from_text(text, &Cleaner::default());
+        let got: Vec<(&str, &str, &str)> = found
+            .iter()
+            .map(|f| {
+                (
+                    f.title.as_str(),
+                    f.url.as_deref().unwrap(),
+                    f.blurb.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "FERRY TERMINAL APPROVED IN KIEL - Kiel Post",
+                    "https://e.org/ferry?u=7",
+                    ""
+                ),
+                (
+                    "DREDGING STARTS IN SPRING - Baltic Wire",
+                    "https://e.org/dredge",
+                    ""
+                ),
+                (
+                    "Lighthouse keeper retires after forty years",
+                    "https://e.org/light",
+                    "The last keeper of the north light hands over the keys."
+                ),
+                (
+                    "Tugboat race returns",
+                    "https://e.org/tug",
+                    "Or so the organisers hope..."
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -105,6 +105,10 @@ pub struct Score {
     /// Matched stories whose emitted title carries much more than the headline (a headline
     /// fused with its standfirst or with furniture).
     pub fused: usize,
+    /// Matched stories only an opaque tracker points to…
+    pub tracked: usize,
+    /// …that were published with a link all the same (a resolved one, or the tracker).
+    pub tracked_linked: usize,
     pub missed_titles: Vec<String>,
     pub extra_titles: Vec<String>,
 }
@@ -119,6 +123,8 @@ impl Score {
         self.gold_links += o.gold_links;
         self.same_link += o.same_link;
         self.fused += o.fused;
+        self.tracked += o.tracked;
+        self.tracked_linked += o.tracked_linked;
     }
 }
 
@@ -226,6 +232,10 @@ pub fn score(expected: &[GoldStory], emitted: &[Emitted]) -> Score {
                             sc.same_link += 1;
                         }
                     }
+                }
+                if e.tracked {
+                    sc.tracked += 1;
+                    sc.tracked_linked += m.link.is_some() as usize;
                 }
                 if em_words[j].len() > 2 * exp_words[i].len() + 3 {
                     sc.fused += 1;
