@@ -548,6 +548,15 @@ fn real_newsletters_give_the_stories_we_read_in_them() {
                 })
                 .collect();
             let s = gold::score(&gm.story, &emitted);
+            if std::env::var("GOLD_SHOW").is_ok_and(|v| g.file.contains(&v)) {
+                for e in &emitted {
+                    println!(
+                        "    emitted: {} <{}>",
+                        e.title,
+                        e.link.as_deref().unwrap_or("-")
+                    );
+                }
+            }
             let name = match &gm.message_id {
                 Some(id) => format!("{} {id}", g.file),
                 None => g.file.clone(),
@@ -620,6 +629,8 @@ fn real_newsletters_give_the_stories_we_read_in_them() {
 /// Measured 2026-12-04, when the expected stories were first written: recall 0.32 (143 of
 /// 444), extras 0.33 (81 of 244 emitted), no duplicates, 88 trackers published; after
 /// plain-text headline lists, headline-and-standfirst paragraphs and ids with dots: 0.52
-/// (232), extras 0.21 (65 of 317), no tracker published.
-const MIN_GOLD_RECALL: f64 = 0.50;
+/// (232), extras 0.21 (65 of 317), no tracker published; after headed teasers (a heading
+/// or bold lead with prose and a call to action) and short names set in bold: 0.64 (282),
+/// extras 0.20 (84 of 416).
+const MIN_GOLD_RECALL: f64 = 0.62;
 const MAX_GOLD_EXTRA_SHARE: f64 = 0.22;

@@ -154,6 +154,15 @@ impl Cleaner {
     }
 
     fn clean_with(&self, link: &str, mut log: Log<'_>) -> String {
+        // A URL parser drops tabs and line breaks inside a link (mail wraps long `href`s);
+        // so must whatever is published when nothing else changes.
+        let unbroken;
+        let link = if link.contains(['\t', '\r', '\n']) {
+            unbroken = link.replace(['\t', '\r', '\n'], "");
+            unbroken.as_str()
+        } else {
+            link
+        };
         if !unwrap::has_http_scheme(link) {
             return link.to_string();
         }
@@ -547,6 +556,15 @@ mod tests {
 
     fn clean(s: &str) -> String {
         Cleaner::default().clean(s)
+    }
+
+    /// Line breaks a mailer put inside a long `href` are not part of the link.
+    #[test]
+    fn a_link_wrapped_over_lines_is_one_link() {
+        assert_eq!(
+            clean("http://www.paper.example/Stories/0,14\r\n13,101%257E6267,00.html?utm_source=x"),
+            "http://www.paper.example/Stories/0,1413,101%257E6267,00.html"
+        );
     }
 
     /// A link cleaned from its parsed form is the link cleaned from its text.

@@ -30,6 +30,7 @@ const OPAQUE_TRACKERS: &[(&str, &str, &str)] = &[
     ("createsend1.com", "/t/", "Campaign Monitor click tracker"),
     ("cmail19.com", "/t/", "Campaign Monitor click tracker"),
     ("cmail20.com", "/t/", "Campaign Monitor click tracker"),
+    ("ad.doubleclick.net", "", "ad click tracker"),
     ("klclick.com", "", "Klaviyo click tracker"),
     ("klclick1.com", "", "Klaviyo click tracker"),
     ("substack.com", "/redirect/", "Substack redirect"),
@@ -285,6 +286,10 @@ mod tests {
             (
                 "https://url4412.brand.com/ls/click?upn=u001.abc",
                 Verdict::Resolve("SendGrid-style click tracker"),
+            ),
+            (
+                "https://ad.doubleclick.net/ddm/trackclk/N1424.26AXIOS/B2696.3240;dc_trk_aid=51",
+                Verdict::Resolve("ad click tracker"),
             ),
             (
                 "https://e.org/a?who=jane.doe%40example.com",

@@ -132,6 +132,8 @@ pub struct Found {
     pub sponsored: bool,
     /// "See also X" links after it: (X, cleaned link).
     pub also: Vec<(String, String)>,
+    /// Found by its heading and the prose under it (no headline link): see [`headed_blocks`].
+    pub headed: bool,
 }
 
 /// The message's stories with every story once: a later block that links to the same
@@ -265,7 +267,25 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
         (None, None) => Vec::new(),
     };
     let list_post = list_post(msg, ctx.cleaner);
-    let shape = shape(&candidates, &body_text, list_post.is_some());
+    let linked: Vec<Found> = candidates.iter().filter(|f| !f.headed).cloned().collect();
+    let mut shape = shape(&linked, &body_text, list_post.is_some());
+    // Teasers with no headline link (a heading, prose, "Read more"), several of them, make a
+    // roundup too, unless the message names itself a post with a web version (an essay's
+    // subheadings are headings with prose as well).
+    let headed = candidates.len() - linked.len();
+    if shape == Shape::SinglePost && list_post.is_none() && headed >= MIN_HEADED_STORIES {
+        shape = Shape::Roundup;
+    }
+    // Where headline links tell the stories, a heading with prose but no link of its own is
+    // a section's introduction or an essay's subheading.
+    let candidates: Vec<Found> = if linked.len() >= MIN_HEADED_STORIES {
+        candidates
+            .into_iter()
+            .filter(|f| !f.headed || f.url.is_some())
+            .collect()
+    } else {
+        candidates
+    };
     let found: Vec<Found> = match shape {
         Shape::Roundup => candidates
             .into_iter()
@@ -334,6 +354,9 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
         warnings,
     }
 }
+
+/// Headed blocks that make a message with no headline links a roundup.
+const MIN_HEADED_STORIES: usize = 3;
 
 /// Words of running text per headline above which a newsletter reads as an essay.
 const ESSAY_WORDS_PER_HEADLINE: usize = 350;
@@ -681,6 +704,7 @@ fn single_story(title: &str, url: Option<String>, body_text: &str) -> Option<Fou
         section: None,
         sponsored: false,
         also: Vec::new(),
+        headed: false,
     })
 }
 
@@ -825,23 +849,34 @@ pub fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
             }
             continue;
         }
+        let short = text.split_whitespace().count() < MIN_HEADLINE_WORDS;
         if is_boilerplate(&text, href)
-            || text.split_whitespace().count() < MIN_HEADLINE_WORDS
+            || text.is_empty()
             || text.len() > MAX_HEADLINE_CHARS
+            || is_call_to_action(&text)
         {
-            continue;
-        }
-        if GENERIC_LINK_TEXT.contains(
-            &text
-                .to_lowercase()
-                .trim_end_matches(['.', '»', '→', ' '])
-                .trim(),
-        ) {
             continue;
         }
         let Some(blurb) = headline_blurb(el, &text) else {
             continue;
         };
+        // "Awilix 8.0" above its one-line description: a short headline is a name set in
+        // bold with a blurb of its own; a short link otherwise is navigation ("Software").
+        // The blurb must share the name's block: a short bold link alone in its cell is a
+        // menu entry, whatever follows the cell.
+        let shares_block = el
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .find(|a| is_block(a.value().name()))
+            .is_some_and(|b| element_text(b).len() > text.len());
+        if short
+            && (blurb.split_whitespace().count() < MIN_HEADLINE_WORDS
+                || !emphasised(el)
+                || !shares_block
+                || is_caps_label(&text))
+        {
+            continue;
+        }
         let url = cleaner.clean(href);
         if out.iter().any(|f| f.url.as_deref() == Some(url.as_str())) {
             continue;
@@ -854,13 +889,294 @@ pub fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
             section: section.clone().filter(|_| !section_sponsored),
             sponsored: section_sponsored,
             also: Vec::new(),
+            headed: false,
         });
     }
     let ids: HashSet<NodeId> = links.iter().map(|l| l.id()).collect();
     for (f, link) in out.iter_mut().zip(&links) {
         f.sponsored = f.sponsored || in_sponsored_block(*link, &ids);
     }
-    out
+    let headed = headed_blocks(&doc, &ids, &out, cleaner);
+    if headed.is_empty() {
+        return out;
+    }
+    // Both kinds in the order the reader meets them.
+    let order: HashMap<NodeId, usize> = doc
+        .tree
+        .root()
+        .descendants()
+        .enumerate()
+        .map(|(i, n)| (n.id(), i))
+        .collect();
+    let mut all: Vec<(usize, Found)> = links
+        .iter()
+        .map(|l| order[&l.id()])
+        .zip(out)
+        .chain(headed)
+        .collect();
+    all.sort_by_key(|(at, _)| *at);
+    all.into_iter().map(|(_, f)| f).collect()
+}
+
+/// Words of prose under a heading for it to head a story rather than a section or a label.
+const MIN_HEADED_PROSE_WORDS: usize = 12;
+/// Most words of a heading taken for a headline.
+const MAX_HEADING_WORDS: usize = 20;
+/// Prose kept from under a heading, in words (the blurb is cut shorter later).
+const MAX_HEADED_PROSE_WORDS: usize = 120;
+
+/// A link that asks to be clicked rather than names a story: a generic text ("Read more",
+/// "Mehr lesen") or any text that ends in an arrow ("Read it in the Journal →").
+fn is_call_to_action(text: &str) -> bool {
+    let t = text.trim();
+    t.ends_with(['→', '»', '›', '>', '⟶'])
+        || GENERIC_LINK_TEXT.contains(&t.to_lowercase().trim_end_matches(['.', '!', ' ']).trim())
+}
+
+/// A bold run at the start of `block` that is a lead of its own, not the opening words of a
+/// sentence in bold: the whole block, or followed by a colon or dash, or by a line break.
+/// `after` is the visible text that follows it.
+fn stands_apart(
+    bold: ElementRef<'_>,
+    block: ElementRef<'_>,
+    after: &[(usize, &str, Option<ElementRef<'_>>)],
+) -> bool {
+    let text = element_text(bold);
+    if text.trim_end().ends_with([':', '–', '—']) || element_text(block) == text {
+        return true;
+    }
+    let next = after.first().map(|(_, t, _)| t.trim_start()).unwrap_or("");
+    // `<strong>Headline<br></strong>Prose…`: the break inside the bold ends its line too.
+    let breaks_inside = bold
+        .children()
+        .rev()
+        .find(|n| !n.value().as_text().is_some_and(|t| t.trim().is_empty()))
+        .and_then(ElementRef::wrap)
+        .is_some_and(|e| e.value().name() == "br");
+    next.starts_with([':', '–', '—', '-', '|']) || breaks_inside || ends_line(bold)
+}
+
+/// Most words of prose under a heading for a teaser; more is a section of an essay.
+const MAX_TEASER_PROSE_WORDS: usize = 250;
+
+/// Stories told without a headline link, found by structure: a heading (`h2`–`h4`), or a
+/// bold run that opens its block, with prose of its own under it before the next heading or
+/// headline link (a heading right above a headline link is a section or a kicker). Its link
+/// is a call to action or a button in that prose ("Read more", a link alone in its block), not
+/// a citation inside a sentence; without one the story has no link. Returns each with its
+/// position in document order. `taken` are the headline links already stories.
+fn headed_blocks(
+    doc: &scraper::Html,
+    taken: &HashSet<NodeId>,
+    found: &[Found],
+    cleaner: &Cleaner,
+) -> Vec<(usize, Found)> {
+    use crate::group::dedup::title_key;
+    let nodes: Vec<ego_tree::NodeRef<'_, scraper::Node>> = doc.tree.root().descendants().collect();
+    let index: HashMap<NodeId, usize> =
+        nodes.iter().enumerate().map(|(i, n)| (n.id(), i)).collect();
+    let is_hidden = |n: &ego_tree::NodeRef<'_, scraper::Node>| {
+        n.ancestors().any(|a| {
+            a.value().as_element().is_some_and(|el| {
+                matches!(
+                    el.name(),
+                    "script" | "style" | "noscript" | "template" | "title" | "head"
+                )
+            })
+        })
+    };
+    // Visible text, each piece with its position and the link it sits in.
+    let mut texts: Vec<(usize, &str, Option<ElementRef<'_>>)> = Vec::new();
+    for (i, n) in nodes.iter().enumerate() {
+        let Some(t) = n.value().as_text() else {
+            continue;
+        };
+        if t.trim().is_empty() || is_hidden(n) {
+            continue;
+        }
+        let link = n
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .find(|a| a.value().name() == "a" && a.value().attr("href").is_some());
+        texts.push((i, t, link));
+    }
+    let first_text_at = |from: usize| texts.partition_point(|(i, _, _)| *i < from);
+
+    // Headings and bold leads, by position.
+    let mut heads: Vec<(usize, usize, ElementRef<'_>)> = Vec::new(); // (start, end, element)
+    for (i, n) in nodes.iter().enumerate() {
+        let Some(el) = ElementRef::wrap(*n) else {
+            continue;
+        };
+        let name = el.value().name();
+        let end = i + n.descendants().count();
+        if heads.last().is_some_and(|(_, e, _)| i < *e) {
+            continue; // inside the previous head
+        }
+        let has_link = el
+            .descendants()
+            .filter_map(ElementRef::wrap)
+            .any(|d| d.value().name() == "a" && d.value().attr("href").is_some());
+        if has_link
+            || el
+                .ancestors()
+                .filter_map(ElementRef::wrap)
+                .any(|a| a.value().name() == "a")
+        {
+            continue;
+        }
+        let head = match name {
+            "h2" | "h3" | "h4" => true,
+            "strong" | "b" => {
+                // A bold run that opens its block: nothing visible before it in the block.
+                let block = el
+                    .ancestors()
+                    .filter_map(ElementRef::wrap)
+                    .find(|a| is_block(a.value().name()));
+                let in_heading = el
+                    .ancestors()
+                    .filter_map(ElementRef::wrap)
+                    .any(|a| is_heading(a.value().name()));
+                block.is_some_and(|b| {
+                    let k = first_text_at(index[&b.id()]);
+                    let opens = texts.get(k).is_some_and(|(at, _, _)| *at > i && *at < end);
+                    opens && stands_apart(el, b, &texts[first_text_at(end)..])
+                }) && !in_heading
+            }
+            _ => false,
+        };
+        if head && !is_hidden(n) {
+            heads.push((i, end, el));
+        }
+    }
+    let mut stops: Vec<usize> = heads.iter().map(|(i, _, _)| *i).collect();
+    stops.extend(taken.iter().filter_map(|id| index.get(id)));
+    stops.sort_unstable();
+
+    let known: HashSet<String> = found.iter().map(|f| title_key(&f.title)).collect();
+    let mut out = Vec::new();
+    for &(start, end, el) in &heads {
+        let text = element_text(el);
+        let title = text
+            .trim_end_matches(|c: char| matches!(c, ':' | '–' | '—' | '-') || c.is_whitespace())
+            .to_string();
+        let words = title.split_whitespace().count();
+        // "Why it matters:" labels a paragraph; "Dear reader," greets.
+        let label = text.trim_end().ends_with(':') && words < 4;
+        if !(2..=MAX_HEADING_WORDS).contains(&words)
+            || label
+            || is_caps_label(&title)
+            || text.trim_end().ends_with(',')
+            || title.len() > MAX_HEADLINE_CHARS
+            || is_sponsor_label(&title)
+            || is_furniture_text(&title)
+            || known.contains(&title_key(&title))
+        {
+            continue;
+        }
+        let next = stops
+            .iter()
+            .copied()
+            .find(|&s| s >= end)
+            .unwrap_or(nodes.len());
+        let mut prose: Vec<&str> = Vec::new();
+        let (mut n_words, mut url) = (0, None);
+        for &(_, t, link) in &texts[first_text_at(end)..first_text_at(next)] {
+            match link {
+                Some(a) => {
+                    let href = a.value().attr("href").unwrap_or("").trim();
+                    let link_text = element_text(a);
+                    if is_boilerplate(&link_text, href) {
+                        break;
+                    }
+                    let generic = is_call_to_action(&link_text);
+                    let alone = a
+                        .ancestors()
+                        .filter_map(ElementRef::wrap)
+                        .find(|b| is_block(b.value().name()))
+                        .is_some_and(|b| element_text(b) == link_text);
+                    let web = href.starts_with("http://") || href.starts_with("https://");
+                    if url.is_none() && web && (generic || alone) && n_words > 0 {
+                        url = Some(cleaner.clean(href));
+                    }
+                    if !(generic || alone) {
+                        // A citation reads as part of the sentence.
+                        prose.push(t);
+                        n_words += t.split_whitespace().count();
+                    }
+                }
+                None => {
+                    prose.push(t);
+                    n_words += t.split_whitespace().count();
+                }
+            }
+            if n_words > MAX_TEASER_PROSE_WORDS {
+                break;
+            }
+        }
+        if !(MIN_HEADED_PROSE_WORDS..=MAX_TEASER_PROSE_WORDS).contains(&n_words) {
+            continue;
+        }
+        let mut blurb = String::new();
+        for t in prose {
+            if blurb.split_whitespace().count() >= MAX_HEADED_PROSE_WORDS {
+                break;
+            }
+            blurb.push(' ');
+            blurb.push_str(t);
+        }
+        let blurb = fold(&blurb);
+        if is_furniture_text(&blurb) {
+            continue;
+        }
+        out.push((
+            start,
+            signature(el),
+            Found {
+                title,
+                url,
+                blurb: truncate_words(&blurb, MAX_BLURB_CHARS),
+                section: None,
+                sponsored: false,
+                also: Vec::new(),
+                headed: true,
+            },
+        ));
+    }
+    // Teasers repeat one template; a heading styled like no other is a section's or an
+    // essay's subheading, a masthead or a box of furniture.
+    let mut styles: HashMap<&str, usize> = HashMap::new();
+    for (_, sig, _) in &out {
+        *styles.entry(sig.as_str()).or_default() += 1;
+    }
+    let repeated: HashSet<String> = styles
+        .into_iter()
+        .filter(|(_, n)| *n >= 2)
+        .map(|(s, _)| s.to_string())
+        .collect();
+    out.into_iter()
+        .filter(|(_, sig, _)| repeated.contains(sig))
+        .map(|(at, _, f)| (at, f))
+        .collect()
+}
+
+/// How a heading is marked up: its element, class and style and those of its parent.
+fn signature(el: ElementRef<'_>) -> String {
+    let mark = |e: ElementRef<'_>| {
+        let v = e.value();
+        format!(
+            "{}.{}.{}",
+            v.name(),
+            v.attr("class").unwrap_or(""),
+            v.attr("style").unwrap_or("")
+        )
+    };
+    let parent = el
+        .parent()
+        .and_then(ElementRef::wrap)
+        .map(mark)
+        .unwrap_or_default();
+    format!("{}/{parent}", mark(el))
 }
 
 /// "Sponsored", "Presented by Acme", "Together with Acme", "— Advertisement —".
@@ -926,17 +1242,12 @@ fn headline_blurb(link: ElementRef<'_>, link_text: &str) -> Option<String> {
     if in_heading || fills_block {
         return Some(following_text(block));
     }
-    // "**Headline** – blurb in the same paragraph": a bold link at the start of its block.
-    let bold = link
-        .ancestors()
-        .filter_map(ElementRef::wrap)
-        .take_while(|a| *a != block)
-        .any(|a| matches!(a.value().name(), "strong" | "b"))
-        || link
-            .children()
-            .filter_map(ElementRef::wrap)
-            .any(|c| matches!(c.value().name(), "strong" | "b"));
-    if bold && block_text.starts_with(link_text) {
+    // "**Headline** – blurb in the same paragraph": a bold link at the start of its block, or
+    // one set apart by a dash or colon.
+    let set_apart = block_text
+        .strip_prefix(link_text)
+        .is_some_and(|rest| rest.trim_start().starts_with(['—', '–', ':', '|']));
+    if (emphasised(link) || set_apart) && block_text.starts_with(link_text) {
         let rest = block_text[link_text.len()..]
             .trim_start_matches([' ', ':', '-', '–', '—', '.'])
             .trim();
@@ -953,6 +1264,49 @@ fn headline_blurb(link: ElementRef<'_>, link_text: &str) -> Option<String> {
         return Some(rest.to_string());
     }
     None
+}
+
+/// Set in bold or large type, by markup (`<b>`, `<strong>`) or inline style, on the link,
+/// an inline wrapper around it or an element inside it.
+fn emphasised(link: ElementRef<'_>) -> bool {
+    let styled = |e: ElementRef<'_>| {
+        matches!(e.value().name(), "strong" | "b")
+            || e.value().attr("style").is_some_and(style_is_emphasis)
+    };
+    styled(link)
+        || link
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .take_while(|a| !is_block(a.value().name()))
+            .any(styled)
+        || link.descendants().filter_map(ElementRef::wrap).any(styled)
+}
+
+/// Smallest font size, in pixels, that reads as a heading in mail (body text is 14–16px).
+const MIN_HEADING_PX: f64 = 17.0;
+
+/// `font-weight: bold` or 600 and more, or `font-size` of [`MIN_HEADING_PX`] or more.
+fn style_is_emphasis(style: &str) -> bool {
+    style.split(';').any(|decl| {
+        let Some((prop, value)) = decl.split_once(':') else {
+            return false;
+        };
+        let value = value
+            .trim()
+            .trim_end_matches("!important")
+            .trim()
+            .to_ascii_lowercase();
+        match prop.trim().to_ascii_lowercase().as_str() {
+            "font-weight" => {
+                value.starts_with("bold") || value.parse::<u32>().is_ok_and(|w| w >= 600)
+            }
+            "font-size" => value
+                .strip_suffix("px")
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .is_some_and(|px| px >= MIN_HEADING_PX),
+            _ => false,
+        }
+    })
 }
 
 /// True when the next thing after the link (or its bold wrapper) is a line break.
@@ -1034,6 +1388,9 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
     let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
     let mut out: Vec<Found> = Vec::new();
     let mut chunk_start = 0;
+    // Where the text after the last story's URL begins: a story may run over a separator
+    // ("* * *", then an update and the URL).
+    let mut after_url = 0;
     for (i, line) in lines.iter().enumerate() {
         let trimmed = line.trim();
         if is_separator(trimmed) {
@@ -1051,7 +1408,9 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
                         section: None,
                         sponsored: false,
                         also: Vec::new(),
+                        headed: false,
                     });
+                    after_url = i + 1;
                 }
                 chunk_start = i + 1;
             }
@@ -1081,6 +1440,7 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
                 section: None,
                 sponsored,
                 also: Vec::new(),
+                headed: false,
             }
         } else {
             // Headline, paragraphs, then the URL closing the story (the seed newsletter's shape).
@@ -1104,20 +1464,39 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
                     section: None,
                     sponsored,
                     also: Vec::new(),
+                    headed: false,
                 });
                 chunk_start = i + 1;
+                after_url = i + 1;
                 continue;
             }
-            // Sentences with no headline above them are a notice ("You have received this
-            // message because…", a copyright line), not a story.
-            if lead == 0 {
-                chunk_start = i + 1;
-                continue;
-            }
-            let (title, blurb) = (
-                paras[lead - 1].clone(),
-                paras.get(lead).cloned().unwrap_or_default(),
-            );
+            // Sentences with no headline above them continue the story before a separator
+            // ("Update: …" under the headline's own chunk), or are a notice ("You have
+            // received this message because…", a copyright line), not a story.
+            let (title, blurb) = if lead > 0 {
+                (
+                    paras[lead - 1].clone(),
+                    paras.get(lead).cloned().unwrap_or_default(),
+                )
+            } else {
+                let earlier: Vec<String> = paragraphs(&lines[after_url.min(chunk_start)..i])
+                    .into_iter()
+                    .filter(|p| !is_separator(p))
+                    .collect();
+                let lead = earlier
+                    .iter()
+                    .take_while(|p| looks_like_headline(p))
+                    .count();
+                if lead == 0 {
+                    chunk_start = i + 1;
+                    after_url = i + 1;
+                    continue;
+                }
+                (
+                    earlier[lead - 1].clone(),
+                    earlier.get(lead).cloned().unwrap_or_default(),
+                )
+            };
             Found {
                 title,
                 url: Some(url),
@@ -1125,6 +1504,7 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
                 section: None,
                 sponsored,
                 also: Vec::new(),
+                headed: false,
             }
         };
         match out.last_mut() {
@@ -1136,6 +1516,7 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
             _ => out.push(found),
         }
         chunk_start = next_chunk_start(&lines, i + 1);
+        after_url = chunk_start;
     }
     out
 }
@@ -1237,7 +1618,7 @@ fn headline_and_standfirst(para: Vec<&str>) -> Option<(String, String)> {
 
 /// A short label in capitals ("LEAD STORY", "OTHER STORIES") heads a section, not a story.
 fn is_caps_label(p: &str) -> bool {
-    p.split_whitespace().count() <= 3
+    p.split_whitespace().count() <= 4
         && p.chars().any(char::is_alphabetic)
         && !p.chars().any(char::is_lowercase)
 }
@@ -1325,6 +1706,7 @@ mod tests {
             section: None,
             sponsored: false,
             also: Vec::new(),
+            headed: false,
         };
         let found = vec![
             // The image link, then the headline link to the same article.
@@ -1460,6 +1842,67 @@ mod tests {
             ]
         );
         assert_eq!(found[0].url.as_deref(), Some("https://e.org/rust"));
+    }
+
+    #[test]
+    fn weekly_roundup_links_set_apart_by_style_or_a_dash() {
+        let html = r#"<html><body><table><tr><td>
+          <p><span style="font-weight: 500 !important; font-size: 18px !important;"><a
+             href="https://e.org/docker">Choosing a small base image</a></span> — Before you
+             reach for the default image, there are slimmer options to consider.</p>
+          <ul>
+            <li><p><a href="https://e.org/awilix" style="font-weight: 600;">Awilix 8.0</a><br>
+              ↳ Inversion of control container for small services.</p></li>
+            <li><p><a href="https://e.org/nx" style="color: #208">Nx 15.0</a><br>
+              ↳ A build system, linked but not set as a headline.</p></li>
+            <li><p><b><a href="https://e.org/soft">Software</a></b></p></li>
+            <li><p><b><a href="https://e.org/blend">BLENDID</a></b> is hiring, and more text here.</p></li>
+          </ul></td></tr></table></body></html>"#;
+        let titles: Vec<String> = stories_from_html(html, &Cleaner::default())
+            .into_iter()
+            .map(|f| f.title)
+            .collect();
+        assert_eq!(titles, ["Choosing a small base image", "Awilix 8.0"]);
+        assert!(style_is_emphasis("font-weight: bold") && style_is_emphasis("font-size:20px"));
+        assert!(!style_is_emphasis("font-weight: 400; font-size: 15px"));
+    }
+
+    #[test]
+    fn headed_teasers_without_headline_links_are_stories() {
+        let html = r#"<html><body>
+          <h1>Harbour Letter</h1>
+          <p>Dear members,</p>
+          <table><tr><td><p><span style="font-size:18px"><strong>Ferry terminal approved in Kiel<br></strong>
+            The council voted for the new terminal on Tuesday, and building starts in the spring
+            once the last permits are signed.</span></p>
+            <p><a href="https://e.org/ferry?utm_source=nl">Read more</a></p></td></tr>
+          <tr><td><p><span style="font-size:18px"><strong>Dredging season opens early</strong><br>
+            Two dredgers arrive next week to deepen the channel before the first cruise ships
+            of the year, the harbour master said.</span></p></td></tr>
+          <tr><td><p><span style="font-size:18px"><strong>Lighthouse keeper retires</strong>: after
+            forty years on the north light the last keeper hands over the keys to the trust
+            that will run it as a museum.</span></p></td></tr>
+          <tr><td><p><strong>The council</strong> also said that the quay will be repaved,
+            which nobody reads as a story of its own.</p></td></tr></table>
+          <p><a href="https://e.org/unsubscribe">Unsubscribe</a></p>
+        </body></html>"#;
+        let found: Vec<(String, Option<String>, bool)> =
+            stories_from_html(html, &Cleaner::default())
+                .into_iter()
+                .map(|f| (f.title, f.url, f.blurb.starts_with("The council voted")))
+                .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "Ferry terminal approved in Kiel".to_string(),
+                    Some("https://e.org/ferry".to_string()),
+                    true
+                ),
+                ("Dredging season opens early".to_string(), None, false),
+                ("Lighthouse keeper retires".to_string(), None, false),
+            ]
+        );
     }
 
     #[test]
