@@ -785,3 +785,131 @@ fn a_large_folder_costs_what_its_new_mail_costs() {
     );
     assert!(table.contains("8 examined: 7 used, 1 unusable"), "{table}");
 }
+
+/// The real newsletters of `../shared/realworld/newsletters/` (read at run time, never
+/// copied) give the same digest over IMAP as from a local Maildir holding the same messages:
+/// every story's title and link, and every mail under "Needs your attention".
+#[test]
+fn real_newsletters_over_imap_give_the_stories_they_give_from_files() {
+    let mail = MailEnv::get();
+    let imap = Imap::get();
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/realworld/newsletters");
+    assert!(
+        shared.join("eml").is_dir(),
+        "the real newsletters are missing: expected `{}` (shared/realworld beside the repository)",
+        shared.display()
+    );
+    let mut files: Vec<PathBuf> = ["eml", "wrapped"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(shared.join(d)).unwrap().flatten())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 40, "only {} real messages", files.len());
+
+    let dir = tempfile::tempdir().unwrap();
+    let folder = format!("Real{}", nonce());
+    let local = dir.path().join("Real");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(local.join(sub)).unwrap();
+    }
+    for (n, f) in files.iter().enumerate() {
+        let bytes = std::fs::read(f).unwrap();
+        imap.drop_raw(&folder, &bytes);
+        std::fs::write(local.join("new").join(format!("{n}.M1P1.real")), &bytes).unwrap();
+    }
+    let boxes = [Mailbox {
+        name: "Real",
+        port: imap.tls_port,
+        security: "tls",
+        folder: &folder,
+        after: "none",
+        password_var: IMAP_PASSWORD_VAR,
+    }];
+    let over_imap = write_config(
+        dir.path(),
+        &mail,
+        &imap,
+        false,
+        "r@example.org",
+        &boxes,
+        false,
+    );
+    // The same configuration with the Maildir in place of the IMAP folder.
+    let text = read_to_string(&over_imap);
+    let head = text.split("\n[[mailboxes]]").next().unwrap();
+    let from_files = dir.path().join("files.toml");
+    std::fs::write(
+        &from_files,
+        format!("{head}\n[[mailboxes]]\ntype = \"maildir\"\nname = \"Real\"\npath = \"Real\"\n")
+            .replace("state/tidings.db", "state/files.db"),
+    )
+    .unwrap();
+
+    let env = [(IMAP_PASSWORD_VAR, imap.password.as_str())];
+    let read = |cfg: &Path, out: &str| {
+        let out = dir.path().join(out);
+        let o = tidings(cfg, &["preview", "--out", out.to_str().unwrap()], &env);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        // "preview: 397 stories, …": every story read, shown or not.
+        let said = format!("{}{}", stdout(&o), stderr(&o));
+        let count = said
+            .split("preview: ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .unwrap_or_else(|| panic!("no story count in {said}"))
+            .to_string();
+        let json: serde_json::Value =
+            serde_json::from_str(&read_to_string(&out.join("digest.json"))).unwrap();
+        assert!(
+            json["errors"].as_array().unwrap().is_empty(),
+            "{}",
+            json["errors"]
+        );
+        let mut stories: Vec<(String, String)> = json["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(json["lead"].as_array().into_iter().flatten())
+            .flat_map(|g| {
+                // A lead story stands alone; a topic lists its stories, then those collapsed
+                // to titles, the rest and the follow-ups.
+                if g.get("stories").is_none() {
+                    return vec![g.clone()];
+                }
+                ["stories", "collapsed", "more", "followups"]
+                    .iter()
+                    .flat_map(|k| g[*k].as_array().cloned().unwrap_or_default())
+                    .collect()
+            })
+            .map(|s| (s["title"].to_string(), s["url"].to_string()))
+            .collect();
+        stories.sort();
+        let mut attention: Vec<String> = json["attention"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["subject"].to_string())
+            .collect();
+        attention.sort();
+        (stories, attention, count)
+    };
+    let (imap_stories, imap_attention, imap_count) = read(&over_imap, "over-imap");
+    let (file_stories, file_attention, file_count) = read(&from_files, "from-files");
+    println!(
+        "{} real messages: {imap_count} stories over IMAP ({} shown), {file_count} from files ({} shown)",
+        files.len(),
+        imap_stories.len(),
+        file_stories.len()
+    );
+    assert_eq!(imap_count, file_count);
+    assert!(
+        file_stories.len() >= 200,
+        "only {} stories shown",
+        file_stories.len()
+    );
+    assert_eq!(imap_stories, file_stories);
+    assert_eq!(imap_attention, file_attention);
+    assert!(!file_attention.is_empty());
+}
