@@ -849,6 +849,18 @@ pub fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
             }
             continue;
         }
+        // `Headline<br><a>http://…</a>`: the line above names the story the URL points to.
+        let text = if text.starts_with("http://")
+            || text.starts_with("https://")
+            || text.starts_with("www.")
+        {
+            match line_before(el) {
+                Some(line) => line,
+                None => continue,
+            }
+        } else {
+            text
+        };
         let short = text.split_whitespace().count() < MIN_HEADLINE_WORDS;
         if is_boilerplate(&text, href)
             || text.is_empty()
@@ -1253,8 +1265,20 @@ fn headline_blurb(link: ElementRef<'_>, link_text: &str) -> Option<String> {
             .trim();
         return Some(rest.to_string());
     }
-    // "Headline<br>blurb": a link that opens its block on a line of its own.
-    if block_text.starts_with(link_text) && ends_line(link) {
+    // "Headline<br>blurb": a link that opens its block on a line of its own, with prose
+    // after it (not only more links: that is a list, below).
+    let prose_after = block
+        .descendants()
+        .filter(|n| {
+            n.value().as_text().is_some_and(|t| !t.trim().is_empty())
+                && !n
+                    .ancestors()
+                    .filter_map(ElementRef::wrap)
+                    .any(|a| a.value().name() == "a")
+        })
+        .count()
+        > 0;
+    if block_text.starts_with(link_text) && ends_line(link) && prose_after {
         let rest = text_without_minor_links(block);
         let rest = rest
             .strip_prefix(link_text)
@@ -1263,7 +1287,108 @@ fn headline_blurb(link: ElementRef<'_>, link_text: &str) -> Option<String> {
             .trim();
         return Some(rest.to_string());
     }
+    // A list of headlines, one link a line (`<a>…</a><br><a>…</a><br>`): each stands alone.
+    // A menu is such a list too, of short names in Title Case ("Latest Windows Daily").
+    if on_own_line(link) && reads_as_headline(link_text) {
+        return Some(String::new());
+    }
     None
+}
+
+/// Words of a headline that stands alone in a list of links.
+const MIN_LISTED_HEADLINE_WORDS: usize = 4;
+/// A listed headline in Title Case needs this many words to be no menu entry.
+const MIN_TITLE_CASE_HEADLINE_WORDS: usize = 6;
+
+/// A sentence-like headline rather than a name: enough words, and in sentence case unless
+/// long ("Telecom firm leaks student data to Web", not "Top 50 Fun Sites").
+fn reads_as_headline(text: &str) -> bool {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let capitalised = words
+        .iter()
+        .filter(|w| !w.chars().next().is_some_and(char::is_lowercase))
+        .count();
+    let title_case = capitalised * 10 >= words.len() * 8;
+    words.len() >= MIN_LISTED_HEADLINE_WORDS
+        && (!title_case || words.len() >= MIN_TITLE_CASE_HEADLINE_WORDS)
+}
+
+/// Inline elements a link may sit in without leaving its line.
+fn is_inline_wrapper(name: &str) -> bool {
+    matches!(
+        name,
+        "b" | "strong" | "span" | "em" | "i" | "font" | "u" | "small" | "big"
+    )
+}
+
+/// Whitespace, a comment or an image (a bullet icon): nothing that shares a line's text.
+fn is_blank(n: &ego_tree::NodeRef<'_, scraper::Node>) -> bool {
+    n.value().as_text().is_some_and(|t| t.trim().is_empty())
+        || n.value().is_comment()
+        || n.value().as_element().is_some_and(|e| e.name() == "img")
+}
+
+fn is_break(n: Option<ego_tree::NodeRef<'_, scraper::Node>>) -> bool {
+    n.and_then(ElementRef::wrap)
+        .is_some_and(|e| matches!(e.value().name(), "br" | "hr"))
+}
+
+/// True when nothing but line breaks or its block's edges stand beside the link.
+fn on_own_line(link: ElementRef<'_>) -> bool {
+    let mut node = link;
+    loop {
+        let prev = node.prev_siblings().find(|n| !is_blank(n));
+        let next = node.next_siblings().find(|n| !is_blank(n));
+        if (prev.is_some() && !is_break(prev)) || (next.is_some() && !is_break(next)) {
+            return false;
+        }
+        if prev.is_some() && next.is_some() {
+            return true;
+        }
+        match node.parent().and_then(ElementRef::wrap) {
+            Some(p) if is_inline_wrapper(p.value().name()) => node = p,
+            _ => return true,
+        }
+    }
+}
+
+/// The line of text right above a link whose text is its URL
+/// (`Headline<br><a href="…">http://…</a>`): the story's headline in a plain-text layout.
+fn line_before(link: ElementRef<'_>) -> Option<String> {
+    let mut node = link;
+    // Climb out of inline wrappers at the start of their content.
+    while node.prev_siblings().all(|n| is_blank(&n)) {
+        match node.parent().and_then(ElementRef::wrap) {
+            Some(p) if is_inline_wrapper(p.value().name()) => node = p,
+            _ => return None,
+        }
+    }
+    let mut siblings = node.prev_siblings().filter(|n| !is_blank(n)).peekable();
+    // The break that ends the headline's line.
+    if !is_break(siblings.peek().copied()) {
+        return None;
+    }
+    siblings.next();
+    let mut parts: Vec<String> = Vec::new();
+    for n in siblings {
+        if is_break(Some(n)) {
+            break;
+        }
+        match ElementRef::wrap(n) {
+            Some(e) if is_block(e.value().name()) || e.value().name() == "a" => break,
+            Some(e) => parts.push(element_text(e)),
+            None => parts.push(
+                n.value()
+                    .as_text()
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+    parts.reverse();
+    let line = fold(&parts.join(" "));
+    (line.split_whitespace().count() >= MIN_HEADLINE_WORDS && looks_like_headline(&line))
+        .then_some(line)
 }
 
 /// Set in bold or large type, by markup (`<b>`, `<strong>`) or inline style, on the link,
@@ -1865,6 +1990,40 @@ mod tests {
         assert_eq!(titles, ["Choosing a small base image", "Awilix 8.0"]);
         assert!(style_is_emphasis("font-weight: bold") && style_is_emphasis("font-size:20px"));
         assert!(!style_is_emphasis("font-weight: 400; font-size: 15px"));
+    }
+
+    #[test]
+    fn headline_lists_one_link_a_line_and_urls_under_their_headline() {
+        let html = r#"<html><body><table><tr><td><font>
+          <b>Latest from the harbour</b><br>
+          <img src="https://e.org/arrow.gif"> <a href="https://e.org/ferry">Ferry terminal approved by the council</a><br>
+          <img src="https://e.org/arrow.gif"> <a href="https://e.org/dredge">Dredging season opens early this year</a><br>
+        </font></td><td>
+          <a href="https://e.org/tips">Top 50 Harbour Sites</a><br>
+          <a href="https://e.org/past">Read Past Issues Here</a><br>
+        </td></tr></table>
+        <p>Lighthouse keeper retires after forty years<br>
+        <a href="https://e.org/light">https://e.org/light</a></p>
+        </body></html>"#;
+        let got: Vec<(String, Option<String>)> = stories_from_html(html, &Cleaner::default())
+            .into_iter()
+            .map(|f| (f.title, f.url))
+            .collect();
+        let want = [
+            (
+                "Ferry terminal approved by the council",
+                "https://e.org/ferry",
+            ),
+            (
+                "Dredging season opens early this year",
+                "https://e.org/dredge",
+            ),
+            (
+                "Lighthouse keeper retires after forty years",
+                "https://e.org/light",
+            ),
+        ];
+        assert_eq!(got, want.map(|(t, u)| (t.to_string(), Some(u.to_string()))));
     }
 
     #[test]
