@@ -632,6 +632,7 @@ fn real_newsletters_give_the_stories_we_read_in_them() {
 /// (232), extras 0.21 (65 of 317), no tracker published; after headed teasers (a heading
 /// or bold lead with prose and a call to action) and short names set in bold: 0.64 (282),
 /// extras 0.20 (84 of 416); after headline lists (one link a line) and headlines above a
-/// URL link: 0.68 (300), extras 0.20 (87 of 445).
+/// URL link: 0.68 (300), extras 0.20 (87 of 445); after calls to action by their opening
+/// verb, polls and contact lines: 0.68 (301), extras 0.15 (61 of 419).
 const MIN_GOLD_RECALL: f64 = 0.66;
-const MAX_GOLD_EXTRA_SHARE: f64 = 0.22;
+const MAX_GOLD_EXTRA_SHARE: f64 = 0.17;

@@ -908,6 +908,27 @@ pub fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
     for (f, link) in out.iter_mut().zip(&links) {
         f.sponsored = f.sponsored || in_sponsored_block(*link, &ids);
     }
+    // The options of a poll ("🥛🥛🥛 Meh, do better", "🥛 Great"): three or more bare links
+    // opening with the same symbol.
+    let mut marks: HashMap<char, usize> = HashMap::new();
+    for f in out.iter().filter(|f| f.blurb.is_empty()) {
+        if let Some(c) = f.title.chars().next().filter(|c| !c.is_alphanumeric()) {
+            *marks.entry(c).or_default() += 1;
+        }
+    }
+    let poll = |f: &Found| {
+        f.blurb.is_empty()
+            && f.title
+                .chars()
+                .next()
+                .is_some_and(|c| marks.get(&c).is_some_and(|n| *n >= MIN_POLL_OPTIONS))
+    };
+    let (links, out): (Vec<ElementRef<'_>>, Vec<Found>) = links
+        .into_iter()
+        .zip(out)
+        .filter(|(_, f)| !poll(f) && !looks_like_contact(&f.title))
+        .unzip();
+    let ids: HashSet<NodeId> = links.iter().map(|l| l.id()).collect();
     let headed = headed_blocks(&doc, &ids, &out, cleaner);
     if headed.is_empty() {
         return out;
@@ -930,6 +951,38 @@ pub fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
     all.into_iter().map(|(_, f)| f).collect()
 }
 
+/// Bare links opening with one symbol that make a poll.
+const MIN_POLL_OPTIONS: usize = 3;
+
+/// A postal address or a phone line set like a headline ("Tel. 030 311 777 - 700",
+/// "Reinhardtstr. 18 10117 Berlin"): seven digits or more in groups split by spaces, or
+/// a street number and a four- or five-digit postcode followed by a place name.
+fn looks_like_contact(text: &str) -> bool {
+    // Digits in groups split by spaces (a date, "15.02.2023" or "2022-10-14", is one group).
+    let (mut run, mut spaced) = (0, false);
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            run += 1;
+            if run >= 7 && spaced {
+                return true;
+            }
+        } else if c == ' ' && run > 0 {
+            spaced = true;
+        } else if !matches!(c, '-' | '(' | ')' | '+') {
+            (run, spaced) = (0, false);
+        }
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let number = |w: &str, len: std::ops::RangeInclusive<usize>| {
+        w.chars().all(|c| c.is_ascii_digit()) && len.contains(&w.len())
+    };
+    words.windows(3).any(|w| {
+        number(w[0], 1..=4)
+            && number(w[1], 4..=5)
+            && w[2].chars().next().is_some_and(char::is_uppercase)
+    })
+}
+
 /// Words of prose under a heading for it to head a story rather than a section or a label.
 const MIN_HEADED_PROSE_WORDS: usize = 12;
 /// Most words of a heading taken for a headline.
@@ -941,9 +994,70 @@ const MAX_HEADED_PROSE_WORDS: usize = 120;
 /// "Mehr lesen") or any text that ends in an arrow ("Read it in the Journal →").
 fn is_call_to_action(text: &str) -> bool {
     let t = text.trim();
-    t.ends_with(['→', '»', '›', '>', '⟶'])
-        || GENERIC_LINK_TEXT.contains(&t.to_lowercase().trim_end_matches(['.', '!', ' ']).trim())
+    if t.ends_with(['→', '»', '›', '>', '⟶']) || t.starts_with(['→', '»', '›', '>', '⟶'])
+    {
+        return true;
+    }
+    let lower = t.to_lowercase();
+    if GENERIC_LINK_TEXT.contains(&lower.trim_end_matches(['.', '!', ' ']).trim()) {
+        return true;
+    }
+    // A short imperative ("Read the full story", "Jetzt App laden", "Lire en ligne"); a
+    // headline that opens with such a verb goes on past a colon or runs longer.
+    let words: Vec<&str> = lower
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.len() <= MAX_CALL_TO_ACTION_WORDS
+        && !t.contains(':')
+        && words
+            .first()
+            .is_some_and(|w| CALL_TO_ACTION_VERBS.contains(w))
 }
+
+/// Longest call to action recognised by its opening verb.
+const MAX_CALL_TO_ACTION_WORDS: usize = 6;
+
+/// Verbs that open a call to action and hardly ever a headline, in English, German and French
+/// (imperatives, and the German "Jetzt …" / "Hier …" / "Alle …" forms).
+const CALL_TO_ACTION_VERBS: &[&str] = &[
+    "read",
+    "click",
+    "see",
+    "take",
+    "sign",
+    "share",
+    "invite",
+    "subscribe",
+    "download",
+    "shop",
+    "buy",
+    "order",
+    "view",
+    "register",
+    "donate",
+    "become",
+    "jetzt",
+    "hier",
+    "alle",
+    "mehr",
+    "klicken",
+    "klick",
+    "lesen",
+    "weiterlesen",
+    "entdecken",
+    "bestellen",
+    "anmelden",
+    "registrieren",
+    "teilen",
+    "spenden",
+    "lire",
+    "découvrez",
+    "voir",
+    "inscrivez",
+    "partagez",
+];
 
 /// A bold run at the start of `block` that is a lead of its own, not the opening words of a
 /// sentence in bold: the whole block, or followed by a colon or dash, or by a line break.
@@ -1081,6 +1195,7 @@ fn headed_blocks(
             || text.trim_end().ends_with(',')
             || title.len() > MAX_HEADLINE_CHARS
             || is_sponsor_label(&title)
+            || looks_like_contact(&title)
             || is_furniture_text(&title)
             || known.contains(&title_key(&title))
         {
@@ -2117,6 +2232,47 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn calls_to_action_polls_and_contact_lines_are_no_stories() {
+        for cta in [
+            "Read the full story",
+            "Jetzt Pate werden",
+            "Alle Angebote ansehen",
+            "Lire en ligne",
+            "→ Kostenlos anmelden",
+            "Invite a friend",
+        ] {
+            assert!(is_call_to_action(cta), "{cta}");
+        }
+        for headline in [
+            "Read: the memo that sank the merger",
+            "Sign language interpreters strike over pay cuts in three cities",
+            "Ferry terminal approved",
+        ] {
+            assert!(!is_call_to_action(headline), "{headline}");
+        }
+        assert!(looks_like_contact(
+            "Tel. 040 123 456 - 700 Fax 040 123 456 - 888"
+        ));
+        assert!(looks_like_contact("Harbour Trust Kaistr. 18 24103 Kiel"));
+        assert!(!looks_like_contact(
+            "Fahrradwerkstatt bis 15.02.2023 geschlossen"
+        ));
+        assert!(!looks_like_contact("Weekly notes / 2022-10-14"));
+        let html = r#"<html><body>
+          <h3><a href="https://e.org/ferry">Ferry terminal approved in Kiel</a></h3>
+          <p>How did you like today's letter?</p>
+          <p><a href="https://e.org/poll?a=3">⭐⭐⭐ Loved it</a></p>
+          <p><a href="https://e.org/poll?a=2">⭐⭐ It was fine</a></p>
+          <p><a href="https://e.org/poll?a=1">⭐ Not for me today</a></p>
+        </body></html>"#;
+        let titles: Vec<String> = stories_from_html(html, &Cleaner::default())
+            .into_iter()
+            .map(|f| f.title)
+            .collect();
+        assert_eq!(titles, ["Ferry terminal approved in Kiel"]);
     }
 
     #[test]
