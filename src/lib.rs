@@ -16,7 +16,9 @@
 //!    folders (read-only, `BODY.PEEK`), each cut into its stories. A failing source
 //!    becomes a [`model::SourceError`], never a failed run. Each mailbox message is opened
 //!    once: what it came to is remembered ([`sources::examined`]), and IMAP asks the server
-//!    only for mail since the cut-off.
+//!    only for mail since the cut-off. A newsletter's blocks that came in an earlier issue of
+//!    the same sender are its template and left out ([`sources::template`]); state learns
+//!    them when a digest went out.
 //!    A feed body is decoded in the charset readers would find, rewritten into the forms
 //!    feed-rs reads (RSS of any version, Atom 0.3, repaired XML) and parsed
 //!    ([`sources::feed`]); what feed-rs drops (permalink GUIDs, `feedburner:origLink`,

@@ -57,6 +57,9 @@ pub struct Collected {
     pub redirects: Vec<(String, String)>,
     /// Links left unpublished because they track the reader (see `links::publish`).
     pub links_withheld: usize,
+    /// The blocks of this run's newsletter issues, learnt as their senders' template once
+    /// the digest is out (see `sources::template`).
+    pub template_blocks: Vec<crate::sources::template::Block>,
 }
 
 /// What a run did, for the exit code and the final report.
@@ -193,6 +196,7 @@ pub async fn collect(
         seen_again: Vec::new(),
         redirects: Vec::new(),
         links_withheld: 0,
+        template_blocks: Vec::new(),
     };
     // In config order (join_all keeps the tasks' order), so the digest does not depend on
     // network timing.
@@ -249,9 +253,15 @@ pub async fn collect(
         }
         out.updates.push(r.update);
     }
+    // A block that came in an earlier issue of the same newsletter is its template.
+    let (kept, blocks, template) =
+        crate::sources::template::sift(std::mem::take(&mut out.items), &state.template_blocks()?);
+    out.items = kept;
+    out.template_blocks = blocks;
     tracing::info!(
         items = out.items.len(),
         errors = out.errors.len(),
+        template,
         "sources read"
     );
     crate::progress::done(&format!(
@@ -884,6 +894,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
     let learned = std::mem::take(&mut collected.learned);
     if opts.catch_up && !dry_run {
         state.remember(now, &learned)?;
+        state.record_template_blocks(now, &collected.template_blocks)?;
         return catch_up(&mut state, now, &collected);
     }
     let mut digest = build(cfg, &mut collected, now, &remembered(cfg, &state, now)?);
@@ -896,6 +907,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
     if digest.is_empty() && digest.attention.is_empty() {
         if !dry_run {
             state.remember(now, &without_unusable(learned))?;
+            state.record_template_blocks(now, &collected.template_blocks)?;
         }
         return Ok(report);
     }
@@ -997,6 +1009,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
     }
     report.sent = true;
     state.remember(now, &learned)?;
+    state.record_template_blocks(now, &collected.template_blocks)?;
     tracing::info!(stories = report.stories, message_id = %outgoing.message_id, "digest delivered");
     after_delivery(cfg, &carried).await;
     Ok(report)

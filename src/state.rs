@@ -131,6 +131,18 @@ CREATE TABLE IF NOT EXISTS mbox_scans (
 );
 ";
 
+/// Each newsletter sender's template: fingerprints of the blocks its issues carried (see
+/// [`crate::sources::template`]), with the issue each was first seen in.
+const TEMPLATE_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS template_blocks (
+    sender TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    seen_at INTEGER NOT NULL,
+    PRIMARY KEY (sender, fingerprint)
+);
+";
+
 /// How long past `lookback` delivered items, digested messages and resolved links are kept:
 /// items older than `lookback` plus this are ignored ([`State::prune`] and the cut-off in
 /// [`crate::pipeline`] go together), so forgetting them sends nothing twice.
@@ -300,6 +312,7 @@ impl State {
         }
         conn.execute_batch(IMAP_SCHEMA).map_err(wrap)?;
         conn.execute_batch(EXAMINED_SCHEMA).map_err(wrap)?;
+        conn.execute_batch(TEMPLATE_SCHEMA).map_err(wrap)?;
         Ok(State { conn, path })
     }
 
@@ -407,6 +420,49 @@ impl State {
         rows.map(|r| r.map(ItemKey))
             .collect::<Result<_, _>>()
             .map_err(|e| self.err(e))
+    }
+
+    /// (sender, fingerprint) → the issue each template block was first seen in. A state
+    /// written before templates were learnt (opened read-only, so not upgraded) knows none.
+    pub fn template_blocks(
+        &self,
+    ) -> Result<std::collections::HashMap<(String, String), String>, StateError> {
+        let exists = self
+            .conn
+            .prepare(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'template_blocks'",
+            )
+            .and_then(|mut st| st.exists([]))
+            .map_err(|e| self.err(e))?;
+        if !exists {
+            return Ok(Default::default());
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sender, fingerprint, message_id FROM template_blocks")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Learns the blocks of the issues read this run; a block keeps the issue it was first
+    /// seen in.
+    pub fn record_template_blocks(
+        &mut self,
+        now: DateTime<Utc>,
+        blocks: &[crate::sources::template::Block],
+    ) -> Result<(), StateError> {
+        self.in_transaction(|tx| {
+            for (sender, fp, message) in blocks {
+                tx.execute(
+                    "INSERT OR IGNORE INTO template_blocks (sender, fingerprint, message_id, seen_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![sender, fp, message, now.timestamp()],
+                )?;
+            }
+            Ok(())
+        })
     }
 
     pub fn digested_messages(&self) -> Result<HashSet<String>, StateError> {

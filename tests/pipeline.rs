@@ -1065,3 +1065,63 @@ path = "News"
         "a different story is new: {text}"
     );
 }
+
+/// A sender's template is learnt from its own issues: a block that came in the first issue
+/// (a standing "advertise with us" slot) is gone from the second, whose own stories all come.
+#[test]
+fn a_senders_standing_block_is_left_out_of_its_next_issue() {
+    let mail = MailEnv::get();
+    let dir = tempfile::tempdir().unwrap();
+    let to = format!("template-{}@example.org", nonce());
+    let now = chrono::Utc::now().to_rfc2822();
+    let maildir = dir.path().join("Local");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let issue = |n: usize| {
+        let standing = "<h3><a href=\"https://quay.example/advertise\">Advertise in Quay Notes this season</a></h3>\n\
+             <p>Reach ten thousand harbour readers every week with one small box.</p>\n";
+        let mut body = String::from_utf8(synthetic_issue(n, "news@quay.example", &now, 0)).unwrap();
+        body = body.replace(
+            "<h2>Quay Notes</h2>",
+            &format!("<h2>Quay Notes</h2>\n{standing}"),
+        );
+        body.into_bytes()
+    };
+    std::fs::write(maildir.join("new/1790001.M1.host"), issue(1)).unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{head}\n[[mailboxes]]\ntype = \"maildir\"\npath = \"Local\"\n",
+            head = starttls_config("Template", &mail, &to),
+        ),
+    )
+    .unwrap();
+    let env = [(PASSWORD_VAR, mail.password.as_str())];
+    let run = || {
+        let out = tidings(&cfg, &["run"], &env);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    };
+    run();
+    std::fs::write(maildir.join("new/1790002.M1.host"), issue(2)).unwrap();
+    run();
+    let got: Vec<String> = mail
+        .received_for(&to)
+        .iter()
+        .map(|raw| parse(raw).text)
+        .collect();
+    assert_eq!(got.len(), 2);
+    // The mail store lists messages in no particular order.
+    let of = |n: usize| {
+        got.iter()
+            .find(|t| t.contains(&format!("Issue {n} story 1")))
+            .unwrap_or_else(|| panic!("no digest of issue {n}: {got:?}"))
+    };
+    let (first, second) = (of(1), of(2));
+    assert!(first.contains("Advertise in Quay Notes"), "{first}");
+    for k in 1..=3 {
+        assert!(second.contains(&format!("Issue 2 story {k}")), "{second}");
+    }
+    assert!(!second.contains("Advertise in Quay Notes"), "{second}");
+}

@@ -4,7 +4,8 @@
 //! - [`feed`] turns feed bytes into items;
 //! - [`maildir`] reads local mail (Maildir, `.eml` files), [`mbox`] an mbox file, [`imap`]
 //!   folders on an IMAP server; [`newsletter`] cuts each email into its stories; [`examined`]
-//!   remembers what each message came to, so a mailbox's old mail is not read again.
+//!   remembers what each message came to, so a mailbox's old mail is not read again;
+//!   [`template`] learns each sender's standing blocks from its earlier issues.
 
 use crate::config::{MailboxConfig, MailboxKind};
 use crate::model::SourceKey;
@@ -17,6 +18,7 @@ pub mod imap;
 pub mod maildir;
 pub mod mbox;
 pub mod newsletter;
+pub mod template;
 
 /// How state knows a mailbox: `imap:user@host:port`, `mbox:PATH` or `maildir:PATH`.
 pub fn mailbox_key(m: &MailboxConfig) -> SourceKey {

@@ -1213,6 +1213,13 @@ fn headed_blocks(
                 Some(a) => {
                     let href = a.value().attr("href").unwrap_or("").trim();
                     let link_text = element_text(a);
+                    // "(Email)" in a sentence names a contact; an unsubscribe or share link
+                    // ends the story's prose.
+                    if href.starts_with("mailto:") {
+                        prose.push(t);
+                        n_words += t.split_whitespace().count();
+                        continue;
+                    }
                     if is_boilerplate(&link_text, href) {
                         break;
                     }
