@@ -1836,7 +1836,7 @@ fn paragraph_above<'a>(lines: &[&'a str], start: usize, end: usize) -> Vec<&'a s
     while from > start && !lines[from - 1].trim().is_empty() {
         from -= 1;
     }
-    lines[from..end].iter().map(|l| l.trim()).collect()
+    lines[from..end].to_vec()
 }
 
 /// Longest line taken for a headline above its standfirst.
@@ -1845,8 +1845,15 @@ const MAX_HEADLINE_LINE_CHARS: usize = 100;
 /// A paragraph whose first line is a headline and whose next line starts a new sentence (a
 /// capital, not the lower-case continuation of a wrapped line): (headline, standfirst).
 fn headline_and_standfirst(para: Vec<&str>) -> Option<(String, String)> {
-    let (first, rest) = para.split_first()?;
-    let next = rest.first()?;
+    let (raw_first, raw_rest) = para.split_first()?;
+    let raw_next = raw_rest.first()?;
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    // A line indented unlike the headline is no wrapped continuation of it either
+    // ("    posted by rafael on Monday…" under a headline).
+    let indented = indent(raw_next) != indent(raw_first);
+    let first = raw_first.trim();
+    let next = raw_next.trim();
+    let rest: Vec<&str> = raw_rest.iter().map(|l| l.trim()).collect();
     // "HEADLINE | News: SearchSecurity": the part after the bar names the section.
     let first = match first.split_once(" | ") {
         Some((head, _)) if head.split_whitespace().count() >= MIN_HEADLINE_WORDS => head,
@@ -1856,7 +1863,7 @@ fn headline_and_standfirst(para: Vec<&str>) -> Option<(String, String)> {
         .chars()
         .next()
         .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || "\"'“‘".contains(c));
-    (starts_sentence
+    ((starts_sentence || indented)
         && looks_like_headline(first)
         && first.chars().count() <= MAX_HEADLINE_LINE_CHARS
         && !rest.iter().any(|l| is_sponsor_label(l)))
@@ -2280,6 +2287,15 @@ mod tests {
             .map(|f| f.title)
             .collect();
         assert_eq!(titles, ["Ferry terminal approved in Kiel"]);
+    }
+
+    #[test]
+    fn a_byline_indented_under_its_headline_is_not_part_of_it() {
+        let text = "Harbour Headlines\n\nFerry terminal approved in Kiel\n    posted by anna on Monday, @08:15 (council)\n    https://e.org/ferry\n";
+        let found = stories_from_text(text, &Cleaner::default());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].title, "Ferry terminal approved in Kiel");
+        assert_eq!(found[0].blurb, "posted by anna on Monday, @08:15 (council)");
     }
 
     #[test]
