@@ -222,11 +222,7 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
         .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
     let message_id = message_id(msg, ctx.fallback_id);
-    let sender = msg.from().and_then(|a| a.first()).and_then(|a| {
-        a.name()
-            .map(str::to_string)
-            .or_else(|| a.address().map(str::to_string))
-    });
+    let sender = sender_name(msg, &subject);
     let name = ctx
         .name
         .map(str::to_string)
@@ -357,6 +353,60 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
 
 /// Headed blocks that make a message with no headline links a roundup.
 const MIN_HEADED_STORIES: usize = 3;
+
+/// What the newsletter calls itself: the sender's display name, else the `List-Id` phrase,
+/// else a list tag opening the subject ("[use Perl] Headlines…"), else the sender's domain
+/// without its mail host ("update@list.theregister.co.uk" → "theregister.co.uk"): a section
+/// of the digest is not headed by a bare address.
+fn sender_name(msg: &Message<'_>, subject: &str) -> Option<String> {
+    let from = msg.from().and_then(|a| a.first());
+    if let Some(name) = from
+        .and_then(|a| a.name())
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        return Some(name.to_string());
+    }
+    let list_id = msg
+        .header_raw("List-Id")
+        .and_then(|raw| raw.split('<').next())
+        .map(|p| p.trim().trim_matches('"').trim().to_string())
+        .filter(|p| !p.is_empty());
+    if list_id.is_some() {
+        return list_id;
+    }
+    if let Some(tag) = subject
+        .strip_prefix('[')
+        .and_then(|r| r.split_once(']'))
+        .map(|(tag, _)| tag.trim())
+        .filter(|t| !t.is_empty() && t.len() <= 40)
+    {
+        return Some(tag.to_string());
+    }
+    let address = from.and_then(|a| a.address())?;
+    let domain = address.rsplit_once('@').map_or(address, |(_, d)| d);
+    let mut labels: Vec<&str> = domain.split('.').collect();
+    while labels.len() > 2
+        && matches!(
+            labels[0].to_ascii_lowercase().as_str(),
+            "list"
+                | "lists"
+                | "mail"
+                | "mailer"
+                | "news"
+                | "newsletter"
+                | "newsletters"
+                | "email"
+                | "e"
+                | "m"
+                | "info"
+                | "www"
+        )
+    {
+        labels.remove(0);
+    }
+    Some(labels.join("."))
+}
 
 /// Words of running text per headline above which a newsletter reads as an essay.
 const ESSAY_WORDS_PER_HEADLINE: usize = 350;
@@ -2296,6 +2346,39 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].title, "Ferry terminal approved in Kiel");
         assert_eq!(found[0].blurb, "posted by anna on Monday, @08:15 (council)");
+    }
+
+    #[test]
+    fn a_newsletter_without_a_display_name_is_named_by_its_list_or_domain() {
+        let name = |headers: &str| {
+            let raw = format!("{headers}\r\nSubject: x\r\n\r\nbody\r\n");
+            let msg = mail_parser::MessageParser::default()
+                .parse(raw.as_bytes())
+                .unwrap();
+            sender_name(&msg, msg.subject().unwrap_or(""))
+        };
+        assert_eq!(
+            name("From: Quay Notes <news@quay.example>").as_deref(),
+            Some("Quay Notes")
+        );
+        assert_eq!(
+            name("From: news@quay.example\r\nList-Id: Harbour Letter <harbour.quay.example>")
+                .as_deref(),
+            Some("Harbour Letter")
+        );
+        assert_eq!(
+            name("From: update@list.harbour.co.uk").as_deref(),
+            Some("harbour.co.uk")
+        );
+        let raw =
+            "From: pudge@quay.example\r\nSubject: [Quay Daily] Headlines for today\r\n\r\nb\r\n";
+        let msg = mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .unwrap();
+        assert_eq!(
+            sender_name(&msg, msg.subject().unwrap()).as_deref(),
+            Some("Quay Daily")
+        );
     }
 
     #[test]
