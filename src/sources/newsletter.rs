@@ -2001,6 +2001,20 @@ fn bare_url(line: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
+    /// (title, link, blurb) of each story found.
+    fn triples(found: &[Found]) -> Vec<(&str, &str, &str)> {
+        found
+            .iter()
+            .map(|f| {
+                (
+                    f.title.as_str(),
+                    f.url.as_deref().unwrap(),
+                    f.blurb.as_str(),
+                )
+            })
+            .collect()
+    }
+
     #[test]
     fn a_story_told_twice_in_one_message_is_one_story() {
         let f = |title: &str, url: Option<&str>, blurb: &str| Found {
@@ -2066,16 +2080,7 @@ mod tests {
           <img src="https://t.example/open.gif" width="1" height="1">
         </body></html>"#;
         let found = stories_from_html(html, &Cleaner::default());
-        let got: Vec<(&str, &str, &str)> = found
-            .iter()
-            .map(|f| {
-                (
-                    f.title.as_str(),
-                    f.url.as_deref().unwrap(),
-                    f.blurb.as_str(),
-                )
-            })
-            .collect();
+        let got = triples(&found);
         assert_eq!(
             got,
             vec![
@@ -2261,16 +2266,7 @@ mod tests {
             on Harbour Weekly. To stop receiving it, go to your page.\n\
             https://e.org/my/messages\n";
         let found = stories_from_text(text, &Cleaner::default());
-        let got: Vec<(&str, &str, &str)> = found
-            .iter()
-            .map(|f| {
-                (
-                    f.title.as_str(),
-                    f.url.as_deref().unwrap(),
-                    f.blurb.as_str(),
-                )
-            })
-            .collect();
+        let got = triples(&found);
         assert_eq!(
             got,
             [
