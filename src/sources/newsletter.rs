@@ -26,7 +26,8 @@ use crate::model::{Attention, Item, ItemKey, SourceKey};
 use crate::sources::click_tracker;
 use crate::sources::feed::{choose_title, identity};
 
-/// Link texts shorter than this many words are not headlines ("Read more", "Here").
+/// Link texts shorter than this many words are not headlines ("Read more", "Here"), unless set
+/// in bold beside a description of their own ("Awilix 8.0 ↳ …").
 const MIN_HEADLINE_WORDS: usize = 3;
 const MAX_HEADLINE_CHARS: usize = 200;
 const MAX_BLURB_CHARS: usize = 400;
