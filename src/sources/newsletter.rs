@@ -1202,9 +1202,14 @@ fn headed_blocks(
         {
             continue;
         }
+        // Type set large or bold by inline style reads as a heading too, when it is a
+        // heading's length (a styled span around a whole paragraph is not).
+        let styled = matches!(name, "span" | "a" | "font")
+            && el.value().attr("style").is_some_and(style_is_emphasis)
+            && (2..=MAX_HEADING_WORDS).contains(&element_text(el).split_whitespace().count());
         let head = match name {
             "h2" | "h3" | "h4" => true,
-            "strong" | "b" => {
+            _ if styled || matches!(name, "strong" | "b") => {
                 // A bold run that opens its block: nothing visible before it in the block.
                 let block = el
                     .ancestors()
@@ -2209,6 +2214,26 @@ mod tests {
             ),
         ];
         assert_eq!(got, want.map(|(t, u)| (t.to_string(), Some(u.to_string()))));
+    }
+
+    #[test]
+    fn headings_set_by_inline_style_head_teasers_too() {
+        let html = r#"<html><body><table>
+          <tr><td><p><span style="font-size: 22px; font-weight: 700">Harbour cafe reopens</span><br>
+            After a winter of repairs the cafe on the north pier serves breakfast again from
+            Monday, with the old menu and a new terrace.</p></td></tr>
+          <tr><td><p><span style="font-size: 22px; font-weight: 700">Sailing school takes pupils</span><br>
+            The sailing school on the west quay takes pupils for the summer courses, and the
+            first ten places are free for children from the harbour streets.</p></td></tr>
+        </table></body></html>"#;
+        let titles: Vec<String> = stories_from_html(html, &Cleaner::default())
+            .into_iter()
+            .map(|f| f.title)
+            .collect();
+        assert_eq!(
+            titles,
+            ["Harbour cafe reopens", "Sailing school takes pupils"]
+        );
     }
 
     #[test]
