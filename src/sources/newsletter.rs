@@ -1786,19 +1786,20 @@ pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
                     .into_iter()
                     .filter(|p| !is_separator(p))
                     .collect();
-                let lead = earlier
-                    .iter()
-                    .take_while(|p| looks_like_headline(p))
-                    .count();
-                if lead == 0 {
+                // The story opens with its headline; a caption under it ("… Photo: Handout")
+                // may read as one too.
+                if !earlier.first().is_some_and(|p| looks_like_headline(p)) {
                     chunk_start = i + 1;
                     after_url = i + 1;
                     continue;
                 }
-                (
-                    earlier[lead - 1].clone(),
-                    earlier.get(lead).cloned().unwrap_or_default(),
-                )
+                let blurb = earlier
+                    .iter()
+                    .skip(1)
+                    .find(|p| !looks_like_headline(p))
+                    .cloned()
+                    .unwrap_or_default();
+                (earlier[0].clone(), blurb)
             };
             Found {
                 title,
@@ -2359,6 +2360,20 @@ mod tests {
             .map(|f| f.title)
             .collect();
         assert_eq!(titles, ["Ferry terminal approved in Kiel"]);
+    }
+
+    #[test]
+    fn an_update_below_a_separator_continues_the_story_above() {
+        let text = "Ferry terminal approved in Kiel\n\nThe mayor at the quay after the vote. Photo: Handout\n\nThe council voted for the new terminal on Tuesday night.\n\n* * *\n\nUpdate(0715) The minutes, published this morning, set a date for the works.\n\nhttps://e.org/ferry\n";
+        let found = stories_from_text(text, &Cleaner::default());
+        assert_eq!(
+            triples(&found),
+            [(
+                "Ferry terminal approved in Kiel",
+                "https://e.org/ferry",
+                "The council voted for the new terminal on Tuesday night."
+            )]
+        );
     }
 
     #[test]
