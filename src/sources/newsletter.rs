@@ -1045,8 +1045,11 @@ const MAX_HEADED_PROSE_WORDS: usize = 120;
 /// "Mehr lesen") or any text that ends in an arrow ("Read it in the Journal →").
 fn is_call_to_action(text: &str) -> bool {
     let t = text.trim();
-    if t.ends_with(['→', '»', '›', '>', '⟶']) || t.starts_with(['→', '»', '›', '>', '⟶'])
-    {
+    // "»" and "›" also quote, German style »so« and French style «so»: an arrow only when
+    // nothing opens the quote it would close.
+    let arrow_end =
+        t.ends_with(['→', '>', '⟶']) || (t.ends_with(['»', '›']) && !t.contains(['«', '‹']));
+    if arrow_end || t.starts_with(['→', '>', '⟶']) {
         return true;
     }
     let lower = t.to_lowercase();
@@ -1251,6 +1254,7 @@ fn headed_blocks(
             || text.trim_end().ends_with(',')
             || title.len() > MAX_HEADLINE_CHARS
             || is_sponsor_label(&title)
+            || is_call_to_action(&title)
             || looks_like_contact(&title)
             || is_furniture_text(&title)
             || known.contains(&title_key(&title))
@@ -2334,6 +2338,7 @@ mod tests {
             assert!(is_call_to_action(cta), "{cta}");
         }
         for headline in [
+            "»Kleiderraum« Kiel: a free shop for newcomers",
             "Read: the memo that sank the merger",
             "Sign language interpreters strike over pay cuts in three cities",
             "Ferry terminal approved",
