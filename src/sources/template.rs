@@ -1,5 +1,5 @@
-//! Each sender's template, learnt from its own issues: a block that came, word for word, in an
-//! earlier issue of the same newsletter ("Advertise with us", a standing sponsor slot, the
+//! Each sender's template, learnt from its own issues: a block that came, word for word (its
+//! title and the opening of its text), in an earlier issue of the same newsletter ("Advertise with us", a standing sponsor slot, the
 //! "about us" box, a recurring widget) is part of the newsletter, not news. State keeps one
 //! compact fingerprint per block and sender ([`crate::state::State::template_blocks`]), so the
 //! second issue is cleaner than the first, and no phrase list is needed.
@@ -23,13 +23,23 @@ fn sender(item: &Item) -> Option<String> {
         .map(|_| format!("{}|{}", item.source.0, item.source_name))
 }
 
-/// A stable fingerprint of a block's title (FNV-1a over its folded words): 16 hex digits, so
-/// the state holds no newsletter text.
-fn fingerprint(title: &str) -> Option<String> {
+/// Words of a block's text that go into its fingerprint with its title: a standing block
+/// repeats them verbatim, a recurring column ("Chart of the day") says something new.
+const TEXT_WORDS: usize = 20;
+
+/// A stable fingerprint of a block, its title and the opening of its text (FNV-1a over
+/// their folded words): 16 hex digits, so the state holds no newsletter text.
+fn fingerprint(title: &str, text: &str) -> Option<String> {
     let key = title_key(title);
     if key.split_whitespace().count() < MIN_WORDS {
         return None;
     }
+    let opening: Vec<String> = title_key(text)
+        .split_whitespace()
+        .take(TEXT_WORDS)
+        .map(str::to_string)
+        .collect();
+    let key = format!("{key}\n{}", opening.join(" "));
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in key.bytes() {
         h ^= u64::from(b);
@@ -51,7 +61,7 @@ pub fn sift(
     for item in items {
         let (Some(sender), Some(fp), Some(message)) = (
             sender(&item),
-            fingerprint(&item.title),
+            fingerprint(&item.title, &item.summary_text),
             item.message_id.clone(),
         ) else {
             kept.push(item);
@@ -110,6 +120,10 @@ mod tests {
         let titles: Vec<&str> = kept.iter().map(|i| i.title.as_str()).collect();
         assert_eq!(titles, ["Dredging season opens early", "Awilix 8.0"]);
         assert_eq!(dropped, 1);
+        // A recurring column with something new to say is no template.
+        let mut column = story("Advertise with the Harbour Letter", "<3@h>");
+        column.summary_text = "This week: the new rates for spring.".into();
+        assert_eq!(sift(vec![column], &known).2, 0);
         // Another sender's block of the same title is not this sender's template.
         let mut other = story("Advertise with the Harbour Letter", "<9@o>");
         other.source_name = "Other Letter".into();
