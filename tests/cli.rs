@@ -496,10 +496,7 @@ name = "Letters"
 #[test]
 fn a_newsletters_own_click_tracker_is_never_published() {
     let dir = tempfile::tempdir().unwrap();
-    let maildir = dir.path().join("Letters");
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(maildir.join(sub)).unwrap();
-    }
+    let maildir = empty_maildir(dir.path(), "Letters");
     let story = |token: &str, title: &str| {
         format!(
             "<tr><td><h2><a href=\"https://click.orchard-mail.example/go/7/{token}.html\">{title}</a></h2><p>Growers in the valley report a record harvest of heritage varieties this autumn, with cider presses running late into the night.</p></td></tr>"

@@ -392,10 +392,7 @@ fn wrong_charset_many_items_and_odd_items() {
 #[test]
 fn hostile_newsletters_are_defused_and_never_reach_the_headers() {
     let dir = tempfile::tempdir().unwrap();
-    let md = dir.path().join("mail");
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(md.join(sub)).unwrap();
-    }
+    let md = empty_maildir(dir.path(), "mail");
     let hostile = "From: \"Evil\r\nBcc: victim@example.org\" <evil@example.org>\r\nTo: me@example.org\r\nSubject: Hello\r\n =?UTF-8?Q?there=0D=0ABcc:_victim@example.org?=\r\nDate: Sun, 22 Nov 2026 08:00:00 +0000\r\nMessage-ID: <evil-1@example.org>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
 <html><body><h2><a href=\"https://evil.example/story-one?utm_source=x\">A perfectly normal headline here</a></h2>\
 <p onclick=\"steal()\">Read <a href=\"javascript:alert(1)\">this</a> and <a href=\"data:text/html,boom\">that</a>.\
@@ -475,10 +472,7 @@ fn hostile_newsletters_are_defused_and_never_reach_the_headers() {
 fn no_secret_or_subscriber_link_appears_in_trace_logs() {
     let mail = MailEnv::get();
     let dir = tempfile::tempdir().unwrap();
-    let md = dir.path().join("mail");
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(md.join(sub)).unwrap();
-    }
+    let md = empty_maildir(dir.path(), "mail");
     let subscriber = "subscriber-token-8f3a9c";
     let msg = format!(
         "From: News <news@example.org>\r\nSubject: News\r\nMessage-ID: <n-1@example.org>\r\nDate: Sun, 22 Nov 2026 08:00:00 +0000\r\nContent-Type: text/plain\r\n\r\nA story that has a headline\r\nhttps://news.example/a?utm_source=nl&mc_eid={subscriber}\r\nSomething happened today, in detail.\r\n\r\nUnsubscribe: https://news.example/unsubscribe?token={subscriber}\r\n"

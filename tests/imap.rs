@@ -810,10 +810,7 @@ fn real_newsletters_over_imap_give_the_stories_they_give_from_files() {
 
     let dir = tempfile::tempdir().unwrap();
     let folder = format!("Real{}", nonce());
-    let local = dir.path().join("Real");
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(local.join(sub)).unwrap();
-    }
+    let local = empty_maildir(dir.path(), "Real");
     for (n, f) in files.iter().enumerate() {
         let bytes = std::fs::read(f).unwrap();
         imap.drop_raw(&folder, &bytes);

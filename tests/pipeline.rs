@@ -620,10 +620,7 @@ fn local_mailboxes_read_each_message_once() {
     let dir = tempfile::tempdir().unwrap();
     let to = format!("local-once-{}@example.org", nonce());
     let now = chrono::Utc::now().to_rfc2822();
-    let maildir = dir.path().join("Local");
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(maildir.join(sub)).unwrap();
-    }
+    let maildir = empty_maildir(dir.path(), "Local");
     let put = |name: &str, bytes: &[u8]| {
         let path = maildir.join("new").join(name);
         std::fs::write(&path, bytes).unwrap();
@@ -906,10 +903,7 @@ fn rank_leads_with_coverage_caps_loud_sources_and_remembers_what_was_sent() {
             Route::body(200, "application/rss+xml", &rss("Loud Daily", &loud)),
         ),
     ]);
-    let maildir = dir.path().join("News");
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(maildir.join(sub)).unwrap();
-    }
+    let maildir = empty_maildir(dir.path(), "News");
     let date = (chrono::Utc::now() - chrono::Duration::hours(24)).to_rfc2822();
     let letter = format!(
         "From: Aegean Letter <letter@aegean.example>\r\nTo: reader@example.org\r\nSubject: Aegean Letter\r\nDate: {date}\r\nMessage-ID: <aegean-1-{n}@aegean.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
@@ -1074,10 +1068,7 @@ fn a_senders_standing_block_is_left_out_of_its_next_issue() {
     let dir = tempfile::tempdir().unwrap();
     let to = format!("template-{}@example.org", nonce());
     let now = chrono::Utc::now().to_rfc2822();
-    let maildir = dir.path().join("Local");
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(maildir.join(sub)).unwrap();
-    }
+    let maildir = empty_maildir(dir.path(), "Local");
     let issue = |n: usize| {
         let standing = "<h3><a href=\"https://quay.example/advertise\">Advertise in Quay Notes this season</a></h3>\n\
              <p>Reach ten thousand harbour readers every week with one small box.</p>\n";

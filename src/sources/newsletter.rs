@@ -980,11 +980,7 @@ pub fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
         .filter(|(_, f)| !poll(f) && !looks_like_contact(&f.title))
         .unzip();
     let ids: HashSet<NodeId> = links.iter().map(|l| l.id()).collect();
-    let headed = headed_blocks(&doc, &ids, &out, cleaner);
-    if headed.is_empty() {
-        return out;
-    }
-    // Both kinds in the order the reader meets them.
+    // Every node's place in document order, for both kinds of story.
     let order: HashMap<NodeId, usize> = doc
         .tree
         .root()
@@ -992,6 +988,11 @@ pub fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
         .enumerate()
         .map(|(i, n)| (n.id(), i))
         .collect();
+    let headed = headed_blocks(&doc, &order, &ids, &out, cleaner);
+    if headed.is_empty() {
+        return out;
+    }
+    // Both kinds in the order the reader meets them.
     let mut all: Vec<(usize, Found)> = links
         .iter()
         .map(|l| order[&l.id()])
@@ -1144,17 +1145,17 @@ const MAX_TEASER_PROSE_WORDS: usize = 250;
 /// headline link (a heading right above a headline link is a section or a kicker). Its link
 /// is a call to action or a button in that prose ("Read more", a link alone in its block), not
 /// a citation inside a sentence; without one the story has no link. Returns each with its
-/// position in document order. `taken` are the headline links already stories.
+/// position in document order (`index`: every node's, from the caller). `taken` are the
+/// headline links already stories.
 fn headed_blocks(
     doc: &scraper::Html,
+    index: &HashMap<NodeId, usize>,
     taken: &HashSet<NodeId>,
     found: &[Found],
     cleaner: &Cleaner,
 ) -> Vec<(usize, Found)> {
     use crate::group::dedup::title_key;
     let nodes: Vec<ego_tree::NodeRef<'_, scraper::Node>> = doc.tree.root().descendants().collect();
-    let index: HashMap<NodeId, usize> =
-        nodes.iter().enumerate().map(|(i, n)| (n.id(), i)).collect();
     let is_hidden = |n: &ego_tree::NodeRef<'_, scraper::Node>| {
         n.ancestors().any(|a| {
             a.value().as_element().is_some_and(|el| {

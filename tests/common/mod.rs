@@ -259,6 +259,15 @@ pub fn nonce() -> String {
     )
 }
 
+/// An empty Maildir (`cur/`, `new/`, `tmp/`) at `dir/name`.
+pub fn empty_maildir(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(path.join(sub)).unwrap();
+    }
+    path
+}
+
 /// Copies a fixture Maildir into `dest` (tests may then add or break messages).
 pub fn copy_maildir(dest: &Path) {
     let src = Path::new(FIXTURES).join("maildir");
