@@ -65,13 +65,24 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
         .map(|_| String::new())
         .map_err(|e| e.to_string());
     out.push(finding("templates render".into(), templates));
-    if let Transport::Smtp(smtp) = &cfg.delivery.transport {
-        if let (Some(_), Some(secret)) = (&smtp.username, &smtp.password) {
-            out.push(finding(
-                "SMTP password is available".into(),
-                secret.read().map(|_| String::new()),
-            ));
+    match &cfg.delivery.transport {
+        Transport::Smtp(smtp) => {
+            if let (Some(_), Some(secret)) = (&smtp.username, &smtp.password) {
+                out.push(finding(
+                    "SMTP password is available".into(),
+                    secret.read().map(|_| String::new()),
+                ));
+            }
         }
+        Transport::Imap(imap) => out.push(finding(
+            "IMAP delivery password is available".into(),
+            imap.password.read().map(|_| String::new()),
+        )),
+        Transport::Maildir(dir) => out.push(finding(
+            format!("Maildir {}", dir.display()),
+            maildir_writable(dir),
+        )),
+        Transport::Sendmail { .. } => {}
     }
     if !live {
         return out;
@@ -147,6 +158,26 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
         };
         out.push(finding(format!("mailbox {label}"), result));
     }
+    if let Transport::Imap(imap) = &cfg.delivery.transport {
+        let folder = imap.folders.first().cloned().unwrap_or_default();
+        let result = crate::sources::imap::check_append(imap)
+            .await
+            .map(|exists| {
+                if exists {
+                    "logged in, the folder exists".to_string()
+                } else {
+                    "logged in, the folder will be created at the first delivery".to_string()
+                }
+            })
+            .map_err(|e| crate::sources::http::error_chain(&e));
+        out.push(finding(
+            format!(
+                "IMAP delivery into {folder} of {}@{}",
+                imap.username, imap.host
+            ),
+            result,
+        ));
+    }
     if let Transport::Smtp(smtp) = &cfg.delivery.transport {
         let result = match crate::deliver::connect(smtp).await {
             Ok(mut conn) => {
@@ -166,4 +197,43 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
         out.push(finding(format!("SMTP {}:{}", smtp.host, smtp.port), result));
     }
     out
+}
+
+/// A Maildir the digest can be filed into: there with `new/` and `tmp/` writable, or creatable
+/// under a directory that exists. Creates nothing.
+fn maildir_writable(dir: &std::path::Path) -> Result<String, String> {
+    let writable = |d: &std::path::Path| {
+        std::fs::metadata(d)
+            .map(|m| m.is_dir() && !m.permissions().readonly())
+            .unwrap_or(false)
+    };
+    if dir.is_dir() {
+        let unusable = |sub: &&str| {
+            let d = dir.join(sub);
+            if d.exists() {
+                !writable(&d)
+            } else {
+                !writable(dir)
+            }
+        };
+        return match ["new", "tmp"].into_iter().find(|s| unusable(s)) {
+            None => Ok(String::new()),
+            Some(sub) => Err(format!(
+                "`{}/{sub}` is missing or not writable",
+                dir.display()
+            )),
+        };
+    }
+    if dir.exists() {
+        return Err(format!("`{}` is not a directory", dir.display()));
+    }
+    match dir.ancestors().skip(1).find(|a| a.exists()) {
+        Some(a) if !a.is_dir() => Err(format!("`{}` is not a directory", a.display())),
+        Some(a) if writable(a) => Ok("will be created at the first delivery".into()),
+        Some(a) => Err(format!(
+            "cannot create it: `{}` is not writable",
+            a.display()
+        )),
+        None => Err("no existing parent directory".into()),
+    }
 }

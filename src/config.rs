@@ -139,6 +139,35 @@ struct RawDelivery {
     transport: Option<Spanned<String>>,
     sendmail_command: Option<String>,
     list_id: Option<Spanned<String>>,
+    /// `transport = "maildir"`: the Maildir the digest is filed into.
+    maildir: Option<Spanned<String>>,
+    /// `transport = "imap"`: the account and folder the digest is appended to.
+    imap: Option<Spanned<RawDeliveryImap>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDeliveryImap {
+    host: Option<Spanned<String>>,
+    port: Option<u16>,
+    security: Option<Spanned<String>>,
+    username: Option<String>,
+    password_env: Option<String>,
+    password_command: Option<String>,
+    ca_file: Option<Spanned<String>>,
+    folder: Option<String>,
+}
+
+/// The connection keys an IMAP account has wherever it is configured (a mailbox to read, or
+/// `[delivery.imap]` to file the digest into).
+struct RawImapAccount<'a> {
+    host: &'a Option<Spanned<String>>,
+    port: Option<u16>,
+    security: &'a Option<Spanned<String>>,
+    username: &'a Option<String>,
+    password_env: &'a Option<String>,
+    password_command: &'a Option<String>,
+    ca_file: &'a Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -302,10 +331,32 @@ pub struct DeliveryConfig {
     pub list_id: Option<String>,
 }
 
+impl DeliveryConfig {
+    /// Where a digest goes, as a run reports it: "to a@x.org" or "into folder … of …".
+    pub fn destination(&self) -> String {
+        match &self.transport {
+            Transport::Smtp(_) | Transport::Sendmail { .. } => format!("to {}", self.to.join(", ")),
+            Transport::Maildir(dir) => format!("into the Maildir {}", dir.display()),
+            Transport::Imap(i) => format!(
+                "into folder {} of {}@{}",
+                i.folders.first().map(String::as_str).unwrap_or_default(),
+                i.username,
+                i.host
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Transport {
     Smtp(SmtpConfig),
-    Sendmail { command: Option<String> },
+    Sendmail {
+        command: Option<String>,
+    },
+    /// Filed into a local Maildir (`new/`), as a mail server's delivery agent would.
+    Maildir(PathBuf),
+    /// Appended to a folder of an IMAP account; `folders` holds that one folder.
+    Imap(ImapConfig),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -944,12 +995,54 @@ impl Resolver<'_> {
 
     fn imap_mailbox(&self, i: usize, m: &Spanned<RawMailbox>) -> Result<ImapConfig, ConfigError> {
         let r = m.get_ref();
-        let key = |k: &str| format!("mailboxes[{i}].{k}");
+        let table = format!("mailboxes[{i}]");
+        let account = RawImapAccount {
+            host: &r.host,
+            port: r.port,
+            security: &r.security,
+            username: &r.username,
+            password_env: &r.password_env,
+            password_command: &r.password_command,
+            ca_file: &r.ca_file,
+        };
+        let mut imap = self.imap_account(&table, m.span(), &account)?;
+        imap.after = match r.after.as_ref().map(|a| a.get_ref().trim()) {
+            None | Some("none") => AfterDelivery::None,
+            Some("seen") => AfterDelivery::Seen,
+            Some("delete") => AfterDelivery::Delete,
+            Some(a) if a.starts_with("move:") && a.len() > 5 => {
+                AfterDelivery::Move(a["move:".len()..].trim().to_string())
+            }
+            Some(other) => {
+                return Err(self.err(
+                    r.after.as_ref().map(|a| a.span()).unwrap_or(m.span()),
+                    &format!("{table}.after"),
+                    format!("unknown value `{other}` for `{table}.after`"),
+                    Some("use \"none\", \"seen\", \"delete\" or \"move:Folder\"".into()),
+                ));
+            }
+        };
+        imap.folders = match &r.folders {
+            Some(f) if !f.is_empty() => f.clone(),
+            _ => vec![DEFAULT_IMAP_FOLDER.to_string()],
+        };
+        Ok(imap)
+    }
+
+    /// The account part of an IMAP table (`table` names it in errors): host, TLS, login and
+    /// CA. Its folders are the caller's, and nothing happens after delivery.
+    fn imap_account(
+        &self,
+        table: &str,
+        span: Range<usize>,
+        r: &RawImapAccount<'_>,
+    ) -> Result<ImapConfig, ConfigError> {
+        let key = |k: &str| format!("{table}.{k}");
         let missing = |k: &str| {
             self.err(
-                m.span(),
+                span.clone(),
                 &key(k),
-                format!("missing key `{k}` in IMAP mailbox `mailboxes[{i}]`"),
+                format!("missing key `{k}` in IMAP table `{table}`"),
                 None,
             )
         };
@@ -961,7 +1054,10 @@ impl Resolver<'_> {
             Some("none") => Security::None,
             Some(other) => {
                 return Err(self.err(
-                    r.security.as_ref().map(|s| s.span()).unwrap_or(m.span()),
+                    r.security
+                        .as_ref()
+                        .map(|s| s.span())
+                        .unwrap_or(span.clone()),
                     &key("security"),
                     format!("unknown value `{other}` for `{}`", key("security")),
                     suggest(other, &["tls", "starttls", "none"])
@@ -981,31 +1077,10 @@ impl Resolver<'_> {
             ));
         }
         let username = r.username.clone().ok_or_else(|| missing("username"))?;
-        let table = format!("mailboxes[{i}]");
         let password = self
-            .secret(&table, m.span(), &r.password_env, &r.password_command)?
+            .secret(table, span.clone(), r.password_env, r.password_command)?
             .ok_or_else(|| missing("password_env"))?;
-        let ca_file = self.ca_file(&table, &r.ca_file)?;
-        let after = match r.after.as_ref().map(|a| a.get_ref().trim()) {
-            None | Some("none") => AfterDelivery::None,
-            Some("seen") => AfterDelivery::Seen,
-            Some("delete") => AfterDelivery::Delete,
-            Some(a) if a.starts_with("move:") && a.len() > 5 => {
-                AfterDelivery::Move(a["move:".len()..].trim().to_string())
-            }
-            Some(other) => {
-                return Err(self.err(
-                    r.after.as_ref().map(|a| a.span()).unwrap_or(m.span()),
-                    &key("after"),
-                    format!("unknown value `{other}` for `{}`", key("after")),
-                    Some("use \"none\", \"seen\", \"delete\" or \"move:Folder\"".into()),
-                ));
-            }
-        };
-        let folders = match &r.folders {
-            Some(f) if !f.is_empty() => f.clone(),
-            _ => vec![DEFAULT_IMAP_FOLDER.to_string()],
-        };
+        let ca_file = self.ca_file(table, r.ca_file)?;
         Ok(ImapConfig {
             port: r.port.unwrap_or(match security {
                 Security::Tls => 993,
@@ -1015,9 +1090,9 @@ impl Resolver<'_> {
             security,
             username,
             password,
-            folders,
+            folders: Vec::new(),
             ca_file,
-            after,
+            after: AfterDelivery::None,
             timeout: DEFAULT_IMAP_TIMEOUT,
         })
     }
@@ -1099,11 +1174,19 @@ impl Resolver<'_> {
                 ));
             }
         }
+        // A `maildir` key or an `[delivery.imap]` table says where the digest goes by itself.
+        let implied = if d.maildir.is_some() {
+            "maildir"
+        } else if d.imap.is_some() {
+            "imap"
+        } else {
+            "smtp"
+        };
         let transport = match d
             .transport
             .as_ref()
             .map(|t| t.get_ref().as_str())
-            .unwrap_or("smtp")
+            .unwrap_or(implied)
         {
             "smtp" => {
                 let smtp = raw.smtp.as_ref().ok_or_else(|| {
@@ -1121,6 +1204,51 @@ impl Resolver<'_> {
             "sendmail" => Transport::Sendmail {
                 command: d.sendmail_command.clone(),
             },
+            "maildir" => {
+                let dir = d.maildir.as_ref().ok_or_else(|| {
+                    self.err(
+                        raw.delivery.span(),
+                        "delivery.maildir",
+                        "missing key `delivery.maildir` (needed by delivery.transport = \"maildir\")"
+                            .into(),
+                        Some("name the Maildir to file the digest into, e.g. \"~/Mail/Digests\"".into()),
+                    )
+                })?;
+                Transport::Maildir(self.anchor(dir.get_ref().trim()))
+            }
+            "imap" => {
+                let t = d.imap.as_ref().ok_or_else(|| {
+                    self.err(
+                        raw.delivery.span(),
+                        "delivery.imap",
+                        "missing table `[delivery.imap]` (needed by delivery.transport = \"imap\")"
+                            .into(),
+                        Some(
+                            "give it host, username, password_env or password_command, and folder"
+                                .into(),
+                        ),
+                    )
+                })?;
+                let r = t.get_ref();
+                let account = RawImapAccount {
+                    host: &r.host,
+                    port: r.port,
+                    security: &r.security,
+                    username: &r.username,
+                    password_env: &r.password_env,
+                    password_command: &r.password_command,
+                    ca_file: &r.ca_file,
+                };
+                let mut imap = self.imap_account("delivery.imap", t.span(), &account)?;
+                imap.folders = vec![r
+                    .folder
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|f| !f.is_empty())
+                    .unwrap_or(DEFAULT_IMAP_FOLDER)
+                    .to_string()];
+                Transport::Imap(imap)
+            }
             other => {
                 let span = d
                     .transport
@@ -1131,7 +1259,7 @@ impl Resolver<'_> {
                     span,
                     "delivery.transport",
                     format!("unknown transport `{other}` in `delivery.transport`"),
-                    suggest(other, &["smtp", "sendmail"]),
+                    suggest(other, &["smtp", "sendmail", "maildir", "imap"]),
                 ));
             }
         };
@@ -1403,6 +1531,53 @@ keywords = ["rust"]
     }
 
     #[test]
+    fn delivery_into_a_mailbox_is_implied_by_its_key_and_its_table_is_checked() {
+        let at = |extra: &str| {
+            GOOD.replacen(
+                "to = [\"me@example.org\"]\n",
+                &format!("to = [\"me@example.org\"]\n{extra}"),
+                1,
+            )
+        };
+        let c = parse(&at("maildir = \"~/Mail/Digests\"\n")).unwrap();
+        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap();
+        match &c.delivery.transport {
+            Transport::Maildir(p) => assert_eq!(p, &home.join("Mail/Digests")),
+            other => panic!("{other:?}"),
+        }
+        assert!(c.delivery.destination().starts_with("into the Maildir "));
+
+        let imap = "[delivery.imap]\nhost = \"imap.example.org\"\nusername = \"me\"\npassword_env = \"P\"\nfolder = \"Digests\"\n";
+        let text = GOOD.replacen("[smtp]", &format!("{imap}\n[smtp]"), 1);
+        let c = parse(&text).unwrap();
+        match &c.delivery.transport {
+            Transport::Imap(i) => {
+                assert_eq!((i.port, i.security), (993, Security::Tls));
+                assert_eq!(i.folders, vec!["Digests".to_string()]);
+                assert_eq!(i.after, AfterDelivery::None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            c.delivery.destination(),
+            "into folder Digests of me@imap.example.org"
+        );
+        let (_, key, _, _) = invalid(&text.replace("username = \"me\"\n", ""));
+        assert_eq!(key, "delivery.imap.username");
+        let (_, key, _, _) = invalid(&text.replace("folder", "mailbox"));
+        assert_eq!(key, "delivery.imap.mailbox", "{key}");
+
+        let (_, key, _, hint) = invalid(&at("transport = \"imap\"\n"));
+        assert_eq!(key, "delivery.imap");
+        assert!(hint.unwrap().contains("host"));
+        let (_, key, _, _) = invalid(&at("transport = \"maildir\"\n"));
+        assert_eq!(key, "delivery.maildir");
+        let (_, key, _, hint) = invalid(&at("transport = \"maildr\"\n"));
+        assert_eq!(key, "delivery.transport");
+        assert!(hint.unwrap().contains("maildir"));
+    }
+
+    #[test]
     fn ranking_keys_resolve_and_a_wrong_value_is_named() {
         let c = parse(GOOD).unwrap();
         assert_eq!(c.grouping.lead_stories, crate::group::DEFAULT_LEAD_STORIES);
@@ -1455,7 +1630,7 @@ keywords = ["rust"]
         assert_eq!(message, "unknown key `recipents` in [delivery]");
         assert_eq!(
             hint.as_deref(),
-            Some("known keys: from, to, transport, sendmail_command, list_id")
+            Some("known keys: from, to, transport, sendmail_command, list_id, maildir, imap")
         );
         let text = GOOD.replace("lookback =", "lookbak =");
         let (line, key, _, hint) = invalid(&text);

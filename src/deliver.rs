@@ -1,4 +1,5 @@
-//! Delivery: one MIME message to every recipient, through SMTP or a local sendmail.
+//! Delivery: one MIME message to every recipient, through SMTP or a local sendmail, or filed
+//! into the reader's own mailbox (a local Maildir, or an IMAP folder by APPEND).
 
 use chrono::{DateTime, Utc};
 use lettre::message::{header, Mailbox, MultiPart, SinglePart};
@@ -9,10 +10,13 @@ use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::{AsyncSendmailTransport, AsyncTransport, Message, Tokio1Executor};
 use sha2::{Digest as _, Sha256};
+use std::io::Write as _;
+use std::path::Path;
 
 use crate::config::{DeliveryConfig, Security, SmtpConfig, Transport};
 use crate::render::Rendered;
 use crate::sources::http::error_chain;
+use crate::sources::imap::Appender;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeliverError {
@@ -32,6 +36,19 @@ pub enum DeliverError {
     },
     #[error("sendmail delivery failed: {0}")]
     Sendmail(String),
+    #[error("cannot file the digest into the Maildir `{path}`")]
+    Maildir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot file the digest into folder `{folder}` of {account}")]
+    Imap {
+        account: String,
+        folder: String,
+        #[source]
+        source: Box<crate::sources::imap::ImapError>,
+    },
 }
 
 /// The message as `run` hands it over, with its Message-ID for the records.
@@ -216,6 +233,22 @@ where
                     })
                 })
         }
+        Transport::Maildir(dir) => file_into_maildir(dir, out, at_point_of_no_return),
+        Transport::Imap(imap) => {
+            let fail = |source| DeliverError::Imap {
+                account: format!("{}@{}", imap.username, imap.host),
+                folder: imap.folders.first().cloned().unwrap_or_default(),
+                source: Box::new(source),
+            };
+            let appender = Appender::open(imap).await.map_err(fail)?;
+            if let Err(e) = at_point_of_no_return() {
+                appender.close().await;
+                return Err(DeliverError::Build(format!(
+                    "cannot record the digest before filing it: {e}"
+                )));
+            }
+            appender.append(&out.formatted()).await.map_err(fail)
+        }
         Transport::Sendmail { command } => {
             at_point_of_no_return().map_err(|e| DeliverError::Build(e.to_string()))?;
             let t = match command {
@@ -228,6 +261,72 @@ where
                 .map_err(|e| DeliverError::Sendmail(error_chain(&e)))
         }
     }
+}
+
+/// Files the message the way a delivery agent does (maildir(5)): written and synced under
+/// `tmp/`, then renamed into `new/`, so a reader never sees half a digest. The rename is the
+/// moment of delivery; the digest is recorded as pending just before it.
+fn file_into_maildir<F, E>(
+    dir: &Path,
+    out: &Outgoing,
+    at_point_of_no_return: F,
+) -> Result<(), DeliverError>
+where
+    F: FnOnce() -> Result<(), E>,
+    E: std::fmt::Display,
+{
+    let fail = |source| DeliverError::Maildir {
+        path: dir.display().to_string(),
+        source,
+    };
+    for sub in ["tmp", "new", "cur"] {
+        std::fs::create_dir_all(dir.join(sub)).map_err(fail)?;
+    }
+    let name = maildir_name();
+    let tmp = dir.join("tmp").join(&name);
+    let written = (|| {
+        let mut f = std::fs::File::create_new(&tmp)?;
+        f.write_all(&out.formatted())?;
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
+    if let Err(e) = at_point_of_no_return() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(DeliverError::Build(format!(
+            "cannot record the digest before filing it: {e}"
+        )));
+    }
+    std::fs::rename(&tmp, dir.join("new").join(&name)).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })
+}
+
+/// A Maildir file name unique on this host: time, process, a per-process counter, host name
+/// (maildir(5); `/` and `:` in the host name escaped as the convention asks).
+fn maildir_name() -> String {
+    static FILED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+        .replace('/', "\\057")
+        .replace(':', "\\072");
+    format!(
+        "{}.M{}P{}Q{}.{host}",
+        now.as_secs(),
+        now.subsec_micros(),
+        std::process::id(),
+        FILED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
 }
 
 fn tls_parameters(smtp: &SmtpConfig) -> Result<TlsParameters, DeliverError> {

@@ -39,7 +39,8 @@
 //!    the caps (per topic, per source, total, reading time), each with its reason.
 //! 5. [`render`] fills the Tera templates (built in, or the user's), keeping the HTML part
 //!    within `[digest] max_bytes` by cutting the lowest-ranked stories to titles, then out;
-//!    [`deliver`] builds one MIME message and hands it to SMTP (driven step by step) or sendmail.
+//!    [`deliver`] builds one MIME message and hands it to SMTP (driven step by step) or
+//!    sendmail, or files it into a Maildir (`tmp/` then `new/`) or an IMAP folder (APPEND).
 //! 6. [`state`] remembers sources, validators, health and deliveries. A digest's items are
 //!    recorded, as *pending*, when the SMTP server has agreed to take the message, confirmed
 //!    when it accepts it and removed if it refuses; a pending digest left by a crash is settled

@@ -211,9 +211,9 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
                 eprintln!("nothing new: no digest sent");
             } else if report.sent && !cli.quiet {
                 eprintln!(
-                    "sent: {} stories to {}",
+                    "sent: {} stories {}",
                     report.stories,
-                    cfg.delivery.to.join(", ")
+                    cfg.delivery.destination()
                 );
             }
             Ok(exit_for(&report))
@@ -227,12 +227,12 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             let cfg = load(&cli)?;
             let findings = runtime()?.block_on(tidings::check::run(&cfg, !*offline));
             println!(
-                "{}: config OK ({} feeds, {} mailboxes, {} topics; digest to {})",
+                "{}: config OK ({} feeds, {} mailboxes, {} topics; digest {})",
                 cfg.path.display(),
                 cfg.feeds.len(),
                 cfg.mailboxes.len(),
                 cfg.topics.len(),
-                cfg.delivery.to.join(", ")
+                cfg.delivery.destination()
             );
             for f in &findings {
                 println!("{f}");

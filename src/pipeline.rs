@@ -931,7 +931,7 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
         .collect();
     report.message_id = Some(outgoing.message_id.clone());
     if dry_run {
-        println!("Would send to: {}", cfg.delivery.to.join(", "));
+        println!("Would send {}", cfg.delivery.destination());
         println!("Subject: {}", rendered.subject);
         println!();
         println!("{}", rendered.text);

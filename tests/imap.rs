@@ -74,6 +74,13 @@ impl Imap {
 
     /// (UID, flags) of every message in `folder`, read over IMAPS; `None` if the folder is missing.
     fn flags(&self, folder: &str) -> Option<Vec<(u32, Vec<String>)>> {
+        self.messages(folder, false)
+            .map(|m| m.into_iter().map(|(uid, flags, _)| (uid, flags)).collect())
+    }
+
+    /// (UID, flags, body if asked for) of every message in `folder`, read over IMAPS without
+    /// marking anything read; `None` if the folder is missing.
+    fn messages(&self, folder: &str, bodies: bool) -> Option<Vec<Stored>> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -115,11 +122,17 @@ impl Imap {
             }
             let mut out = Vec::new();
             {
-                let mut stream = s.uid_fetch("1:*", "(UID FLAGS)").await.unwrap();
+                let query = if bodies {
+                    "(UID FLAGS BODY.PEEK[])"
+                } else {
+                    "(UID FLAGS)"
+                };
+                let mut stream = s.uid_fetch("1:*", query).await.unwrap();
                 while let Some(f) = stream.next().await {
                     let f = f.unwrap();
                     let flags = f.flags().map(|fl| format!("{fl:?}")).collect();
-                    out.push((f.uid.unwrap(), flags));
+                    let body = f.body().unwrap_or_default().to_vec();
+                    out.push((f.uid.unwrap(), flags, body));
                 }
             }
             let _ = s.logout().await;
@@ -127,6 +140,9 @@ impl Imap {
         })
     }
 }
+
+/// One message as the server holds it: UID, flags, body (when fetched).
+type Stored = (u32, Vec<String>, Vec<u8>);
 
 fn is_seen(flags: &[String]) -> bool {
     flags.iter().any(|f| f == "Seen")
@@ -909,4 +925,120 @@ fn real_newsletters_over_imap_give_the_stories_they_give_from_files() {
     assert_eq!(imap_stories, file_stories);
     assert_eq!(imap_attention, file_attention);
     assert!(!file_attention.is_empty());
+}
+
+/// A config whose digest is filed into `folder` of the test account over STARTTLS
+/// (`[delivery] transport = "imap"`), made from the local fixture Maildir; no SMTP at all.
+fn imap_delivery_config(dir: &Path, imap: &Imap, folder: &str, password_var: &str) -> PathBuf {
+    let local = empty_maildir(dir, "Local");
+    let issue = "1795700000.M1P100.fixture";
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/maildir/new")
+            .join(issue),
+        local.join("new").join(issue),
+    )
+    .unwrap();
+    let text = format!(
+        r#"
+[digest]
+title = "Filed digest"
+lookback = "3650d"
+
+[state]
+path = "state/tidings.db"
+
+[delivery]
+from = "Tidings <digest@example.org>"
+to = ["{user}@example.org"]
+transport = "imap"
+
+[delivery.imap]
+host = "{host}"
+port = {port}
+security = "starttls"
+username = "{user}"
+password_env = "{password_var}"
+ca_file = "{ca}"
+folder = "{folder}"
+
+[[mailboxes]]
+type = "maildir"
+name = "Local"
+path = "Local"
+"#,
+        host = imap.host,
+        port = imap.port,
+        user = imap.user,
+        ca = var("TIDINGS_TEST_CA"),
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_digest_filed_into_an_imap_folder_arrives_once_unread_and_a_refusal_loses_nothing() {
+    let imap = Imap::get();
+    let dir = tempfile::tempdir().unwrap();
+    let folder = format!("Digests{}", nonce());
+    let cfg = imap_delivery_config(dir.path(), &imap, &folder, IMAP_PASSWORD_VAR);
+
+    // A wrong password: a clear error naming the account and folder, without the secret,
+    // and nothing counted as delivered.
+    let wrong = "not-the-password-7d1f";
+    let refused = tidings(&cfg, &["run"], &[(IMAP_PASSWORD_VAR, wrong)]);
+    assert_ne!(refused.status.code(), Some(0));
+    let err = stderr(&refused);
+    assert!(
+        err.contains(&format!("folder `{folder}` of {}@{}", imap.user, imap.host)),
+        "{err}"
+    );
+    assert!(err.contains("login"), "{err}");
+    assert!(!err.contains(wrong), "the password leaked: {err}");
+    assert!(imap.messages(&folder, false).is_none(), "nothing is filed");
+
+    // `check` logs in and says the folder will be created, creating nothing.
+    let env = [(IMAP_PASSWORD_VAR, imap.password.as_str())];
+    let check = tidings(&cfg, &["check"], &env);
+    let out = stdout(&check);
+    assert!(
+        out.contains("will be created at the first delivery"),
+        "{out}{}",
+        stderr(&check)
+    );
+    assert!(imap.messages(&folder, false).is_none());
+
+    // The right one: the folder is created and holds the digest, one complete message, unread.
+    let first = tidings(&cfg, &["run"], &env);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let filed = imap
+        .messages(&folder, true)
+        .expect("the folder was created");
+    assert_eq!(filed.len(), 1, "{filed:?}");
+    let (_, flags, body) = &filed[0];
+    assert!(!is_seen(flags), "filed as read: {flags:?}");
+    let raw = String::from_utf8_lossy(body);
+    let msg = mail_parser::MessageParser::default()
+        .parse(body.as_slice())
+        .unwrap();
+    assert_eq!(
+        msg.subject().map(|s| s.starts_with("Filed digest")),
+        Some(true),
+        "{raw}"
+    );
+    assert!(
+        msg.body_html(0).is_some() && msg.body_text(0).is_some(),
+        "{raw}"
+    );
+    let text = digest_text(&raw);
+    assert!(
+        text.contains("Rust compiler cuts incremental build times in half"),
+        "{text}"
+    );
+
+    // Everything was recorded as delivered: a second run files nothing.
+    let second = tidings(&cfg, &["run"], &env);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(imap.messages(&folder, false).unwrap().len(), 1);
 }

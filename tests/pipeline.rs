@@ -517,7 +517,7 @@ fn dry_run_prints_the_digest_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(2));
     let printed = stdout(&out);
     assert!(
-        printed.contains(&format!("Would send to: {}", to[0])),
+        printed.contains(&format!("Would send to {}", to[0])),
         "{printed}"
     );
     assert!(printed.contains("https://fixture-daily.example.com/science/glacier-retreat"));
@@ -1115,4 +1115,94 @@ fn a_senders_standing_block_is_left_out_of_its_next_issue() {
         assert!(second.contains(&format!("Issue 2 story {k}")), "{second}");
     }
     assert!(!second.contains("Advertise in Quay Notes"), "{second}");
+}
+
+#[test]
+fn a_digest_filed_into_a_maildir_appears_whole_once_and_a_failure_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = empty_maildir(dir.path(), "Newsletters");
+    let issue = "1795700000.M1P100.fixture";
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/maildir/new")
+            .join(issue),
+        local.join("new").join(issue),
+    )
+    .unwrap();
+    let filed = dir.path().join("Mail/Digests");
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+[digest]
+title = "Filed digest"
+lookback = "3650d"
+
+[state]
+path = "state/tidings.db"
+
+[delivery]
+from = "Tidings <digest@example.org>"
+to = ["reader@example.org"]
+maildir = "Mail/Digests"
+
+[[mailboxes]]
+type = "maildir"
+path = "Newsletters"
+"#,
+    )
+    .unwrap();
+
+    // Where the Maildir should be there is a file: a clear error, nothing recorded.
+    std::fs::create_dir_all(filed.parent().unwrap()).unwrap();
+    std::fs::write(&filed, "not a directory").unwrap();
+    let check = tidings(&cfg, &["check", "--offline"], &[]);
+    assert_ne!(check.status.code(), Some(0), "{}", stdout(&check));
+    let failed = tidings(&cfg, &["run"], &[]);
+    assert_ne!(failed.status.code(), Some(0));
+    let err = stderr(&failed);
+    assert!(
+        err.contains(&format!(
+            "cannot file the digest into the Maildir `{}`",
+            filed.display()
+        )),
+        "{err}"
+    );
+
+    // With the way clear, the same stories are filed: one message in new/, none left in tmp/.
+    std::fs::remove_file(&filed).unwrap();
+    let check = tidings(&cfg, &["check", "--offline"], &[]);
+    assert_eq!(check.status.code(), Some(0), "{}", stdout(&check));
+    assert!(stdout(&check).contains("will be created at the first delivery"));
+    let first = tidings(&cfg, &["run"], &[]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("into the Maildir"),
+        "{}",
+        stderr(&first)
+    );
+    let files = |sub: &str| -> Vec<PathBuf> {
+        std::fs::read_dir(filed.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    };
+    let new = files("new");
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert!(files("tmp").is_empty());
+    let raw = read_to_string(&new[0]);
+    let m = parse(&raw);
+    assert!(m.subject.starts_with("Filed digest"), "{}", m.subject);
+    assert!(
+        m.text
+            .contains("Rust compiler cuts incremental build times in half"),
+        "{}",
+        m.text
+    );
+    assert!(m.html.contains("<html"), "{}", m.html);
+
+    // Recorded as delivered: a second run has nothing to file.
+    let second = tidings(&cfg, &["run"], &[]);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    assert_eq!(files("new").len(), 1);
 }

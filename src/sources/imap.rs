@@ -11,6 +11,7 @@
 //!   arriving twice.
 //! - A dropped connection or a timeout is retried once from a fresh connection; a wrong password
 //!   is not retried. Either way the failure is this mailbox's, not the run's.
+//! - [`Appender`] files the digest into a folder when that is how it is delivered.
 //! - [`apply_after`] runs only after the digest was accepted by SMTP and recorded: it marks the
 //!   messages `\Seen`, moves them, or deletes them, as `after` says.
 
@@ -172,6 +173,78 @@ pub async fn check(cfg: &MailboxConfig) -> Result<usize, ImapError> {
     }
     let _ = session.logout().await;
     Ok(imap.folders.len())
+}
+
+/// A logged-in session ready to file the digest into its folder (`[delivery] transport =
+/// "imap"`). Opening it does everything that can fail before the digest is committed to:
+/// connect, log in, and create the folder if the account has none of that name.
+pub struct Appender {
+    session: ImapSession,
+    addr: String,
+    folder: String,
+    timeout: Duration,
+}
+
+impl Appender {
+    pub async fn open(imap: &ImapConfig) -> Result<Appender, ImapError> {
+        let addr = format!("{}:{}", imap.host, imap.port);
+        let folder = imap
+            .folders
+            .first()
+            .cloned()
+            .unwrap_or_else(|| crate::config::DEFAULT_IMAP_FOLDER.to_string());
+        let mut session = connect(imap, &password(&imap.password)?).await?;
+        if !folder_exists(&mut session, imap.timeout, &addr, &folder).await {
+            within(imap.timeout, &addr, "CREATE", session.create(&folder)).await?;
+        }
+        Ok(Appender {
+            session,
+            addr,
+            folder,
+            timeout: imap.timeout,
+        })
+    }
+
+    /// APPENDs the message, unread; returns once the server answered OK, which is the
+    /// moment it has the message.
+    pub async fn append(mut self, message: &[u8]) -> Result<(), ImapError> {
+        within(
+            self.timeout,
+            &self.addr,
+            "APPEND",
+            self.session.append(&self.folder, None, None, message),
+        )
+        .await?;
+        let _ = tokio::time::timeout(self.timeout, self.session.logout()).await;
+        Ok(())
+    }
+
+    /// Leaves without filing anything.
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(self.timeout, self.session.logout()).await;
+    }
+}
+
+/// `tidings check` for `[delivery] transport = "imap"`: logs in and says whether the folder
+/// the digest goes into exists (it is created at the first delivery if not). Changes nothing.
+pub async fn check_append(imap: &ImapConfig) -> Result<bool, ImapError> {
+    let addr = format!("{}:{}", imap.host, imap.port);
+    let folder = imap.folders.first().map(String::as_str).unwrap_or_default();
+    let mut session = connect(imap, &password(&imap.password)?).await?;
+    let exists = folder_exists(&mut session, imap.timeout, &addr, folder).await;
+    let _ = tokio::time::timeout(imap.timeout, session.logout()).await;
+    Ok(exists)
+}
+
+async fn folder_exists(
+    session: &mut ImapSession,
+    limit: Duration,
+    addr: &str,
+    folder: &str,
+) -> bool {
+    within(limit, addr, "STATUS", session.status(folder, "(MESSAGES)"))
+        .await
+        .is_ok()
 }
 
 /// The server's folder names (at most 30), or none if it will not say.
