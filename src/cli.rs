@@ -4,11 +4,22 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// Shown by `--help` and as the man page's closing section.
+const AFTER_HELP: &str = "\
+Start with `tidings init`, then `tidings preview --open`; cron or a systemd timer runs \
+`tidings run`. Every key of the config is documented in config.example.toml (installed \
+under /usr/share/doc/tidings/).
+
+Exit status: 0 done (a digest was delivered, or there was nothing new); 1 fatal (bad config, \
+unusable state, delivery failed: nothing is marked sent); 2 done, but some sources failed; \
+3 another run holds the state database.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tidings",
     version,
-    about = "The newsletters and feeds you follow, as one clean email digest"
+    about = "The newsletters and feeds you follow, as one clean email digest",
+    after_long_help = AFTER_HELP
 )]
 pub struct Cli {
     /// Config file [default: $TIDINGS_CONFIG, then $XDG_CONFIG_HOME/tidings/config.toml]
@@ -140,6 +151,18 @@ pub enum Command {
         /// Write to this file instead of stdout.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+    },
+    /// Print the shell completion script for SHELL, e.g.
+    /// `tidings completions bash > ~/.local/share/bash-completion/completions/tidings`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `tidings man | man -l -`, or write it and one page per
+    /// subcommand (tidings-run.1, …) into DIR.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 

@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use tidings::config::{self, Config};
 use tidings::edit::{self, ConfigFile};
 use tidings::links::Cleaner;
@@ -319,6 +319,34 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
         Command::Topics { action } => topics_command(&cli, action),
         Command::ImportOpml { file } => import_opml(&cli, file),
         Command::ExportOpml { out } => export_opml(&cli, out.as_deref()),
+        Command::Completions { shell } => {
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "tidings", &mut buf);
+            write_stdout(&buf)
+        }
+        Command::Man { dir: Some(dir) } => {
+            std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(Cli::command(), dir))
+                .with_context(|| format!("cannot write the man pages into `{}`", dir.display()))?;
+            Ok(EXIT_OK)
+        }
+        Command::Man { dir: None } => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut buf)
+                .context("cannot render the man page")?;
+            write_stdout(&buf)
+        }
+    }
+}
+
+/// Writes generated text to stdout; a reader that stopped reading (`| head`) is no error.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<u8> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(EXIT_OK),
+        Err(e) => Err(e).context("cannot write to stdout"),
+        Ok(()) => Ok(EXIT_OK),
     }
 }
 

@@ -605,3 +605,73 @@ fn podcasts_and_videos_get_listen_and_watch_lines() {
     assert!(!text.contains("Sharpening a gouge"), "{text}");
     assert!(text.contains("A tour of the new lathe"), "{text}");
 }
+
+/// `tidings completions SHELL` and `tidings man` need no config, name every subcommand, and
+/// stop quietly when the reader closes the pipe.
+#[test]
+fn completions_and_the_man_page_cover_every_subcommand_without_a_config() {
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .args(args)
+            .env_remove("TIDINGS_CONFIG")
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .output()
+            .unwrap()
+    };
+    let subcommands = [
+        "init",
+        "preview",
+        "run",
+        "daemon",
+        "check",
+        "sources",
+        "clean-url",
+        "feeds",
+    ];
+    let man = run(&["man"]);
+    assert_eq!(man.status.code(), Some(0), "{}", stderr(&man));
+    let page = stdout(&man);
+    assert!(page.contains(".TH tidings 1"), "{page}");
+    for sub in subcommands {
+        assert!(
+            page.contains(&format!("tidings\\-{}", sub.replace('-', "\\-"))),
+            "{sub}: {page}"
+        );
+    }
+    for (shell, registers) in [
+        ("bash", "complete -F _tidings"),
+        ("zsh", "#compdef tidings"),
+        ("fish", "complete -c tidings"),
+    ] {
+        let out = run(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let script = stdout(&out);
+        assert!(script.contains(registers), "{shell}: {script}");
+        for sub in subcommands {
+            assert!(script.contains(sub), "{shell} lacks {sub}");
+        }
+    }
+    let wrong = run(&["completions", "cmd.exe"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        stderr(&wrong).contains("possible values"),
+        "{}",
+        stderr(&wrong)
+    );
+
+    assert!(page.contains("Exit status"), "{page}");
+
+    // `man --dir`: one page per subcommand, each a page of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("man1");
+    let out = run(&["man", "--dir", pages.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for sub in subcommands {
+        let page = read_to_string(&pages.join(format!("tidings-{sub}.1")));
+        assert!(
+            page.contains(&format!(".TH tidings-{sub} 1")),
+            "{sub}: {page}"
+        );
+    }
+    assert!(read_to_string(&pages.join("tidings-run.1")).contains("\\-\\-dry\\-run"));
+}
