@@ -65,6 +65,20 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
         .map(|_| String::new())
         .map_err(|e| e.to_string());
     out.push(finding("templates render".into(), templates));
+    if let Some(schedule) = &cfg.digest.schedule {
+        let tz = cfg.digest.timezone;
+        let next = schedule
+            .next_after(Utc::now(), tz)
+            .map(|t| {
+                format!(
+                    "{}; next {}",
+                    schedule.describe().trim_end_matches('.'),
+                    t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M %Z")
+                )
+            })
+            .ok_or_else(|| "it never fires".to_string());
+        out.push(finding("schedule".into(), next));
+    }
     match &cfg.delivery.transport {
         Transport::Smtp(smtp) => {
             if let (Some(_), Some(secret)) = (&smtp.username, &smtp.password) {

@@ -1420,28 +1420,18 @@ pub(crate) fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Parses durations like `30s`, `15m`, `12h`, `7d`, `2w`, `500ms`.
+/// Parses durations as humantime reads them: `30s`, `15m`, `12h`, `7d`, `2w`, `500ms`, and
+/// combinations such as `1h 30m` or `2days`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| "missing a unit (s, m, h, d or w)".to_string())?;
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| "expected a whole number before the unit".to_string())?;
-    let secs = match unit.trim() {
-        "ms" => return Ok(Duration::from_millis(n)),
-        "s" => 1,
-        "m" | "min" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        other => return Err(format!("unknown unit `{other}`")),
-    };
-    n.checked_mul(secs)
-        .map(Duration::from_secs)
-        .ok_or_else(|| "too large".to_string())
+    humantime::parse_duration(s.trim()).map_err(|e| match e {
+        humantime::DurationError::UnknownUnit { unit, .. } => format!(
+            "unknown unit `{unit}` (use ms, s, m or min, h, d, w, or words such as \"2days\")"
+        ),
+        humantime::DurationError::NumberExpected(_) => {
+            "expected a number, then a unit (\"30s\", \"7d\")".into()
+        }
+        other => other.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -1655,7 +1645,7 @@ keywords = ["rust"]
             message.starts_with("invalid URL `https://exa mple.org/`"),
             "{message}"
         );
-        let (line, key, _, hint) = invalid(&GOOD.replace("\"3d\"", "\"3 days\""));
+        let (line, key, _, hint) = invalid(&GOOD.replace("\"3d\"", "\"3 eons\""));
         assert_eq!((line, key.as_str()), (4, "digest.lookback"));
         assert!(hint.is_some());
         let (_, key, _, hint) =
@@ -1728,6 +1718,9 @@ keywords = ["rust"]
         assert_eq!(parse_duration("2w"), Ok(Duration::from_secs(1_209_600)));
         assert!(parse_duration("7").is_err());
         assert!(parse_duration("d").is_err());
-        assert!(parse_duration("3 years").is_err());
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5_400)));
+        assert_eq!(parse_duration("90min"), Ok(Duration::from_secs(5_400)));
+        assert_eq!(parse_duration("2days"), Ok(Duration::from_secs(172_800)));
+        assert!(parse_duration("3 fortnights").is_err());
     }
 }

@@ -1,144 +1,84 @@
 //! When digests go out: cron schedules in a time zone, and digest periods.
 //!
-//! A schedule is a cron expression of five fields (`minute hour day-of-month month day-of-week`)
-//! or six (seconds first), each `*`, a number, a range `a-b`, a step `*/n` or `a-b/n`, or a list
-//! of those. As in Vixie cron, when both day fields are restricted a day matching either counts.
-//! Times are wall-clock times in the configured zone and stay right across DST changes: a time
-//! that does not exist (the spring-forward gap) fires at the first instant after the gap, and a
-//! time that exists twice (fall back) fires once, at its first occurrence.
+//! A schedule is a cron expression as people write it in a crontab, read by `croner`: five
+//! fields (`minute hour day-of-month month day-of-week`) or six (seconds first); `*`, numbers,
+//! ranges, steps and lists; names of days and months (`MON-FRI`, `JAN`); `@daily`, `@weekly`
+//! and the other nicknames; `L`, `W` and `#`. As in Vixie cron, when both day fields are
+//! restricted a day matching either counts.
+//!
+//! croner is asked about wall-clock times only (a naive local time posing as UTC); turning
+//! them into instants is ours, so DST behaves as a crontab user expects: a time that does not
+//! exist (the spring-forward gap) fires at the first instant after the gap, and a time that
+//! exists twice (fall back) fires once, at its first occurrence.
 
-use chrono::{
-    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
-    Timelike, Utc,
-};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
+use croner::parser::{CronParser, Seconds, Year};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ScheduleError(String);
 
 /// A parsed cron expression.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Schedule {
-    seconds: Vec<u32>,
-    minutes: Vec<u32>,
-    hours: Vec<u32>,
-    days: Vec<u32>,
-    months: Vec<u32>,
-    weekdays: Vec<u32>,
-    days_restricted: bool,
-    weekdays_restricted: bool,
+    cron: croner::Cron,
 }
 
-fn field(text: &str, min: u32, max: u32, name: &str) -> Result<(Vec<u32>, bool), ScheduleError> {
-    let bad = |why: &str| ScheduleError(format!("{name} field `{text}`: {why}"));
-    let mut values = Vec::new();
-    for part in text.split(',') {
-        let (range, step) = match part.split_once('/') {
-            Some((r, s)) => (
-                r,
-                s.parse::<u32>()
-                    .map_err(|_| bad("the step must be a number"))?,
-            ),
-            None => (part, 1),
-        };
-        if step == 0 {
-            return Err(bad("a step of 0"));
-        }
-        let (lo, hi) = if range == "*" {
-            (min, max)
-        } else if let Some((a, b)) = range.split_once('-') {
-            (
-                a.parse().map_err(|_| bad("not a number"))?,
-                b.parse().map_err(|_| bad("not a number"))?,
-            )
-        } else {
-            let v: u32 = range.parse().map_err(|_| bad("not a number"))?;
-            (v, if part.contains('/') { max } else { v })
-        };
-        // Sunday may be written 7 as well as 0.
-        let upper = if name == "day-of-week" { 7 } else { max };
-        if lo < min || hi > upper || lo > hi {
-            return Err(bad(&format!("out of range {min}-{max}")));
-        }
-        values.extend((lo..=hi).step_by(step as usize).map(|v| {
-            if name == "day-of-week" {
-                v % 7
-            } else {
-                v
-            }
-        }));
+impl PartialEq for Schedule {
+    fn eq(&self, other: &Schedule) -> bool {
+        self.cron.as_str() == other.cron.as_str()
     }
-    values.sort_unstable();
-    values.dedup();
-    Ok((values, text != "*"))
 }
+
+impl Eq for Schedule {}
 
 impl std::str::FromStr for Schedule {
     type Err = ScheduleError;
 
     fn from_str(s: &str) -> Result<Schedule, ScheduleError> {
-        let parts: Vec<&str> = s.split_whitespace().collect();
-        let (sec, rest) = match parts.len() {
-            5 => ("0", &parts[..]),
-            6 => (parts[0], &parts[1..]),
-            n => return Err(ScheduleError(format!("a schedule has 5 fields (minute hour day month weekday) or 6 (seconds first), not {n}"))),
-        };
-        let (days, days_restricted) = field(rest[2], 1, 31, "day-of-month")?;
-        let (weekdays, weekdays_restricted) = field(rest[4], 0, 6, "day-of-week")?;
-        Ok(Schedule {
-            seconds: field(sec, 0, 59, "second")?.0,
-            minutes: field(rest[0], 0, 59, "minute")?.0,
-            hours: field(rest[1], 0, 23, "hour")?.0,
-            days,
-            months: field(rest[3], 1, 12, "month")?.0,
-            weekdays,
-            days_restricted,
-            weekdays_restricted,
-        })
+        let fields = s.split_whitespace().count();
+        if !s.trim_start().starts_with('@') && !(5..=6).contains(&fields) {
+            return Err(ScheduleError(format!(
+                "a schedule has 5 fields (minute hour day month weekday) or 6 (seconds first), not {fields}"
+            )));
+        }
+        let parser = CronParser::builder()
+            .seconds(Seconds::Optional)
+            .year(Year::Disallowed)
+            // Vixie cron: both day fields restricted means either day counts.
+            .dom_and_dow(false)
+            .build();
+        parser
+            .parse(s)
+            .map(|cron| Schedule { cron })
+            .map_err(|e| ScheduleError(format!("`{}`: {e}", s.trim())))
     }
 }
 
 impl Schedule {
-    fn day_matches(&self, d: NaiveDate) -> bool {
-        if !self.months.contains(&d.month()) {
-            return false;
-        }
-        let dom = self.days.contains(&d.day());
-        let dow = self.weekdays.contains(&d.weekday().num_days_from_sunday());
-        match (self.days_restricted, self.weekdays_restricted) {
-            (true, true) => dom || dow,
-            (true, false) => dom,
-            (false, true) => dow,
-            (false, false) => true,
-        }
-    }
-
     /// The first firing strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
-        let local_after = after.with_timezone(&tz).naive_local();
-        let mut day = local_after.date();
-        // Four years covers every day-of-month/month/weekday combination that exists.
-        for _ in 0..(366 * 4) {
-            if self.day_matches(day) {
-                for &h in &self.hours {
-                    for &m in &self.minutes {
-                        for &s in &self.seconds {
-                            let Some(t) = NaiveTime::from_hms_opt(h, m, s) else {
-                                continue;
-                            };
-                            if let Some(instant) =
-                                resolve(tz, day.and_time(t)).filter(|i| *i > after)
-                            {
-                                return Some(instant);
-                            }
-                        }
-                    }
-                }
+        let mut wall = after.with_timezone(&tz).naive_local();
+        // A few steps at most: only a firing in the repeated hour after a fall-back (already
+        // passed) or one resolved into an instant already passed is stepped over.
+        for _ in 0..64 {
+            let next = self
+                .cron
+                .find_next_occurrence(&Utc.from_utc_datetime(&wall), false)
+                .ok()?
+                .naive_utc();
+            if let Some(instant) = resolve(tz, next).filter(|i| *i > after) {
+                return Some(instant);
             }
-            day = day.succ_opt()?;
+            wall = next;
         }
         None
+    }
+
+    /// In words, for `tidings check`: "At 07:00 on Monday through Friday".
+    pub fn describe(&self) -> String {
+        self.cron.describe()
     }
 }
 
@@ -299,6 +239,39 @@ mod tests {
             "a * * * *",
             "5-1 * * * *",
         ] {
+            assert!(bad.parse::<Schedule>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn crontab_names_nicknames_and_special_days() {
+        let utc = Tz::UTC;
+        let sat = "2026-11-28T10:00:00Z"; // a Saturday
+        assert_eq!(
+            next("30 6 * * MON-FRI", sat, utc),
+            "2026-11-30T06:30:00+00:00"
+        );
+        assert_eq!(
+            next("0 8 * * sat,sun", sat, utc),
+            "2026-11-29T08:00:00+00:00"
+        );
+        assert_eq!(next("0 0 1 JAN *", sat, utc), "2027-01-01T00:00:00+00:00");
+        assert_eq!(next("@daily", sat, utc), "2026-11-29T00:00:00+00:00");
+        assert_eq!(next("@weekly", sat, utc), "2026-11-29T00:00:00+00:00");
+        assert_eq!(next("@hourly", sat, utc), "2026-11-28T11:00:00+00:00");
+        assert_eq!(
+            next("0 12-18/3 * * *", sat, utc),
+            "2026-11-28T12:00:00+00:00"
+        );
+        // The last day of the month, and the first Monday of it.
+        assert_eq!(next("0 9 L * *", sat, utc), "2026-11-30T09:00:00+00:00");
+        assert_eq!(next("0 9 * * MON#1", sat, utc), "2026-12-07T09:00:00+00:00");
+        // Nicknames keep the DST rules: @daily in Berlin is local midnight.
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        assert_eq!(next("@daily", sat, berlin), "2026-11-28T23:00:00+00:00");
+        let described = "0 7 * * MON-FRI".parse::<Schedule>().unwrap().describe();
+        assert!(described.contains("07:00"), "{described}");
+        for bad in ["0 7 * * FUNDAY", "@fortnightly", "0 7 * * * * *"] {
             assert!(bad.parse::<Schedule>().is_err(), "{bad}");
         }
     }

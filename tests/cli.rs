@@ -675,3 +675,49 @@ fn completions_and_the_man_page_cover_every_subcommand_without_a_config() {
     }
     assert!(read_to_string(&pages.join("tidings-run.1")).contains("\\-\\-dry\\-run"));
 }
+
+/// A crontab-style schedule (names of days, a nickname) is accepted, and `check` says in words
+/// when it fires and when next, in the configured zone; a misspelt day is named.
+#[test]
+fn check_tells_when_a_crontab_schedule_fires_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    let with = |schedule: &str| {
+        format!("[digest]\nschedule = \"{schedule}\"\ntimezone = \"Europe/Berlin\"\n{MINIMAL}")
+    };
+    std::fs::write(&cfg, with("30 6 * * MON-FRI")).unwrap();
+    let out = tidings(
+        &cfg,
+        &["check", "--offline"],
+        &[("TIDINGS_CLI_TEST_SECRET", "x")],
+    );
+    let text = stdout(&out);
+    let line = text
+        .lines()
+        .find(|l| l.contains("schedule"))
+        .unwrap_or_else(|| panic!("no schedule line: {text}"));
+    assert!(line.starts_with("ok"), "{line}");
+    assert!(line.contains("06:30"), "{line}");
+    assert!(
+        ["Mon ", "Tue ", "Wed ", "Thu ", "Fri "]
+            .iter()
+            .any(|d| line.contains(&format!("next {d}"))),
+        "{line}"
+    );
+    assert!(line.contains("CE"), "Berlin time: {line}");
+
+    std::fs::write(&cfg, with("@weekly")).unwrap();
+    let out = tidings(
+        &cfg,
+        &["check", "--offline"],
+        &[("TIDINGS_CLI_TEST_SECRET", "x")],
+    );
+    assert!(stdout(&out).contains("next Sun "), "{}", stdout(&out));
+
+    std::fs::write(&cfg, with("30 6 * * MON-FRY")).unwrap();
+    let out = tidings(&cfg, &["check", "--offline"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains(":2:12: `digest.schedule`"), "{err}");
+    assert!(err.contains("FRY"), "{err}");
+}
