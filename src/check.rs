@@ -61,7 +61,7 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
         ..Default::default()
     };
     let templates = crate::render::Renderer::new(cfg.digest.templates_dir.as_deref())
-        .and_then(|r| r.render(&empty))
+        .and_then(|r| r.strings(cfg.digest.strings.clone()).render(&empty))
         .map(|_| String::new())
         .map_err(|e| e.to_string());
     out.push(finding("templates render".into(), templates));

@@ -123,6 +123,7 @@ struct RawDigest {
     report_failures_after: Option<u32>,
     max_bytes: Option<Spanned<u64>>,
     reading_minutes: Option<usize>,
+    language: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -320,6 +321,9 @@ pub struct DigestConfig {
     pub max_bytes: usize,
     /// About this many minutes of reading at most (`[digest] reading_minutes`).
     pub reading_minutes: Option<usize>,
+    /// The digest's words and dates: `[digest] language` (default from the environment),
+    /// with `strings.toml` in `templates_dir` over them.
+    pub strings: std::sync::Arc<crate::locale::Strings>,
 }
 
 #[derive(Debug, Clone)]
@@ -782,6 +786,7 @@ impl Resolver<'_> {
                 None => DEFAULT_DIGEST_MAX_BYTES,
             },
             reading_minutes: raw.digest.reading_minutes.filter(|&n| n > 0),
+            strings: Default::default(),
         };
         if let (Some(dir), Some(raw_dir)) = (&digest.templates_dir, &raw.digest.templates_dir) {
             if !dir.is_dir() {
@@ -797,6 +802,8 @@ impl Resolver<'_> {
             }
         }
 
+        let mut digest = digest;
+        digest.strings = std::sync::Arc::new(self.strings(&raw, digest.templates_dir.as_deref())?);
         let delivery = self.delivery(&raw)?;
         let fetch = FetchConfig {
             timeout: self.duration(&raw.fetch.timeout, "fetch.timeout", DEFAULT_FETCH_TIMEOUT)?,
@@ -900,7 +907,10 @@ impl Resolver<'_> {
             })
             .collect();
 
-        let grouping = self.grouping(&raw)?;
+        let mut grouping = self.grouping(&raw)?;
+        if raw.grouping.lead_title.is_none() {
+            grouping.lead_title = digest.strings.text("top_stories", None, &[]);
+        }
         let mut filters = Vec::with_capacity(raw.filters.len());
         for (i, f) in raw.filters.iter().enumerate() {
             let r = f.get_ref();
@@ -990,6 +1000,36 @@ impl Resolver<'_> {
             followups,
             // Filled in per run from the sources (their keys) and the clock.
             rank: Default::default(),
+        })
+    }
+
+    /// `[digest] language` (else the environment's) and the user's `strings.toml`.
+    fn strings(
+        &self,
+        raw: &RawConfig,
+        templates_dir: Option<&Path>,
+    ) -> Result<crate::locale::Strings, ConfigError> {
+        let lang = raw.digest.language.as_ref();
+        let code = lang
+            .map(|l| l.get_ref().trim().to_ascii_lowercase())
+            .unwrap_or_else(|| crate::locale::from_environment().to_string());
+        let span = lang.map(|l| l.span()).unwrap_or(0..0);
+        crate::locale::Strings::load(&code, templates_dir).map_err(|e| {
+            let hint = match e {
+                crate::locale::LocaleError::Unknown(_) => {
+                    suggest(&code, &crate::locale::LANGUAGES).or(Some(
+                        "use \"en\", \"de\" or \"fr\"; other words can be set in templates_dir/strings.toml"
+                            .into(),
+                    ))
+                }
+                _ => None,
+            };
+            self.err(
+                span,
+                "digest.language",
+                format!("`digest.language`: {}", crate::sources::http::error_chain(&e)),
+                hint,
+            )
         })
     }
 
@@ -1565,6 +1605,23 @@ keywords = ["rust"]
         let (_, key, _, hint) = invalid(&at("transport = \"maildr\"\n"));
         assert_eq!(key, "delivery.transport");
         assert!(hint.unwrap().contains("maildir"));
+    }
+
+    #[test]
+    fn the_digest_language_sets_words_and_lead_title_and_a_wrong_one_is_named() {
+        let german = GOOD.replacen("[digest]\n", "[digest]\nlanguage = \"de\"\n", 1);
+        let c = parse(&german).unwrap();
+        assert_eq!(c.digest.strings.lang(), "de");
+        assert_eq!(c.grouping.lead_title, "Das Wichtigste");
+        let own = german.replacen(
+            "[digest]\n",
+            "[grouping]\nlead_title = \"Vorne\"\n\n[digest]\n",
+            1,
+        );
+        assert_eq!(parse(&own).unwrap().grouping.lead_title, "Vorne");
+        let (line, key, _, hint) = invalid(&german.replace("\"de\"", "\"dee\""));
+        assert_eq!((line, key.as_str()), (3, "digest.language"));
+        assert!(hint.unwrap().contains("de"));
     }
 
     #[test]

@@ -37,7 +37,8 @@
 //!    the model alone on a small batch; then automatic topics by a headline word several
 //!    sources share, then one section per newsletter), picks the lead section and applies
 //!    the caps (per topic, per source, total, reading time), each with its reason.
-//! 5. [`render`] fills the Tera templates (built in, or the user's), keeping the HTML part
+//! 5. [`render`] fills the Tera templates (built in, or the user's) with words and dates in
+//!    the digest's language ([`locale`]), keeping the HTML part
 //!    within `[digest] max_bytes` by cutting the lowest-ranked stories to titles, then out;
 //!    [`deliver`] builds one MIME message and hands it to SMTP (driven step by step) or
 //!    sendmail, or files it into a Maildir (`tmp/` then `new/`) or an IMAP folder (APPEND).
@@ -74,6 +75,7 @@ pub mod health;
 pub mod html;
 pub mod init;
 pub mod links;
+pub mod locale;
 pub mod lock;
 pub mod model;
 pub mod opml;

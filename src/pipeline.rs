@@ -775,6 +775,7 @@ pub fn renderer(cfg: &Config, now: DateTime<Utc>) -> Result<Renderer, RenderErro
         .and_then(|s| s.next_after(now, cfg.digest.timezone));
     Ok(Renderer::new(cfg.digest.templates_dir.as_deref())?
         .zone(cfg.digest.timezone)
+        .strings(cfg.digest.strings.clone())
         .next_digest(next))
 }
 

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
 
+use crate::locale::Strings;
 use crate::model::{Attention, Digest, HeldBack, SourceError, Story, StorySource};
 
 pub const HTML_TEMPLATE: &str = "digest.html";
@@ -49,6 +50,8 @@ pub struct Rendered {
 #[derive(Serialize)]
 pub struct View<'a> {
     pub title: &'a str,
+    /// The digest's language (`[digest] language`): "en", "de", "fr".
+    pub lang: &'a str,
     pub generated_at: String,
     /// "Saturday, 28 November 2026", in `[digest] timezone`.
     pub date: String,
@@ -79,6 +82,9 @@ pub struct View<'a> {
     pub errors: &'a [SourceError],
     /// Confirmation emails waiting for the reader ("needs your attention").
     pub attention: &'a [Attention],
+    /// That section's heading in the digest's language, and `=` to its width.
+    pub attention_title: String,
+    pub attention_underline: String,
     /// Stories the reader's filters muted ("7 stories muted by your filters").
     pub muted_count: usize,
     /// Links not published because they track the reader, and whether resolution was on.
@@ -88,7 +94,7 @@ pub struct View<'a> {
 
 #[derive(Serialize)]
 pub struct GroupView<'a> {
-    pub topic: &'a str,
+    pub topic: String,
     /// `id` for in-page links: "topic-technology".
     pub anchor: String,
     /// `=` repeated to the topic's width, for plain-text headings.
@@ -137,8 +143,8 @@ pub struct StoryView<'a> {
 
 #[derive(Serialize)]
 pub struct MediaView {
-    /// "Listen" or "Watch".
-    pub action: &'static str,
+    /// "Listen" or "Watch", in the digest's language.
+    pub action: String,
     pub url: String,
     /// "45 min", "1 h 02 min"; absent when the feed does not say.
     pub duration: Option<String>,
@@ -148,7 +154,7 @@ pub struct MediaView {
 
 /// The listen/watch line of a story: audio and video files, and YouTube pages (whose
 /// `media:content` is a player, so the story's own page is the one to watch).
-fn media_view(s: &Story) -> Option<MediaView> {
+fn media_view(s: &Story, t: &Strings) -> Option<MediaView> {
     let m = s.media.as_ref();
     let mime = m.and_then(|m| m.mime.as_deref()).unwrap_or("");
     let youtube = |u: &str| {
@@ -160,16 +166,16 @@ fn media_view(s: &Story) -> Option<MediaView> {
     };
     let story_url = s.url.as_deref().unwrap_or("");
     let (action, url) = if youtube(story_url) {
-        ("Watch", story_url.to_string())
+        ("watch", story_url.to_string())
     } else {
         let m = m?;
         let ext = m.url.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
         let ext = ext.split(['?', '#']).next().unwrap_or("");
         if mime.starts_with("audio/") || ["mp3", "m4a", "ogg", "opus", "wav", "aac"].contains(&ext)
         {
-            ("Listen", m.url.clone())
+            ("listen", m.url.clone())
         } else if mime.starts_with("video/") || ["mp4", "webm", "mov", "m4v"].contains(&ext) {
-            ("Watch", m.url.clone())
+            ("watch", m.url.clone())
         } else {
             return None;
         }
@@ -183,15 +189,20 @@ fn media_view(s: &Story) -> Option<MediaView> {
         }
     });
     Some(MediaView {
-        action,
+        action: t.text(action, None, &[]),
         url,
         duration,
         short: crate::model::is_short_url(story_url),
     })
 }
 
-/// What the templates receive; times shown in `zone`.
-pub fn view(d: &Digest, zone: Tz, next_digest: Option<DateTime<Utc>>) -> View<'_> {
+/// What the templates receive; times shown in `zone`, words and dates in the language of `t`.
+pub fn view<'a>(
+    d: &'a Digest,
+    zone: Tz,
+    next_digest: Option<DateTime<Utc>>,
+    t: &'a Strings,
+) -> View<'a> {
     let mut sources: Vec<&str> = d
         .stories()
         .flat_map(|s| s.sources.iter().map(|x| x.name.as_str()))
@@ -199,19 +210,16 @@ pub fn view(d: &Digest, zone: Tz, next_digest: Option<DateTime<Utc>>) -> View<'_
     sources.sort_unstable();
     sources.dedup();
     let local = d.generated_at.with_timezone(&zone);
-    let story = |s| story_view(s, zone);
+    let story = |s| story_view(s, zone, t);
     View {
         title: &d.title,
+        lang: t.lang(),
         generated_at: d.generated_at.to_rfc3339(),
-        date: local.format("%A, %-d %B %Y").to_string(),
-        date_short: local.format("%-d %b %Y").to_string(),
-        time: local.format("%H:%M %Z").to_string(),
+        date: t.date(&local, "date_format"),
+        date_short: t.date(&local, "date_short_format"),
+        time: t.date(&local, "time_format"),
         timezone: zone.name().to_string(),
-        next_digest: next_digest.map(|t| {
-            t.with_timezone(&zone)
-                .format("%A, %-d %B %Y, %H:%M %Z")
-                .to_string()
-        }),
+        next_digest: next_digest.map(|n| t.date(&n.with_timezone(&zone), "next_digest_format")),
         collapsed_count: d.groups.iter().map(|g| g.collapsed.len()).sum(),
         more_count: d.more_count(),
         story_count: d.story_count(),
@@ -226,10 +234,16 @@ pub fn view(d: &Digest, zone: Tz, next_digest: Option<DateTime<Utc>>) -> View<'_
             .iter()
             .map(|g| {
                 let held: usize = g.held.iter().map(|h| h.count).sum();
+                // "Other" is the grouping's name for what no topic took; shown in the language.
+                let topic = if g.topic == crate::group::topics::OTHER {
+                    t.text("other_topic", None, &[])
+                } else {
+                    g.topic.clone()
+                };
                 GroupView {
-                    topic: &g.topic,
                     anchor: anchor(&g.topic),
-                    underline: "=".repeat(g.topic.chars().count()),
+                    underline: "=".repeat(topic.chars().count()),
+                    topic,
                     stories: g.stories.iter().map(story).collect(),
                     collapsed: g.collapsed.iter().map(story).collect(),
                     more: g.more,
@@ -250,6 +264,8 @@ pub fn view(d: &Digest, zone: Tz, next_digest: Option<DateTime<Utc>>) -> View<'_
             .collect(),
         errors: &d.errors,
         attention: &d.attention,
+        attention_underline: "=".repeat(t.text("needs_attention", None, &[]).chars().count()),
+        attention_title: t.text("needs_attention", None, &[]),
         muted_count: d.muted_count(),
         links_withheld: d.links_withheld,
         links_resolving: d.links_resolving,
@@ -278,7 +294,7 @@ fn reading_minutes(d: &Digest) -> usize {
         .max(1)
 }
 
-fn story_view(s: &Story, zone: Tz) -> StoryView<'_> {
+fn story_view<'a>(s: &'a Story, zone: Tz, t: &Strings) -> StoryView<'a> {
     StoryView {
         title: &s.title,
         url: s.url.as_deref(),
@@ -286,7 +302,9 @@ fn story_view(s: &Story, zone: Tz) -> StoryView<'_> {
         summary_html: &s.summary_html,
         summary_lines: wrap(&s.summary, TEXT_WIDTH - 4),
         published: s.published.map(|p| p.to_rfc3339()),
-        published_display: s.published.map(|p| display_time(p, zone)),
+        published_display: s
+            .published
+            .map(|p| t.date(&p.with_timezone(&zone), "published_format")),
         sources: &s.sources,
         source_names: s
             .sources
@@ -296,14 +314,42 @@ fn story_view(s: &Story, zone: Tz) -> StoryView<'_> {
             .join(", "),
         coverage: s.coverage,
         rank: s.rank,
-        media: media_view(s),
+        media: media_view(s, t),
     }
 }
 
-fn display_time(t: DateTime<Utc>, zone: Tz) -> String {
-    t.with_timezone(&zone)
-        .format("%-d %b %Y, %H:%M %Z")
-        .to_string()
+/// `tr(key="…", n=3, topic="…")` in templates: the digest language's text for `key`, its
+/// plural form picked by `n`, its `{name}`s filled from the other arguments.
+struct Translate(std::sync::Arc<Strings>);
+
+impl tera::Function for Translate {
+    fn call(
+        &self,
+        args: &std::collections::HashMap<String, tera::Value>,
+    ) -> tera::Result<tera::Value> {
+        let key = args
+            .get("key")
+            .and_then(tera::Value::as_str)
+            .ok_or_else(|| tera::Error::msg("tr needs key=\"…\""))?;
+        let n = args.get("n").and_then(tera::Value::as_i64);
+        let named: Vec<(&str, String)> = args
+            .iter()
+            .filter(|(k, _)| k.as_str() != "key" && k.as_str() != "n")
+            .map(|(k, v)| {
+                let text = match v {
+                    tera::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.as_str(), text)
+            })
+            .collect();
+        let named: Vec<(&str, &str)> = named.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Ok(tera::Value::String(self.0.text(key, n, &named)))
+    }
+
+    fn is_safe(&self) -> bool {
+        false
+    }
 }
 
 fn anchor(topic: &str) -> String {
@@ -388,6 +434,7 @@ pub struct Renderer {
     tera: tera::Tera,
     zone: Tz,
     next_digest: Option<DateTime<Utc>>,
+    strings: std::sync::Arc<Strings>,
 }
 
 /// What the size budget did to a digest.
@@ -430,11 +477,22 @@ impl Renderer {
         // escaper also turns `/` into `&#x2F;`, which makes every link in the mail unreadable.
         tera.autoescape_on(vec![".html"]);
         tera.set_escape_fn(crate::html::escape);
+        let strings = std::sync::Arc::new(Strings::default());
+        tera.register_function("tr", Translate(strings.clone()));
         Ok(Renderer {
             tera,
             zone: Tz::UTC,
             next_digest: None,
+            strings,
         })
+    }
+
+    /// Words and dates in this language (`[digest] language`, a user's `strings.toml`).
+    pub fn strings(mut self, strings: std::sync::Arc<Strings>) -> Renderer {
+        self.tera
+            .register_function("tr", Translate(strings.clone()));
+        self.strings = strings;
+        self
     }
 
     /// Dates and times are shown in `zone` (`[digest] timezone`).
@@ -456,7 +514,7 @@ impl Renderer {
     }
 
     fn context(&self, digest: &Digest) -> Result<tera::Context, RenderError> {
-        let v = view(digest, self.zone, self.next_digest);
+        let v = view(digest, self.zone, self.next_digest, &self.strings);
         tera::Context::from_serialize(&v).map_err(|e| RenderError::Template {
             name: "context".into(),
             message: tera_message(&e),

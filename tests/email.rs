@@ -228,3 +228,61 @@ fn fixture_digest_snapshots() {
     insta::assert_snapshot!("digest_text", r.text);
     insta::assert_snapshot!("digest_html", r.html);
 }
+
+/// `[digest] language = "de"`: dates, the overview, headings, "more" lines and the footer are
+/// German in both parts, and the HTML says `lang="de"`. The same fixture as above; with
+/// muted stories and withheld links so those lines show too.
+#[test]
+fn a_german_digest_has_german_dates_headings_and_footer() {
+    let mut d = fixture();
+    d.links_withheld = 2;
+    d.lead_title = tidings::locale::Strings::builtin("de")
+        .unwrap()
+        .text("top_stories", None, &[]);
+    d.lead = vec![story(
+        "Leitartikel",
+        "https://news.example/lead",
+        "<p>Zuerst.</p>",
+    )];
+    let strings = std::sync::Arc::new(tidings::locale::Strings::builtin("de").unwrap());
+    let r = Renderer::new(None)
+        .unwrap()
+        .zone(chrono_tz::Europe::Berlin)
+        .strings(strings)
+        .next_digest(Some(at("2026-11-29T06:00:00Z")))
+        .render(&d)
+        .unwrap();
+    for german in [
+        "Samstag, 28. November 2026",
+        "Bitte ansehen",
+        "Das Wichtigste",
+        "Nächster Digest: Sonntag, 29. November 2026, 07:00 CET",
+        "Quellen mit Problemen in diesem Lauf:",
+        "Erstellt von tidings am Samstag, 28. November 2026 um 07:00 CET.",
+        "Weiteres",
+        "2 Links weggelassen",
+    ] {
+        assert!(
+            r.text.contains(german),
+            "text lacks {german:?}:\n{}",
+            r.text
+        );
+        assert!(r.html.contains(german), "html lacks {german:?}");
+    }
+    assert!(r.html.contains("<html lang=\"de\">"), "{}", &r.html[..200]);
+    for english in [
+        "Needs your attention",
+        "Next digest",
+        "Made by",
+        "stories",
+        "Other\n",
+    ] {
+        assert!(
+            !r.text.contains(english),
+            "English left: {english:?}\n{}",
+            r.text
+        );
+    }
+    insta::assert_snapshot!("digest_subject_de", r.subject);
+    insta::assert_snapshot!("digest_text_de", r.text);
+}

@@ -329,7 +329,12 @@ pub fn tidings_with_stdin(
         .arg(config)
         .args(args)
         .env_remove("RUST_LOG")
-        .env_remove("TIDINGS_CONFIG");
+        .env_remove("TIDINGS_CONFIG")
+        // The digest's language follows the environment when the config does not name one:
+        // tests read English unless they say otherwise.
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C.UTF-8");
     for (k, v) in envs {
         cmd.env(k, v);
     }
