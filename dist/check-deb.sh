@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-deb=$(ls -t target/debian/tidings_*.deb | head -n1)
+deb=$(ls -t "${CARGO_TARGET_DIR:-target}"/debian/tidings_*.deb | head -n1)
 dpkg -i "$deb"
 trap 'dpkg -r tidings >/dev/null' EXIT
 

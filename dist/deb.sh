@@ -9,11 +9,15 @@ if ! cargo deb --version >/dev/null 2>&1; then
     cargo install cargo-deb --locked
 fi
 cargo build --release --locked
-bin=target/release/tidings
-rm -rf target/assets && mkdir -p target/assets/man
-"$bin" man --dir target/assets/man
-gzip -9n target/assets/man/*.1
-"$bin" completions bash > target/assets/tidings.bash
-"$bin" completions zsh > target/assets/_tidings
-"$bin" completions fish > target/assets/tidings.fish
+# cargo-deb reads `target/release/…` asset paths from the real target dir (CARGO_TARGET_DIR
+# too), so the generated files go there.
+release="${CARGO_TARGET_DIR:-target}/release"
+bin="$release/tidings"
+assets="$release/assets"
+rm -rf "$assets" && mkdir -p "$assets/man"
+"$bin" man --dir "$assets/man"
+gzip -9n "$assets"/man/*.1
+"$bin" completions bash > "$assets/tidings.bash"
+"$bin" completions zsh > "$assets/_tidings"
+"$bin" completions fish > "$assets/tidings.fish"
 cargo deb --no-build --locked

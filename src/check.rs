@@ -82,8 +82,12 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
     match &cfg.delivery.transport {
         Transport::Smtp(smtp) => {
             if let (Some(_), Some(secret)) = (&smtp.username, &smtp.password) {
+                let what = match smtp.auth {
+                    crate::config::Auth::Password => "SMTP password",
+                    crate::config::Auth::OAuth2(_) => "SMTP OAuth2 token",
+                };
                 out.push(finding(
-                    "SMTP password is available".into(),
+                    format!("{what} is available"),
                     secret.read().map(|_| String::new()),
                 ));
             }

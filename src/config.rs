@@ -155,6 +155,9 @@ struct RawDeliveryImap {
     username: Option<String>,
     password_env: Option<String>,
     password_command: Option<String>,
+    auth: Option<Spanned<String>>,
+    token_command: Option<String>,
+    oauth2_mechanism: Option<Spanned<String>>,
     ca_file: Option<Spanned<String>>,
     folder: Option<String>,
 }
@@ -168,6 +171,9 @@ struct RawImapAccount<'a> {
     username: &'a Option<String>,
     password_env: &'a Option<String>,
     password_command: &'a Option<String>,
+    auth: &'a Option<Spanned<String>>,
+    token_command: &'a Option<String>,
+    oauth2_mechanism: &'a Option<Spanned<String>>,
     ca_file: &'a Option<Spanned<String>>,
 }
 
@@ -180,6 +186,9 @@ struct RawSmtp {
     username: Option<String>,
     password_env: Option<String>,
     password_command: Option<String>,
+    auth: Option<Spanned<String>>,
+    token_command: Option<String>,
+    oauth2_mechanism: Option<Spanned<String>>,
     ca_file: Option<Spanned<String>>,
     timeout: Option<Spanned<String>>,
 }
@@ -262,6 +271,9 @@ struct RawMailbox {
     username: Option<String>,
     password_env: Option<String>,
     password_command: Option<String>,
+    auth: Option<Spanned<String>>,
+    token_command: Option<String>,
+    oauth2_mechanism: Option<Spanned<String>>,
     folders: Option<Vec<String>>,
     ca_file: Option<Spanned<String>>,
     after: Option<Spanned<String>>,
@@ -376,6 +388,8 @@ pub struct SmtpConfig {
     pub port: u16,
     pub security: Security,
     pub username: Option<String>,
+    pub auth: Auth,
+    /// The password, or with OAuth2 the command that prints a current access token.
     pub password: Option<SecretSource>,
     pub ca_file: Option<PathBuf>,
     pub timeout: Duration,
@@ -498,12 +512,40 @@ pub enum MailboxKind {
     Imap,
 }
 
+/// How a mail client proves who it is: a password (LOGIN, AUTH PLAIN), or an OAuth2 access
+/// token (what Microsoft 365 and Gmail want) sent with a SASL mechanism.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    Password,
+    OAuth2(Sasl),
+}
+
+/// The SASL mechanisms that carry an OAuth2 bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sasl {
+    /// Google's and Microsoft's `XOAUTH2`.
+    XOAuth2,
+    /// `OAUTHBEARER`, the standard one (RFC 7628).
+    OAuthBearer,
+}
+
+impl Sasl {
+    pub fn name(self) -> &'static str {
+        match self {
+            Sasl::XOAuth2 => "XOAUTH2",
+            Sasl::OAuthBearer => "OAUTHBEARER",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ImapConfig {
     pub host: String,
     pub port: u16,
     pub security: Security,
     pub username: String,
+    pub auth: Auth,
+    /// The password, or with OAuth2 the command that prints a current access token.
     pub password: SecretSource,
     pub folders: Vec<String>,
     pub ca_file: Option<PathBuf>,
@@ -689,6 +731,73 @@ impl Resolver<'_> {
             (None, Some(cmd)) => Ok(Some(SecretSource::Command(cmd.clone()))),
             (None, None) => Ok(None),
         }
+    }
+
+    /// `auth` of a mail account: `"password"`, or `"oauth2"` (implied by `token_command`)
+    /// with its SASL mechanism. OAuth2 takes its token from `token_command` only.
+    fn auth(
+        &self,
+        table: &str,
+        span: Range<usize>,
+        auth: &Option<Spanned<String>>,
+        mechanism: &Option<Spanned<String>>,
+        token_command: &Option<String>,
+        has_password: bool,
+    ) -> Result<Auth, ConfigError> {
+        let key = |k: &str| format!("{table}.{k}");
+        let kind = match auth.as_ref().map(|a| a.get_ref().trim()) {
+            Some("password") => "password",
+            Some("oauth2") => "oauth2",
+            None if token_command.is_some() => "oauth2",
+            None => "password",
+            Some(other) => {
+                return Err(self.err(
+                    auth.as_ref().map(|a| a.span()).unwrap_or(span),
+                    &key("auth"),
+                    format!("unknown value `{other}` for `{}`", key("auth")),
+                    Some("use \"password\" or \"oauth2\"".into()),
+                ))
+            }
+        };
+        if kind == "password" {
+            if token_command.is_some() {
+                return Err(self.err(
+                    span,
+                    &key("token_command"),
+                    format!("`{}` is for auth = \"oauth2\"", key("token_command")),
+                    Some("remove auth = \"password\", or the token_command".into()),
+                ));
+            }
+            return Ok(Auth::Password);
+        }
+        if has_password {
+            return Err(self.err(
+                span,
+                &key("password_env"),
+                format!(
+                    "with auth = \"oauth2\" the token comes from `{}`, not a password",
+                    key("token_command")
+                ),
+                Some("remove password_env / password_command".into()),
+            ));
+        }
+        let sasl = match mechanism
+            .as_ref()
+            .map(|m| m.get_ref().trim().to_ascii_lowercase())
+        {
+            None => Sasl::XOAuth2,
+            Some(m) if m == "xoauth2" => Sasl::XOAuth2,
+            Some(m) if m == "oauthbearer" => Sasl::OAuthBearer,
+            Some(other) => {
+                return Err(self.err(
+                    mechanism.as_ref().map(|m| m.span()).unwrap_or(span),
+                    &key("oauth2_mechanism"),
+                    format!("unknown value `{other}` for `{}`", key("oauth2_mechanism")),
+                    Some("use \"xoauth2\" (Gmail, Outlook) or \"oauthbearer\" (RFC 7628)".into()),
+                ))
+            }
+        };
+        Ok(Auth::OAuth2(sasl))
     }
 
     /// An extra root CA for a private server: the file must exist.
@@ -1043,6 +1152,9 @@ impl Resolver<'_> {
             username: &r.username,
             password_env: &r.password_env,
             password_command: &r.password_command,
+            auth: &r.auth,
+            token_command: &r.token_command,
+            oauth2_mechanism: &r.oauth2_mechanism,
             ca_file: &r.ca_file,
         };
         let mut imap = self.imap_account(&table, m.span(), &account)?;
@@ -1117,9 +1229,24 @@ impl Resolver<'_> {
             ));
         }
         let username = r.username.clone().ok_or_else(|| missing("username"))?;
-        let password = self
-            .secret(table, span.clone(), r.password_env, r.password_command)?
-            .ok_or_else(|| missing("password_env"))?;
+        let auth = self.auth(
+            table,
+            span.clone(),
+            r.auth,
+            r.oauth2_mechanism,
+            r.token_command,
+            r.password_env.is_some() || r.password_command.is_some(),
+        )?;
+        let password = match auth {
+            Auth::Password => self
+                .secret(table, span.clone(), r.password_env, r.password_command)?
+                .ok_or_else(|| missing("password_env"))?,
+            Auth::OAuth2(_) => SecretSource::Command(
+                r.token_command
+                    .clone()
+                    .ok_or_else(|| missing("token_command"))?,
+            ),
+        };
         let ca_file = self.ca_file(table, r.ca_file)?;
         Ok(ImapConfig {
             port: r.port.unwrap_or(match security {
@@ -1129,6 +1256,7 @@ impl Resolver<'_> {
             host: host_name,
             security,
             username,
+            auth,
             password,
             folders: Vec::new(),
             ca_file,
@@ -1277,6 +1405,9 @@ impl Resolver<'_> {
                     username: &r.username,
                     password_env: &r.password_env,
                     password_command: &r.password_command,
+                    auth: &r.auth,
+                    token_command: &r.token_command,
+                    oauth2_mechanism: &r.oauth2_mechanism,
                     ca_file: &r.ca_file,
                 };
                 let mut imap = self.imap_account("delivery.imap", t.span(), &account)?;
@@ -1355,7 +1486,30 @@ impl Resolver<'_> {
                 ));
             }
         };
-        let password = self.secret("smtp", s.span(), &r.password_env, &r.password_command)?;
+        let auth = self.auth(
+            "smtp",
+            s.span(),
+            &r.auth,
+            &r.oauth2_mechanism,
+            &r.token_command,
+            r.password_env.is_some() || r.password_command.is_some(),
+        )?;
+        let password = match auth {
+            Auth::Password => {
+                self.secret("smtp", s.span(), &r.password_env, &r.password_command)?
+            }
+            Auth::OAuth2(_) => {
+                if r.username.is_none() {
+                    return Err(self.err(
+                        s.span(),
+                        "smtp.username",
+                        "missing key `username` in `[smtp]` (OAuth2 logs in as someone)".into(),
+                        None,
+                    ));
+                }
+                r.token_command.clone().map(SecretSource::Command)
+            }
+        };
         let ca_file = self.ca_file("smtp", &r.ca_file)?;
         let port = r.port.unwrap_or(match security {
             Security::StartTls => 587,
@@ -1367,6 +1521,7 @@ impl Resolver<'_> {
             port,
             security,
             username: r.username.clone(),
+            auth,
             password,
             ca_file,
             timeout: self.duration(&r.timeout, "smtp.timeout", DEFAULT_SMTP_TIMEOUT)?,
@@ -1622,6 +1777,40 @@ keywords = ["rust"]
         let (line, key, _, hint) = invalid(&german.replace("\"de\"", "\"dee\""));
         assert_eq!((line, key.as_str()), (3, "digest.language"));
         assert!(hint.unwrap().contains("de"));
+    }
+
+    #[test]
+    fn oauth2_is_implied_by_a_token_command_and_conflicts_are_named() {
+        let imap = "\n[[mailboxes]]\ntype = \"imap\"\nhost = \"outlook.office365.com\"\nusername = \"me\"\ntoken_command = \"oama access me\"\n";
+        let c = parse(&format!("{GOOD}{imap}")).unwrap();
+        let i = c.mailboxes[1].imap.as_ref().unwrap();
+        assert_eq!(i.auth, Auth::OAuth2(Sasl::XOAuth2));
+        assert_eq!(i.password, SecretSource::Command("oama access me".into()));
+
+        let bearer = format!("{GOOD}{imap}oauth2_mechanism = \"OAUTHBEARER\"\n");
+        let i = parse(&bearer).unwrap().mailboxes[1].imap.clone().unwrap();
+        assert_eq!(i.auth, Auth::OAuth2(Sasl::OAuthBearer));
+
+        let both = format!("{GOOD}{imap}password_env = \"P\"\n");
+        let (_, key, message, _) = invalid(&both);
+        assert_eq!(key, "mailboxes[1].password_env");
+        assert!(message.contains("token_command"), "{message}");
+        let (_, key, _, hint) = invalid(&format!("{GOOD}{imap}oauth2_mechanism = \"plain\"\n"));
+        assert_eq!(key, "mailboxes[1].oauth2_mechanism");
+        assert!(hint.unwrap().contains("oauthbearer"));
+        let (_, key, _, _) = invalid(&format!("{GOOD}{imap}auth = \"kerberos\"\n"));
+        assert_eq!(key, "mailboxes[1].auth");
+
+        let smtp = GOOD.replace(
+            "password_env = \"X_SECRET\"",
+            "username = \"me\"\nauth = \"oauth2\"\ntoken_command = \"oama access me\"",
+        );
+        let Transport::Smtp(s) = parse(&smtp).unwrap().delivery.transport else {
+            panic!("smtp")
+        };
+        assert_eq!(s.auth, Auth::OAuth2(Sasl::XOAuth2));
+        let (_, key, _, _) = invalid(&smtp.replace("username = \"me\"\n", ""));
+        assert_eq!(key, "smtp.username");
     }
 
     #[test]

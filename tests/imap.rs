@@ -1042,3 +1042,172 @@ fn a_digest_filed_into_an_imap_folder_arrives_once_unread_and_a_refusal_loses_no
     assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
     assert_eq!(imap.messages(&folder, false).unwrap().len(), 1);
 }
+
+/// A config whose IMAP mailbox and SMTP server both log in with an OAuth2 token printed by a
+/// command (`auth = "oauth2"`, `token_command`), over `mechanism`, as Outlook and Gmail want.
+fn oauth2_config(
+    dir: &Path,
+    mail: &MailEnv,
+    imap: &Imap,
+    folder: &str,
+    to: &str,
+    mechanism: &str,
+) -> PathBuf {
+    let text = format!(
+        r#"
+[digest]
+title = "OAuth2 digest"
+lookback = "3650d"
+
+[state]
+path = "state/tidings.db"
+
+[delivery]
+from = "Tidings <digest@example.org>"
+to = ["{to}"]
+
+[smtp]
+host = "{host}"
+port = {smtp_port}
+security = "starttls"
+username = "{smtp_user}"
+auth = "oauth2"
+oauth2_mechanism = "{mechanism}"
+token_command = "cat token"
+ca_file = "{ca}"
+timeout = "10s"
+
+[[mailboxes]]
+type = "imap"
+name = "Work (OAuth2)"
+host = "{imap_host}"
+port = {imaps_port}
+security = "tls"
+username = "{imap_user}"
+token_command = "cat token"
+oauth2_mechanism = "{mechanism}"
+ca_file = "{ca}"
+folders = ["{folder}"]
+
+[[mailboxes]]
+type = "maildir"
+name = "Local"
+path = "Local"
+"#,
+        host = mail.host,
+        smtp_port = mail.starttls_port,
+        smtp_user = mail.user,
+        ca = mail.ca.display(),
+        imap_host = imap.host,
+        imaps_port = imap.tls_port,
+        imap_user = imap.user,
+    );
+    // A local source too, so there is a digest to send while the IMAP login is refused.
+    let local = empty_maildir(dir, "Local");
+    let issue = "1795700000.M1P100.fixture";
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/maildir/new")
+            .join(issue),
+        local.join("new").join(issue),
+    )
+    .unwrap();
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// OAuth2 against the real servers: Dovecot's oauth2 passdb asks the test setup's token
+/// introspection endpoint, the SMTP server checks the same bearer token. Both SASL mechanisms
+/// read the mailbox and send the digest; a wrong token is refused with an error that names
+/// the account and says what is likely wrong, and never shows the token.
+#[test]
+fn oauth2_tokens_log_in_to_imap_and_smtp_and_a_bad_one_is_named_without_leaking() {
+    let mail = MailEnv::get();
+    let imap = Imap::get();
+    let token = var("TIDINGS_TEST_OAUTH_TOKEN");
+    for mechanism in ["xoauth2", "oauthbearer"] {
+        // `token_command = "cat token"` runs where tidings runs: in this directory.
+        let dir = tempfile::tempdir().unwrap();
+        let folder = format!("OAuth{}", nonce());
+        let to = format!("oauth-{mechanism}-{}@example.org", nonce());
+        imap.drop_message(&folder, "roundup-html-headings");
+        let cfg = oauth2_config(dir.path(), &mail, &imap, &folder, &to, mechanism);
+        let run_in_dir = |args: &[&str]| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_tidings"))
+                .current_dir(dir.path())
+                .arg("-c")
+                .arg(&cfg)
+                .args(args)
+                .env("LANG", "C.UTF-8")
+                .env_remove("RUST_LOG")
+                .output()
+                .unwrap();
+            eprintln!(
+                "--- {mechanism} {args:?} exit {:?}\n{}",
+                out.status.code(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            out
+        };
+
+        // A token the servers do not know: the mailbox is named, the run fails on SMTP, and
+        // the token itself never appears.
+        let wrong = format!("expired-{}", nonce());
+        std::fs::write(dir.path().join("token"), &wrong).unwrap();
+        let refused = run_in_dir(&["run"]);
+        assert_eq!(refused.status.code(), Some(1), "the send must fail");
+        let err = String::from_utf8_lossy(&refused.stderr).to_string();
+        assert!(err.contains("Work (OAuth2)"), "{mechanism}: {err}");
+        assert!(
+            err.contains("[AUTHENTICATIONFAILED] Authentication failed."),
+            "{mechanism}: {err}"
+        );
+        let smtp_refusal = format!(
+            "{} login as `{}` refused (an expired or wrong OAuth2 token?)",
+            mechanism.to_uppercase(),
+            mail.user
+        );
+        assert!(err.contains(&smtp_refusal), "{mechanism}: {err}");
+        assert!(
+            !err.contains(&wrong),
+            "{mechanism}: the token leaked: {err}"
+        );
+        assert!(mail.received_for(&to).is_empty());
+
+        // The right one: `check` logs in to both, and `run` reads the mailbox and sends.
+        std::fs::write(dir.path().join("token"), &token).unwrap();
+        let check = run_in_dir(&["check"]);
+        let report = String::from_utf8_lossy(&check.stdout).to_string();
+        assert_eq!(check.status.code(), Some(0), "{mechanism}: {report}");
+        let run = run_in_dir(&["run"]);
+        assert_eq!(
+            run.status.code(),
+            Some(0),
+            "{mechanism}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let got = mail.received_for(&to);
+        assert_eq!(got.len(), 1, "{mechanism}");
+        let text = digest_text(&got[0]);
+        assert!(
+            text.contains("Copper prices climb as smelters pause output"),
+            "{mechanism}: {text}"
+        );
+        assert!(
+            text.contains("Rust compiler cuts incremental build times in half"),
+            "the local story waited for the send: {text}"
+        );
+        for out in [&refused, &check, &run] {
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                !all.contains(&token),
+                "{mechanism}: the token leaked: {all}"
+            );
+        }
+    }
+}

@@ -21,14 +21,14 @@ use std::time::Duration;
 
 use async_imap::{Client, Session};
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
+use futures_util::{FutureExt as _, StreamExt};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use crate::config::DEFAULT_MAX_MESSAGE_BYTES;
-use crate::config::{AfterDelivery, ImapConfig, MailboxConfig, SecretSource, Security};
+use crate::config::{AfterDelivery, Auth, ImapConfig, MailboxConfig, Sasl, Security};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
 use crate::model::SourceKey;
@@ -58,12 +58,16 @@ pub enum ImapError {
     Tls { addr: String, message: String },
     #[error("cannot read `ca_file` `{path}`: {message}")]
     CaFile { path: String, message: String },
-    #[error("login to `{addr}` as `{user}` failed (wrong username or password?): {message}")]
+    #[error("login to `{addr}` as `{user}` failed ({why}): {message}")]
     Login {
         addr: String,
         user: String,
+        /// What is likely wrong: "wrong username or password?", or the token.
+        why: &'static str,
         message: String,
     },
+    #[error("cannot get the OAuth2 token: {0}")]
+    Token(String),
     #[error("folder `{folder}` not found on `{addr}`; is the name right? the server has: {}", .available.join(", "))]
     NoFolder {
         addr: String,
@@ -134,7 +138,7 @@ pub async fn read(
     sanitizer: &Sanitizer,
 ) -> Result<ImapRead, ImapError> {
     let imap = cfg.imap.as_ref().expect("imap mailbox has imap config");
-    let password = password(&imap.password)?;
+    let password = password(imap)?;
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -156,7 +160,7 @@ pub async fn read(
 pub async fn check(cfg: &MailboxConfig) -> Result<usize, ImapError> {
     let imap = cfg.imap.as_ref().expect("imap mailbox has imap config");
     let addr = format!("{}:{}", imap.host, imap.port);
-    let mut session = connect(imap, &password(&imap.password)?).await?;
+    let mut session = connect(imap, &password(imap)?).await?;
     for folder in &imap.folders {
         if let Err(e) = within(imap.timeout, &addr, "EXAMINE", session.examine(folder)).await {
             // Say which folders there are: a typo or a provider's own name ("[Gmail]/…").
@@ -193,7 +197,7 @@ impl Appender {
             .first()
             .cloned()
             .unwrap_or_else(|| crate::config::DEFAULT_IMAP_FOLDER.to_string());
-        let mut session = connect(imap, &password(&imap.password)?).await?;
+        let mut session = connect(imap, &password(imap)?).await?;
         if !folder_exists(&mut session, imap.timeout, &addr, &folder).await {
             within(imap.timeout, &addr, "CREATE", session.create(&folder)).await?;
         }
@@ -230,7 +234,7 @@ impl Appender {
 pub async fn check_append(imap: &ImapConfig) -> Result<bool, ImapError> {
     let addr = format!("{}:{}", imap.host, imap.port);
     let folder = imap.folders.first().map(String::as_str).unwrap_or_default();
-    let mut session = connect(imap, &password(&imap.password)?).await?;
+    let mut session = connect(imap, &password(imap)?).await?;
     let exists = folder_exists(&mut session, imap.timeout, &addr, folder).await;
     let _ = tokio::time::timeout(imap.timeout, session.logout()).await;
     Ok(exists)
@@ -401,7 +405,7 @@ pub async fn apply_after(cfg: &MailboxConfig, uids: &[ImapUid]) -> Result<usize,
         return Ok(0);
     }
     let addr = format!("{}:{}", imap.host, imap.port);
-    let password = password(&imap.password)?;
+    let password = password(imap)?;
     let mut session = connect(imap, &password).await?;
     let mut by_folder: BTreeMap<&str, Vec<&ImapUid>> = BTreeMap::new();
     for u in uids {
@@ -536,8 +540,11 @@ fn uid_set(uids: &[u32]) -> String {
     parts.join(",")
 }
 
-fn password(secret: &SecretSource) -> Result<String, ImapError> {
-    secret.read().map_err(ImapError::Password)
+fn password(imap: &ImapConfig) -> Result<String, ImapError> {
+    imap.password.read().map_err(match imap.auth {
+        Auth::Password => ImapError::Password,
+        Auth::OAuth2(_) => ImapError::Token,
+    })
 }
 
 /// `UID FETCH query` for `uids`, [`FETCH_CHUNK`] at a time, each chunk under the deadline;
@@ -717,7 +724,27 @@ async fn login(
     client: Client<Box<dyn ImapStream>>,
     password: &str,
 ) -> Result<ImapSession, ImapError> {
-    match tokio::time::timeout(imap.timeout, client.login(&imap.username, password)).await {
+    let (attempt, why) = match imap.auth {
+        Auth::Password => (
+            client.login(&imap.username, password).boxed(),
+            "wrong username or password?",
+        ),
+        Auth::OAuth2(sasl) => {
+            let token = OAuth2Token {
+                sasl,
+                user: imap.username.clone(),
+                host: imap.host.clone(),
+                port: imap.port,
+                token: password.to_string(),
+                sent: false,
+            };
+            (
+                client.authenticate(sasl.name(), token).boxed(),
+                "an expired or wrong OAuth2 token, or a server without OAuth2?",
+            )
+        }
+    };
+    match tokio::time::timeout(imap.timeout, attempt).await {
         Err(_) => Err(ImapError::Timeout {
             addr: addr.to_string(),
             what: "LOGIN",
@@ -727,7 +754,8 @@ async fn login(
             Err(ImapError::Login {
                 addr: addr.to_string(),
                 user: imap.username.clone(),
-                message: m.trim().to_string(),
+                why,
+                message: server_text(&m),
             })
         }
         Ok(Err((source, _))) => Err(ImapError::Protocol {
@@ -738,9 +766,85 @@ async fn login(
     }
 }
 
+/// What the server said, without async-imap's wrapping (`code: None, info: Some("…")`).
+fn server_text(m: &str) -> String {
+    match m.split_once("info: Some(\"") {
+        Some((_, rest)) => rest.rsplit_once("\")").map_or(rest, |(t, _)| t).to_string(),
+        None => m.trim().to_string(),
+    }
+}
+
+/// The SASL exchange that carries an OAuth2 token: one initial response, then, if the server
+/// answers with an error challenge, the empty (XOAUTH2) or `^A` (OAUTHBEARER, RFC 7628 §3.2.3)
+/// reply that lets it finish with NO.
+struct OAuth2Token {
+    sasl: Sasl,
+    user: String,
+    host: String,
+    port: u16,
+    token: String,
+    sent: bool,
+}
+
+impl async_imap::Authenticator for OAuth2Token {
+    type Response = Vec<u8>;
+
+    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+        if std::mem::replace(&mut self.sent, true) {
+            return match self.sasl {
+                Sasl::XOAuth2 => Vec::new(),
+                Sasl::OAuthBearer => vec![0x01],
+            };
+        }
+        oauth2_initial_response(self.sasl, &self.user, &self.host, self.port, &self.token)
+    }
+}
+
+/// The first client message of XOAUTH2 or OAUTHBEARER (before base64), for IMAP and SMTP.
+pub fn oauth2_initial_response(
+    sasl: Sasl,
+    user: &str,
+    host: &str,
+    port: u16,
+    token: &str,
+) -> Vec<u8> {
+    match sasl {
+        Sasl::XOAuth2 => format!("user={user}\x01auth=Bearer {token}\x01\x01"),
+        // The GS2 header names the user; `,` and `=` in it are escaped (RFC 5801).
+        Sasl::OAuthBearer => format!(
+            "n,a={},\x01host={host}\x01port={port}\x01auth=Bearer {token}\x01\x01",
+            user.replace('=', "=3D").replace(',', "=2C")
+        ),
+    }
+    .into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_reads_as_the_server_wrote_it() {
+        assert_eq!(
+            server_text(
+                "code: None, info: Some(\"[AUTHENTICATIONFAILED] Authentication failed.\")"
+            ),
+            "[AUTHENTICATIONFAILED] Authentication failed."
+        );
+        assert_eq!(server_text(" Login refused "), "Login refused");
+    }
+
+    #[test]
+    fn oauth2_initial_responses_follow_their_specs() {
+        assert_eq!(
+            oauth2_initial_response(Sasl::XOAuth2, "me@x.org", "imap.x.org", 993, "tok"),
+            b"user=me@x.org\x01auth=Bearer tok\x01\x01"
+        );
+        assert_eq!(
+            oauth2_initial_response(Sasl::OAuthBearer, "a,b=c", "h", 143, "tok"),
+            b"n,a=a=2Cb=3Dc,\x01host=h\x01port=143\x01auth=Bearer tok\x01\x01"
+        );
+    }
 
     #[test]
     fn searches_ask_for_what_can_matter() {

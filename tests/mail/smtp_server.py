@@ -5,7 +5,8 @@ Listens on 127.0.0.1 on up to three ports:
   --starttls-port  STARTTLS required before AUTH/MAIL, then AUTH PLAIN/LOGIN required.
   --tls-port       implicit TLS (SMTPS), AUTH PLAIN/LOGIN required.
   --plain-port     no TLS; AUTH optional (offered, not required) -- for security = "none".
-Only --user/--password is accepted (anything else gets 535).
+Only --user/--password is accepted (anything else gets 535); with --oauth-token, AUTH XOAUTH2
+and AUTH OAUTHBEARER (RFC 7628) accept --user with that bearer token.
 
 Every accepted message is written atomically (ROOT/Maildir/tmp, then rename to
 ROOT/Maildir/new) as received, with "X-Envelope-From: <sender>" and one
@@ -15,7 +16,10 @@ Prints "ready" on stdout once every port listens; exits cleanly on SIGTERM/SIGIN
 """
 
 import argparse
+import base64
+import binascii
 import hmac
+import json
 import itertools
 import logging
 import os
@@ -34,8 +38,10 @@ HOST = "127.0.0.1"
 
 
 class MaildirHandler:
-    def __init__(self, maildir):
+    def __init__(self, maildir, user=None, oauth_token=None):
         self.maildir = maildir
+        self.user = user
+        self.oauth_token = oauth_token
         for sub in ("tmp", "new", "cur"):
             os.makedirs(os.path.join(maildir, sub), exist_ok=True)
         self.counter = itertools.count()
@@ -47,6 +53,43 @@ class MaildirHandler:
         now = time.time()
         return "%d.M%06dP%dQ%d.%s" % (
             int(now), int((now % 1) * 1e6), os.getpid(), n, socket.gethostname() or "localhost")
+
+    # AUTH XOAUTH2 / OAUTHBEARER: the bearer token must be --oauth-token and the user --user.
+    # A refused token gets the error challenge real servers send (334 + JSON), then 535.
+    async def auth_XOAUTH2(self, server, args):
+        return await self._bearer(server, args, "XOAUTH2")
+
+    async def auth_OAUTHBEARER(self, server, args):
+        return await self._bearer(server, args, "OAUTHBEARER")
+
+    async def _bearer(self, server, args, mechanism):
+        if len(args) > 1:
+            try:
+                raw = base64.b64decode(args[1], validate=True)
+            except (binascii.Error, ValueError):
+                await server.push("501 5.5.2 Can't decode base64")
+                return AuthResult(success=False, handled=True)
+        else:
+            raw = await server.challenge_auth("")
+            if not isinstance(raw, bytes):
+                return AuthResult(success=False, handled=False)
+        fields = raw.decode("utf-8", "replace").split("\x01")
+        if mechanism == "XOAUTH2":
+            user = next((f[5:] for f in fields if f.startswith("user=")), "")
+        else:
+            gs2 = fields[0].split(",")
+            user = next((g[2:] for g in gs2 if g.startswith("a=")), "")
+            user = user.replace("=2C", ",").replace("=3D", "=")
+        bearer = next((f[12:] for f in fields if f.startswith("auth=Bearer ")), "")
+        ok = (self.oauth_token is not None
+              and hmac.compare_digest(user.encode(), (self.user or "").encode())
+              and hmac.compare_digest(bearer.encode(), self.oauth_token.encode()))
+        logging.info("AUTH %s login=%r -> %s", mechanism, user, "ok" if ok else "fail")
+        if ok:
+            return AuthResult(success=True, handled=False, auth_data=user)
+        error = json.dumps({"status": "invalid_token", "schemes": "bearer", "scope": "mail"})
+        await server.challenge_auth(error)
+        return AuthResult(success=False, handled=False)
 
     async def handle_DATA(self, server, session, envelope):
         content = envelope.original_content
@@ -97,6 +140,7 @@ def main():
     p.add_argument("--plain-port", type=int)
     p.add_argument("--cert", help="PEM certificate (chain) for TLS")
     p.add_argument("--key", help="PEM private key for TLS")
+    p.add_argument("--oauth-token", help="the bearer token AUTH XOAUTH2/OAUTHBEARER accepts")
     args = p.parse_args()
 
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
@@ -107,7 +151,7 @@ def main():
     if not (args.starttls_port or args.tls_port or args.plain_port):
         p.error("give at least one port")
 
-    handler = MaildirHandler(os.path.join(args.root, "Maildir"))
+    handler = MaildirHandler(os.path.join(args.root, "Maildir"), args.user, args.oauth_token)
     authenticator = make_authenticator(args.user, args.password)
     common = dict(hostname=HOST, authenticator=authenticator, enable_SMTPUTF8=True)
 
