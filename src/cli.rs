@@ -89,6 +89,9 @@ pub enum Command {
         /// can reach it can read your digest.
         #[arg(long, requires = "serve")]
         serve_to_network: bool,
+        /// With [[digests]]: the digest to preview (needed when there are several).
+        #[arg(long, value_name = "NAME")]
+        digest: Option<String>,
     },
     /// Build the digest, send it, and record what was sent (what cron runs).
     Run {
@@ -102,6 +105,9 @@ pub enum Command {
         /// has only what is new (for a first run, instead of the whole lookback).
         #[arg(long, conflicts_with = "force")]
         catch_up: bool,
+        /// With [[digests]]: run only this one [default: every digest, one after another].
+        #[arg(long, value_name = "NAME")]
+        digest: Option<String>,
     },
     /// Stay in the foreground and run on `[digest] schedule` (for containers and hosts
     /// without cron). SIGTERM or Ctrl-C stops it, after a run in progress has finished.

@@ -82,6 +82,28 @@ struct RawConfig {
     grouping: RawGrouping,
     #[serde(default)]
     filters: Vec<Spanned<RawFilter>>,
+    #[serde(default)]
+    digests: Vec<Spanned<RawDigestEntry>>,
+}
+
+/// One of several digests (`[[digests]]`): what it changes from `[digest]` and the rest.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDigestEntry {
+    name: Spanned<String>,
+    title: Option<String>,
+    to: Option<Spanned<Vec<String>>>,
+    schedule: Option<Spanned<String>>,
+    period: Option<Spanned<String>>,
+    timezone: Option<Spanned<String>>,
+    templates_dir: Option<Spanned<String>>,
+    language: Option<Spanned<String>>,
+    /// Names of `[[topics]]`; default all.
+    topics: Option<Vec<Spanned<String>>>,
+    /// Names (or URLs, paths) of feeds and mailboxes; default all.
+    sources: Option<Vec<Spanned<String>>>,
+    /// Its own state file; default `tidings-NAME.db` beside `[state] path`.
+    state: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -301,6 +323,7 @@ struct RawTopic {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub path: PathBuf,
+    /// `[digest]`, or with `[[digests]]` the defaults every digest inherits.
     pub digest: DigestConfig,
     pub state_path: PathBuf,
     pub delivery: DeliveryConfig,
@@ -313,10 +336,43 @@ pub struct Config {
     pub grouping: crate::group::GroupSettings,
     /// `[[filters]]`, compiled.
     pub filters: Vec<crate::group::Filter>,
+    /// `[[digests]]`, each a whole config of its own (what it takes from this one, with its
+    /// own title, recipients, schedule, topics, sources and state file). Empty: this config
+    /// is the one digest.
+    pub digests: Vec<Config>,
+}
+
+impl Config {
+    /// The digests `run` makes: every `[[digests]]` entry, or this config itself. `name`
+    /// picks one.
+    pub fn select(&self, name: Option<&str>) -> Result<Vec<Config>, String> {
+        let names = || {
+            self.digests
+                .iter()
+                .filter_map(|d| d.digest.name.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match (name, self.digests.is_empty()) {
+            (None, true) => Ok(vec![self.clone()]),
+            (None, false) => Ok(self.digests.clone()),
+            (Some(n), true) => Err(format!(
+                "there is no digest `{n}`: the config has no [[digests]], only its one [digest]"
+            )),
+            (Some(n), false) => self
+                .digests
+                .iter()
+                .find(|d| d.digest.name.as_deref() == Some(n))
+                .map(|d| vec![d.clone()])
+                .ok_or_else(|| format!("there is no digest `{n}`; the config has {}", names())),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct DigestConfig {
+    /// `[[digests]] name`; `None` for a config's one `[digest]`.
+    pub name: Option<String>,
     pub title: String,
     pub lookback: Duration,
     pub templates_dir: Option<PathBuf>,
@@ -846,6 +902,7 @@ impl Resolver<'_> {
 
     fn resolve(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         let digest = DigestConfig {
+            name: None,
             title: raw
                 .digest
                 .title
@@ -912,7 +969,11 @@ impl Resolver<'_> {
         }
 
         let mut digest = digest;
-        digest.strings = std::sync::Arc::new(self.strings(&raw, digest.templates_dir.as_deref())?);
+        digest.strings = std::sync::Arc::new(self.strings(
+            raw.digest.language.as_ref(),
+            "digest.language",
+            digest.templates_dir.as_deref(),
+        )?);
         let delivery = self.delivery(&raw)?;
         let fetch = FetchConfig {
             timeout: self.duration(&raw.fetch.timeout, "fetch.timeout", DEFAULT_FETCH_TIMEOUT)?,
@@ -1030,7 +1091,7 @@ impl Resolver<'_> {
             filters.push(filter);
         }
 
-        Ok(Config {
+        let mut config = Config {
             path: self.path.to_path_buf(),
             digest,
             state_path: self.anchor(raw.state.path.as_deref().unwrap_or(DEFAULT_STATE_PATH)),
@@ -1042,7 +1103,236 @@ impl Resolver<'_> {
             topics,
             grouping,
             filters,
-        })
+            digests: Vec::new(),
+        };
+        let mut digests = Vec::with_capacity(raw.digests.len());
+        for (i, entry) in raw.digests.iter().enumerate() {
+            let d = self.digest_entry(i, entry, &config, &raw)?;
+            if let Some(earlier) = digests
+                .iter()
+                .position(|e: &Config| e.digest.name == d.digest.name)
+            {
+                return Err(self.err(
+                    entry.get_ref().name.span(),
+                    &format!("digests[{i}].name"),
+                    format!(
+                        "two digests are named `{}` (digests[{earlier}] and digests[{i}])",
+                        d.digest.name.clone().unwrap_or_default()
+                    ),
+                    None,
+                ));
+            }
+            digests.push(d);
+        }
+        // A mailbox's `after` (seen, move, delete) runs once the digest carrying its messages
+        // went out: a second digest would never see them.
+        for m in &config.mailboxes {
+            let Some(imap) = m.imap.as_ref().filter(|i| i.after != AfterDelivery::None) else {
+                continue;
+            };
+            let users: Vec<usize> = digests
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| {
+                    d.mailboxes.iter().any(|x| {
+                        x.imap.as_ref().is_some_and(|i| {
+                            i.host == imap.host
+                                && i.username == imap.username
+                                && i.folders == imap.folders
+                        })
+                    })
+                })
+                .map(|(i, _)| i)
+                .collect();
+            if users.len() > 1 {
+                let entry = &raw.digests[users[1]];
+                return Err(self.err(
+                    entry.span(),
+                    &format!("digests[{}].sources", users[1]),
+                    format!(
+                        "mailbox `{}` has `after` set and is read by more than one digest: once the first has sent, the others would never see its messages",
+                        crate::sources::imap::label(m)
+                    ),
+                    Some("give each such mailbox to one digest (`sources`), or set its after = \"none\"".into()),
+                ));
+            }
+        }
+        config.digests = digests;
+        Ok(config)
+    }
+
+    /// One `[[digests]]` entry: `base` (the whole config) with the entry's own values.
+    fn digest_entry(
+        &self,
+        i: usize,
+        entry: &Spanned<RawDigestEntry>,
+        base: &Config,
+        raw: &RawConfig,
+    ) -> Result<Config, ConfigError> {
+        let e = entry.get_ref();
+        let key = |k: &str| format!("digests[{i}].{k}");
+        let name = e.name.get_ref().trim().to_string();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(self.err(
+                e.name.span(),
+                &key("name"),
+                format!("`{}` `{name}`: use letters, digits, - and _ (it names the digest's state file and `--digest`)", key("name")),
+                None,
+            ));
+        }
+        let mut d = base.clone();
+        d.digest.name = Some(name.clone());
+        if let Some(t) = &e.title {
+            d.digest.title = t.clone();
+        }
+        if let Some(to) = &e.to {
+            if to.get_ref().is_empty() {
+                return Err(self.err(
+                    to.span(),
+                    &key("to"),
+                    format!("`{}` lists no recipients", key("to")),
+                    None,
+                ));
+            }
+            for addr in to.get_ref() {
+                if addr.trim().parse::<lettre::message::Mailbox>().is_err() {
+                    return Err(self.err(
+                        to.span(),
+                        &key("to"),
+                        format!("`{}` has an invalid address: `{addr}`", key("to")),
+                        None,
+                    ));
+                }
+            }
+            d.delivery.to = to.get_ref().iter().map(|s| s.trim().to_string()).collect();
+        }
+        if let Some(s) = self.parsed(
+            &e.schedule,
+            &key("schedule"),
+            Some("for example \"0 7 * * MON-FRI\""),
+        )? {
+            d.digest.schedule = Some(s);
+        }
+        if let Some(p) = self.parsed(&e.period, &key("period"), None)? {
+            d.digest.period = Some(p);
+        }
+        if let Some(tz) = &e.timezone {
+            d.digest.timezone = crate::schedule::zone(Some(tz.get_ref())).map_err(|err| {
+                self.err(
+                    tz.span(),
+                    &key("timezone"),
+                    format!("`{}`: {err}", key("timezone")),
+                    None,
+                )
+            })?;
+        }
+        if let Some(dir) = &e.templates_dir {
+            let path = self.anchor(dir.get_ref());
+            if !path.is_dir() {
+                return Err(self.err(
+                    dir.span(),
+                    &key("templates_dir"),
+                    format!(
+                        "`{}`: `{}` is not a directory",
+                        key("templates_dir"),
+                        path.display()
+                    ),
+                    None,
+                ));
+            }
+            d.digest.templates_dir = Some(path);
+        }
+        if e.language.is_some() || e.templates_dir.is_some() {
+            let lang = e.language.as_ref().or(raw.digest.language.as_ref());
+            let strings =
+                self.strings(lang, &key("language"), d.digest.templates_dir.as_deref())?;
+            if raw.grouping.lead_title.is_none() {
+                d.grouping.lead_title = strings.text("top_stories", None, &[]);
+            }
+            d.digest.strings = std::sync::Arc::new(strings);
+        }
+        if let Some(topics) = &e.topics {
+            let mut kept = Vec::new();
+            for t in topics {
+                let found = base
+                    .topics
+                    .iter()
+                    .find(|x| x.name == *t.get_ref())
+                    .ok_or_else(|| {
+                        let names: Vec<&str> =
+                            base.topics.iter().map(|x| x.name.as_str()).collect();
+                        self.err(
+                            t.span(),
+                            &key("topics"),
+                            format!(
+                                "`{}`: there is no [[topics]] named `{}`",
+                                key("topics"),
+                                t.get_ref()
+                            ),
+                            suggest(t.get_ref(), &names)
+                                .or(Some(format!("the topics are: {}", names.join(", ")))),
+                        )
+                    })?;
+                kept.push(found.clone());
+            }
+            d.topics = kept;
+        }
+        if let Some(sources) = &e.sources {
+            let feed_names = |f: &FeedConfig| {
+                [f.name.clone(), Some(f.location.to_string())]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+            };
+            let mailbox_names = |m: &MailboxConfig| {
+                [
+                    m.name.clone(),
+                    (!m.path.as_os_str().is_empty()).then(|| m.path.display().to_string()),
+                    m.imap.as_ref().map(|_| crate::sources::imap::label(m)),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+            };
+            let mut all: Vec<String> = base.feeds.iter().flat_map(feed_names).collect();
+            all.extend(base.mailboxes.iter().flat_map(mailbox_names));
+            for s in sources {
+                if !all.iter().any(|n| n == s.get_ref()) {
+                    let shown: Vec<&str> = all.iter().map(String::as_str).collect();
+                    return Err(self.err(
+                        s.span(),
+                        &key("sources"),
+                        format!(
+                            "`{}`: no feed or mailbox is named `{}`",
+                            key("sources"),
+                            s.get_ref()
+                        ),
+                        suggest(s.get_ref(), &shown).or(Some(
+                            "name a feed or mailbox by its `name`, URL or path".into(),
+                        )),
+                    ));
+                }
+            }
+            let wanted = |names: Vec<String>| sources.iter().any(|s| names.contains(s.get_ref()));
+            d.feeds.retain(|f| wanted(feed_names(f)));
+            d.mailboxes.retain(|m| wanted(mailbox_names(m)));
+        }
+        d.state_path = match &e.state {
+            Some(p) => self.anchor(p),
+            None => {
+                let stem = base
+                    .state_path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "tidings".into());
+                base.state_path.with_file_name(format!("{stem}-{name}.db"))
+            }
+        };
+        Ok(d)
     }
 
     fn grouping(&self, raw: &RawConfig) -> Result<crate::group::GroupSettings, ConfigError> {
@@ -1115,10 +1405,10 @@ impl Resolver<'_> {
     /// `[digest] language` (else the environment's) and the user's `strings.toml`.
     fn strings(
         &self,
-        raw: &RawConfig,
+        lang: Option<&Spanned<String>>,
+        key: &str,
         templates_dir: Option<&Path>,
     ) -> Result<crate::locale::Strings, ConfigError> {
-        let lang = raw.digest.language.as_ref();
         let code = lang
             .map(|l| l.get_ref().trim().to_ascii_lowercase())
             .unwrap_or_else(|| crate::locale::from_environment().to_string());
@@ -1135,8 +1425,8 @@ impl Resolver<'_> {
             };
             self.err(
                 span,
-                "digest.language",
-                format!("`digest.language`: {}", crate::sources::http::error_chain(&e)),
+                key,
+                format!("`{key}`: {}", crate::sources::http::error_chain(&e)),
                 hint,
             )
         })

@@ -1,4 +1,5 @@
-//! `tidings daemon`: run on the config's schedule until told to stop.
+//! `tidings daemon`: run on the config's schedule until told to stop; with `[[digests]]`, each
+//! digest on its own schedule (a digest without one is left to `run`).
 //!
 //! The config is read again before every run, so edits take effect without a restart (a config
 //! that no longer loads is reported and the previous one kept). SIGTERM or Ctrl-C while waiting
@@ -26,13 +27,37 @@ pub async fn daemon(config_path: &Path) -> Result<(), DaemonError> {
     let mut cfg = Config::load(config_path)?;
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
+    // When each digest last fired (from the start, for those that have not): the next time
+    // of each is after that, so two digests due at the same minute both run, one after the
+    // other, however long the first takes.
+    let started = Utc::now();
+    let mut fired: std::collections::HashMap<Option<String>, chrono::DateTime<Utc>> =
+        Default::default();
     loop {
-        let schedule = cfg.digest.schedule.clone().ok_or(DaemonError::NoSchedule)?;
-        let Some(next) = schedule.next_after(Utc::now(), cfg.digest.timezone) else {
-            tracing::error!("the schedule never fires again; stopping");
+        let digests = cfg.select(None).unwrap_or_default();
+        if digests.iter().all(|d| d.digest.schedule.is_none()) {
+            return Err(DaemonError::NoSchedule);
+        }
+        // The digest due first; ties go to the one listed first.
+        let Some((next, due)) = digests
+            .iter()
+            .filter_map(|d| {
+                let s = d.digest.schedule.as_ref()?;
+                let after = fired.get(&d.digest.name).copied().unwrap_or(started);
+                let mut at = s.next_after(after, d.digest.timezone)?;
+                // Times missed by more than a minute (a run that took hours) are not made up.
+                let now = Utc::now();
+                if at < now - chrono::Duration::minutes(1) {
+                    at = s.next_after(now, d.digest.timezone)?;
+                }
+                Some((at, d.digest.name.clone()))
+            })
+            .min_by_key(|(t, _)| *t)
+        else {
+            tracing::error!("no schedule fires again; stopping");
             return Ok(());
         };
-        tracing::info!(next = %next.with_timezone(&cfg.digest.timezone), "waiting for the next run");
+        tracing::info!(next = %next.with_timezone(&cfg.digest.timezone), digest = due.as_deref().unwrap_or("-"), "waiting for the next run");
         let wait = (next - Utc::now()).to_std().unwrap_or_default();
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
@@ -45,7 +70,20 @@ pub async fn daemon(config_path: &Path) -> Result<(), DaemonError> {
                 tracing::error!(error = %e, "the config no longer loads; running with the previous one")
             }
         }
-        let run = pipeline::run(&cfg, RunOptions::default());
+        fired.insert(due.clone(), next);
+        // The digest due, as the config now says (it may have been edited meanwhile).
+        let Some(current) = cfg
+            .select(due.as_deref())
+            .ok()
+            .and_then(|mut v| (!v.is_empty()).then(|| v.remove(0)))
+        else {
+            tracing::warn!(
+                digest = due.as_deref().unwrap_or("-"),
+                "the digest is no longer in the config; skipping"
+            );
+            continue;
+        };
+        let run = pipeline::run(&current, RunOptions::default());
         tokio::pin!(run);
         let mut stop_after = false;
         let result = loop {

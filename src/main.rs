@@ -90,6 +90,49 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// What one digest's run did, on stderr.
+fn report_run(cli: &Cli, cfg: &Config, report: &RunReport, caught_up: bool, label: &str) {
+    if cli.quiet {
+        return;
+    }
+    if caught_up {
+        eprintln!(
+            "{label}caught up: {} items recorded as delivered, nothing sent; the next run sends only what is new",
+            report.caught_up
+        );
+    } else if let Some(when) = report.already_sent {
+        eprintln!(
+            "{label}a digest already went out this period (at {}); nothing sent — use --force to send anyway",
+            when.with_timezone(&cfg.digest.timezone)
+                .format("%Y-%m-%d %H:%M %Z")
+        );
+    } else if report.stories == 0 {
+        eprintln!("{label}nothing new: no digest sent");
+    } else if report.sent {
+        eprintln!(
+            "{label}sent: {} stories {}",
+            report.stories,
+            cfg.delivery.destination()
+        );
+    }
+}
+
+/// The one digest `preview` shows: the config itself, or the `[[digests]]` entry named.
+fn one_digest(cfg: Config, name: Option<&str>) -> anyhow::Result<Config> {
+    let mut picked = cfg.select(name).map_err(anyhow::Error::msg)?;
+    if picked.len() > 1 {
+        let names: Vec<String> = picked
+            .iter()
+            .filter_map(|d| d.digest.name.clone())
+            .collect();
+        anyhow::bail!(
+            "the config has several digests ({}): pick one with --digest NAME",
+            names.join(", ")
+        );
+    }
+    Ok(picked.remove(0))
+}
+
 fn exit_for(report: &RunReport) -> u8 {
     if report.source_errors > 0 {
         EXIT_SOURCES_FAILED
@@ -141,8 +184,9 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             open,
             serve,
             serve_to_network,
+            digest,
         } => {
-            let cfg = load(&cli)?;
+            let cfg = one_digest(load(&cli)?, digest.as_deref())?;
             let rt = runtime()?;
             let report = rt.block_on(pipeline::preview_explained(&cfg, out, *explain))?;
             if !cli.quiet {
@@ -175,7 +219,9 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
                     listener.local_addr()?
                 );
                 let mut rebuild = || -> Result<(), String> {
-                    let cfg = load(&cli).map_err(|e| format!("{e:#}"))?;
+                    let cfg = load(&cli)
+                        .and_then(|c| one_digest(c, digest.as_deref()))
+                        .map_err(|e| format!("{e:#}"))?;
                     rt.block_on(pipeline::preview_explained(&cfg, out, *explain))
                         .map(|_| ())
                         .map_err(|e| e.to_string())
@@ -188,35 +234,42 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             dry_run,
             force,
             catch_up,
+            digest,
         } => {
-            let cfg = load(&cli)?;
+            let all = load(&cli)?;
+            let digests = all.select(digest.as_deref()).map_err(anyhow::Error::msg)?;
             let opts = pipeline::RunOptions {
                 dry_run: *dry_run,
                 force: *force,
                 catch_up: *catch_up,
             };
-            let report = runtime()?.block_on(pipeline::run(&cfg, opts))?;
-            if *catch_up && !*dry_run {
-                if !cli.quiet {
-                    eprintln!(
-                        "caught up: {} items recorded as delivered, nothing sent; the next run sends only what is new",
-                        report.caught_up
-                    );
-                }
-            } else if let Some(when) = report.already_sent {
-                if !cli.quiet {
-                    eprintln!("a digest already went out this period (at {}); nothing sent — use --force to send anyway", when.with_timezone(&cfg.digest.timezone).format("%Y-%m-%d %H:%M %Z"));
-                }
-            } else if report.stories == 0 && !cli.quiet {
-                eprintln!("nothing new: no digest sent");
-            } else if report.sent && !cli.quiet {
-                eprintln!(
-                    "sent: {} stories {}",
-                    report.stories,
-                    cfg.delivery.destination()
-                );
+            let rt = runtime()?;
+            let mut code = EXIT_OK;
+            // Several digests run one after another; one that fails does not stop the others.
+            let mut failed = None;
+            for cfg in &digests {
+                let label = cfg
+                    .digest
+                    .name
+                    .as_deref()
+                    .map(|n| format!("{n}: "))
+                    .unwrap_or_default();
+                let report = match rt.block_on(pipeline::run(cfg, opts)) {
+                    Ok(r) => r,
+                    Err(e) if digests.len() > 1 => {
+                        eprintln!("{label}error: {}", tidings::sources::http::error_chain(&e));
+                        failed = Some(e);
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                report_run(&cli, cfg, &report, *catch_up && !*dry_run, &label);
+                code = code.max(exit_for(&report));
             }
-            Ok(exit_for(&report))
+            match failed {
+                Some(e) => Err(anyhow::Error::new(e).context("a digest failed; the others ran")),
+                None => Ok(code),
+            }
         }
         Command::Daemon => {
             let path = config::locate(cli.config.as_deref())?;
@@ -225,7 +278,8 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Check { offline } => {
             let cfg = load(&cli)?;
-            let findings = runtime()?.block_on(tidings::check::run(&cfg, !*offline));
+            let rt = runtime()?;
+            let mut findings = rt.block_on(tidings::check::run(&cfg, !*offline));
             println!(
                 "{}: config OK ({} feeds, {} mailboxes, {} topics; digest {})",
                 cfg.path.display(),
@@ -236,6 +290,25 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             );
             for f in &findings {
                 println!("{f}");
+            }
+            // Each of several digests: what it takes, and its own templates and schedule
+            // (sources and servers were checked above, once).
+            for d in &cfg.digests {
+                let name = d.digest.name.as_deref().unwrap_or_default();
+                println!(
+                    "digest {name}: {} feeds, {} mailboxes, {} topics; {}",
+                    d.feeds.len(),
+                    d.mailboxes.len(),
+                    d.topics.len(),
+                    d.delivery.destination()
+                );
+                for mut f in rt.block_on(tidings::check::run(d, false)) {
+                    if f.what.starts_with("templates") || f.what.starts_with("schedule") {
+                        f.what = format!("{name}: {}", f.what);
+                        println!("{f}");
+                        findings.push(f);
+                    }
+                }
             }
             let failed = findings.iter().filter(|f| f.problem.is_some()).count();
             if failed > 0 {

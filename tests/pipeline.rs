@@ -1206,3 +1206,160 @@ path = "Newsletters"
     assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
     assert_eq!(files("new").len(), 1);
 }
+
+/// `[[digests]]`: a news digest and a tech digest from one config, each with its recipients,
+/// topics and sources, through the real SMTP server. A feed both take gives its stories to
+/// both; each remembers what it sent in its own state file; preview needs to be told which.
+#[test]
+fn two_digests_from_one_config_each_get_their_sources_and_remember_on_their_own() {
+    let mail = MailEnv::get();
+    let http = feed_server();
+    let dir = tempfile::tempdir().unwrap();
+    let news_to = format!("news-{}@example.org", nonce());
+    let tech_to = format!("tech-{}@example.org", nonce());
+    let text = format!(
+        r#"{base}
+[[feeds]]
+url = "{rss}"
+name = "Daily"
+
+[[feeds]]
+url = "{atom}"
+name = "Wire"
+
+[[feeds]]
+url = "{json}"
+name = "Lab"
+{TOPICS}
+[[digests]]
+name = "news"
+title = "Morning news"
+to = ["{news_to}"]
+topics = ["World"]
+sources = ["Daily", "Wire"]
+
+[[digests]]
+name = "tech"
+title = "Tech weekly"
+to = ["{tech_to}"]
+topics = ["Technology", "Science"]
+sources = ["Daily", "Lab"]
+schedule = "0 8 * * MON"
+"#,
+        base = starttls_config("Defaults", &mail, "nobody@example.org")
+            .replace("lookback = \"7d\"", "lookback = \"3650d\""),
+        rss = http.url("/rss2.xml"),
+        atom = http.url("/atom.xml"),
+        json = http.url("/jsonfeed.json"),
+    );
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, &text).unwrap();
+    let env = [(PASSWORD_VAR, mail.password.as_str())];
+
+    let check = tidings(&cfg, &["check", "--offline"], &env);
+    let report = stdout(&check);
+    assert_eq!(check.status.code(), Some(0), "{report}");
+    assert!(
+        report.contains("digest news: 2 feeds, 0 mailboxes, 1 topics"),
+        "{report}"
+    );
+    assert!(
+        report.contains("ok    tech: schedule (At 08:00"),
+        "{report}"
+    );
+
+    let run = tidings(&cfg, &["run"], &env);
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let err = stderr(&run);
+    assert!(
+        err.contains("news: sent: ") && err.contains(&news_to),
+        "{err}"
+    );
+    assert!(
+        err.contains("tech: sent: ") && err.contains(&tech_to),
+        "{err}"
+    );
+    let news = mail.received_for(&news_to);
+    let tech = mail.received_for(&tech_to);
+    assert_eq!((news.len(), tech.len()), (1, 1));
+    let (news, tech) = (parse(&news[0]), parse(&tech[0]));
+    assert!(news.subject.starts_with("Morning news"), "{}", news.subject);
+    assert!(tech.subject.starts_with("Tech weekly"), "{}", tech.subject);
+    // Each its own sources: Wire only in the news, Lab only in tech; Daily in both.
+    assert!(
+        news.text
+            .contains("Parliament ratifies regional trade treaty"),
+        "{}",
+        news.text
+    );
+    assert!(!tech.text.contains("Parliament ratifies"), "{}", tech.text);
+    assert!(
+        tech.text.contains("Telescope detects water vapour"),
+        "{}",
+        tech.text
+    );
+    assert!(!news.text.contains("Telescope detects"), "{}", news.text);
+    for m in [&news, &tech] {
+        assert!(
+            m.text
+                .contains("Rust compiler cuts incremental build times in half"),
+            "a story both digests take goes to both: {}",
+            m.text
+        );
+    }
+    // Each its own topics: the news digest has no Technology heading.
+    assert!(!news.text.contains("\nTechnology\n"), "{}", news.text);
+    assert!(tech.text.contains("\nTechnology\n"), "{}", tech.text);
+    for name in ["news", "tech"] {
+        assert!(dir
+            .path()
+            .join(format!("state/tidings-{name}.db"))
+            .is_file());
+    }
+
+    // Each remembers on its own: nothing new for tech; news can still be forced alone.
+    let again = tidings(&cfg, &["run", "--digest", "tech"], &env);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("tech: nothing new"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(mail.received_for(&tech_to).len(), 1);
+    assert_eq!(mail.received_for(&news_to).len(), 1);
+
+    let wrong = tidings(&cfg, &["run", "--digest", "sports"], &env);
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        stderr(&wrong).contains("the config has news, tech"),
+        "{}",
+        stderr(&wrong)
+    );
+    let out = dir.path().join("preview");
+    let out_arg = out.to_str().unwrap();
+    let both = tidings(&cfg, &["preview", "--out", out_arg], &env);
+    assert_eq!(both.status.code(), Some(1));
+    assert!(stderr(&both).contains("--digest NAME"), "{}", stderr(&both));
+    let one = tidings(
+        &cfg,
+        &["preview", "--out", out_arg, "--digest", "news"],
+        &env,
+    );
+    assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
+    assert!(read_to_string(&out.join("digest.txt")).starts_with("Morning news"));
+
+    // A topic no [[topics]] has is named with file, line and key.
+    std::fs::write(
+        &cfg,
+        text.replace("topics = [\"World\"]", "topics = [\"Wrld\"]"),
+    )
+    .unwrap();
+    let bad = tidings(&cfg, &["check", "--offline"], &env);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = stderr(&bad);
+    assert!(
+        err.contains("`digests[0].topics`: there is no [[topics]] named `Wrld`"),
+        "{err}"
+    );
+    assert!(err.contains("World"), "the fix is suggested: {err}");
+}

@@ -548,3 +548,48 @@ fn a_failure_is_reported_only_after_the_configured_streak_and_progress_only_on_a
         "no colour with NO_COLOR: {shown:?}"
     );
 }
+
+/// With `[[digests]]` the daemon runs each on its own schedule: two due at the same second
+/// both run (one after the other), and one without a schedule is left to `run`.
+#[test]
+fn the_daemon_runs_each_digest_on_its_own_schedule() {
+    let http = HttpServer::start(vec![(
+        "/ok.xml",
+        Route::file("rss2.xml", "application/rss+xml"),
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sendmail_config_with(dir.path(), &[("Fine", http.url("/ok.xml"))], "");
+    let mut text = read_to_string(&cfg);
+    for (name, schedule) in [("a", "* * * * * *"), ("b", "* * * * * *"), ("c", "")] {
+        text.push_str(&format!(
+            "\n[[digests]]\nname = \"{name}\"\nto = [\"{name}@example.org\"]\n"
+        ));
+        if !schedule.is_empty() {
+            text.push_str(&format!("schedule = \"{schedule}\"\n"));
+        }
+    }
+    std::fs::write(&cfg, text).unwrap();
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .arg("-c")
+        .arg(&cfg)
+        .arg("-v")
+        .arg("daemon")
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let runs = || {
+        http.requests()
+            .iter()
+            .filter(|r| r.path == "/ok.xml")
+            .count()
+    };
+    wait_for("three rounds of both scheduled digests", || runs() >= 6);
+    sigterm(&daemon);
+    assert_eq!(wait_exit(&mut daemon).code(), Some(0));
+    let sent = std::fs::read_to_string(dir.path().join("sent.txt")).unwrap_or_default();
+    assert_eq!(sunk(dir.path()), 2, "a and b each send once: {sent}");
+    assert!(sent.contains("To: a@example.org"), "{sent}");
+    assert!(sent.contains("To: b@example.org"), "{sent}");
+    assert!(!sent.contains("c@example.org"), "c has no schedule: {sent}");
+}
