@@ -318,12 +318,26 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Sources { json } => {
             let cfg = load(&cli)?;
-            let state = tidings::state::State::open_read_only(&cfg.state_path)?;
-            let rows = tidings::health::report(&cfg, &state, chrono::Utc::now())?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else {
-                print!("{}", tidings::health::table(&rows));
+            // With [[digests]], each digest's sources as its own state file has them.
+            let mut by_digest = serde_json::Map::new();
+            for d in cfg.select(None).map_err(anyhow::Error::msg)? {
+                let state = tidings::state::State::open_read_only(&d.state_path)?;
+                let rows = tidings::health::report(&d, &state, chrono::Utc::now())?;
+                match (&d.digest.name, *json) {
+                    (None, true) => println!("{}", serde_json::to_string_pretty(&rows)?),
+                    (None, false) => print!("{}", tidings::health::table(&rows)),
+                    (Some(name), true) => {
+                        by_digest.insert(name.clone(), serde_json::to_value(&rows)?);
+                    }
+                    (Some(name), false) => {
+                        println!("digest {name}:");
+                        print!("{}", tidings::health::table(&rows));
+                        println!();
+                    }
+                }
+            }
+            if !by_digest.is_empty() {
+                println!("{}", serde_json::to_string_pretty(&by_digest)?);
             }
             Ok(EXIT_OK)
         }

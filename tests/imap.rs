@@ -930,15 +930,7 @@ fn real_newsletters_over_imap_give_the_stories_they_give_from_files() {
 /// A config whose digest is filed into `folder` of the test account over STARTTLS
 /// (`[delivery] transport = "imap"`), made from the local fixture Maildir; no SMTP at all.
 fn imap_delivery_config(dir: &Path, imap: &Imap, folder: &str, password_var: &str) -> PathBuf {
-    let local = empty_maildir(dir, "Local");
-    let issue = "1795700000.M1P100.fixture";
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/maildir/new")
-            .join(issue),
-        local.join("new").join(issue),
-    )
-    .unwrap();
+    maildir_with_one_issue(dir, "Local");
     let text = format!(
         r#"
 [digest]
@@ -1103,15 +1095,7 @@ path = "Local"
         imap_user = imap.user,
     );
     // A local source too, so there is a digest to send while the IMAP login is refused.
-    let local = empty_maildir(dir, "Local");
-    let issue = "1795700000.M1P100.fixture";
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/maildir/new")
-            .join(issue),
-        local.join("new").join(issue),
-    )
-    .unwrap();
+    maildir_with_one_issue(dir, "Local");
     let path = dir.join("config.toml");
     std::fs::write(&path, text).unwrap();
     path

@@ -1120,15 +1120,7 @@ fn a_senders_standing_block_is_left_out_of_its_next_issue() {
 #[test]
 fn a_digest_filed_into_a_maildir_appears_whole_once_and_a_failure_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let local = empty_maildir(dir.path(), "Newsletters");
-    let issue = "1795700000.M1P100.fixture";
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/maildir/new")
-            .join(issue),
-        local.join("new").join(issue),
-    )
-    .unwrap();
+    maildir_with_one_issue(dir.path(), "Newsletters");
     let filed = dir.path().join("Mail/Digests");
     let cfg = dir.path().join("config.toml");
     std::fs::write(
@@ -1316,6 +1308,23 @@ schedule = "0 8 * * MON"
             .join(format!("state/tidings-{name}.db"))
             .is_file());
     }
+    // `sources` reads each digest's own state: Lab is tech's, and it has run.
+    let sources = tidings(&cfg, &["sources", "--json"], &env);
+    let rows: serde_json::Value = serde_json::from_str(&stdout(&sources)).unwrap();
+    let status = |digest: &str, name: &str| {
+        rows[digest]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .map(|r| r["status"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(status("tech", "Lab").as_deref(), Some("ok"), "{rows}");
+    assert_eq!(status("news", "Lab"), None, "{rows}");
+    assert_eq!(status("news", "Wire").as_deref(), Some("ok"), "{rows}");
+    let table = stdout(&tidings(&cfg, &["sources"], &env));
+    assert!(table.starts_with("digest news:\nSOURCE"), "{table}");
+    assert!(table.contains("digest tech:\nSOURCE"), "{table}");
 
     // Each remembers on its own: nothing new for tech; news can still be forced alone.
     let again = tidings(&cfg, &["run", "--digest", "tech"], &env);

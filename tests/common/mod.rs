@@ -268,6 +268,19 @@ pub fn empty_maildir(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
+/// A Maildir at `dir/name` holding one well-formed newsletter of the fixture Maildir (its
+/// stories: "Rust compiler cuts incremental build times in half" and two more).
+pub fn maildir_with_one_issue(dir: &Path, name: &str) -> PathBuf {
+    let path = empty_maildir(dir, name);
+    let issue = "1795700000.M1P100.fixture";
+    std::fs::copy(
+        Path::new(FIXTURES).join("maildir/new").join(issue),
+        path.join("new").join(issue),
+    )
+    .unwrap();
+    path
+}
+
 /// Copies a fixture Maildir into `dest` (tests may then add or break messages).
 pub fn copy_maildir(dest: &Path) {
     let src = Path::new(FIXTURES).join("maildir");
