@@ -63,7 +63,7 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
     let templates = crate::render::Renderer::new(cfg.digest.templates_dir.as_deref())
         .and_then(|r| r.strings(cfg.digest.strings.clone()).render(&empty))
         .map(|_| String::new())
-        .map_err(|e| e.to_string());
+        .map_err(|e| crate::sources::http::error_chain(&e));
     out.push(finding("templates render".into(), templates));
     if let Some(schedule) = &cfg.digest.schedule {
         let tz = cfg.digest.timezone;
@@ -109,7 +109,7 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
     let cleaner = Cleaner::new(&cfg.links);
     let sanitizer = Sanitizer::new(&cleaner);
     match Fetcher::new(&cfg.fetch) {
-        Err(e) => out.push(finding("HTTP client".into(), Err(e.to_string()))),
+        Err(e) => out.push(finding("HTTP client".into(), Err(crate::sources::http::error_chain(&e)))),
         Ok(fetcher) => {
             let checks = cfg.feeds.iter().map(|f| {
                 let (fetcher, cleaner, sanitizer) = (&fetcher, &cleaner, &sanitizer);
@@ -122,12 +122,12 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
                                 Ok(Fetched::NotModified) => {
                                     Err("answered 304 to an unconditional request".to_string())
                                 }
-                                Err(e) => Err(e.to_string()),
+                                Err(e) => Err(crate::sources::http::error_chain(&e)),
                             }
                         }
                         FeedLocation::File(p) => std::fs::read(p)
                             .map(|b| (b, Origin::default()))
-                            .map_err(|e| e.to_string()),
+                            .map_err(|e| crate::sources::http::error_chain(&e)),
                     };
                     let key = crate::pipeline::feed_key(f);
                     let result = bytes.and_then(|(b, origin)| {
@@ -147,7 +147,7 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
                                     format!("{} items (not well-formed XML; {r})", p.items.len())
                                 }
                             })
-                            .map_err(|e| e.to_string())
+                            .map_err(|e| crate::sources::http::error_chain(&e))
                     });
                     finding(format!("feed {name}"), result)
                 }
@@ -164,7 +164,7 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
             MailboxKind::Imap => crate::sources::imap::check(m)
                 .await
                 .map(|n| format!("{n} folders"))
-                .map_err(|e| e.to_string()),
+                .map_err(|e| crate::sources::http::error_chain(&e)),
             _ => std::fs::metadata(&m.path)
                 .map(|_| String::new())
                 .map_err(|e| format!("`{}`: {e}", m.path.display())),
@@ -210,7 +210,7 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
                     }
                 ))
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(crate::sources::http::error_chain(&e)),
         };
         out.push(finding(format!("SMTP {}:{}", smtp.host, smtp.port), result));
     }

@@ -1564,7 +1564,10 @@ impl Resolver<'_> {
                     self.err(
                         p.span(),
                         "links.clearurls_file",
-                        format!("`links.clearurls_file`: {e}"),
+                        format!(
+                            "`links.clearurls_file`: {}",
+                            crate::sources::http::error_chain(&e)
+                        ),
                         Some("point it at a ClearURLs `data.min.json`-format file".into()),
                     )
                 })?;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 pub enum LockError {
     #[error("another tidings run{} is already working on `{}`; this one stops", pid.map(|p| format!(" (pid {p})")).unwrap_or_default(), state.display())]
     Busy { pid: Option<u32>, state: PathBuf },
-    #[error("cannot lock `{path}`: {source}")]
+    #[error("cannot lock `{path}`")]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -224,7 +224,7 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
                         .map_err(|e| format!("{e:#}"))?;
                     rt.block_on(pipeline::preview_explained(&cfg, out, *explain))
                         .map(|_| ())
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| tidings::sources::http::error_chain(&e))
                 };
                 tidings::preview::serve(listener, out, &watched, *serve_to_network, &mut rebuild)?;
             }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{Config, FeedConfig, FeedLocation, MailboxConfig, MailboxKind};
 use crate::deliver::{self, DeliverError, Outgoing};
+use crate::sources::http::error_chain;
 use crate::group::{RankSettings, SentStory, SourcePolicy};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
@@ -27,7 +28,7 @@ pub enum RunError {
     Render(#[from] RenderError),
     #[error(transparent)]
     Deliver(#[from] DeliverError),
-    #[error("cannot write `{path}`: {source}")]
+    #[error("cannot write `{path}`")]
     Write {
         path: String,
         source: std::io::Error,
@@ -391,12 +392,12 @@ async fn read_mailbox(
                 let attention = std::mem::take(&mut r.read.attention);
                 (ok(r.read), attention, r.used, Some(r.learned))
             }
-            Err(e) => failed(format!("IMAP mailbox failed: {e}")),
+            Err(e) => failed(format!("IMAP mailbox failed: {}", error_chain(&e))),
         };
     }
     let records = match state.examined(&key.0) {
         Ok(r) => r,
-        Err(e) => return failed(e.to_string()),
+        Err(e) => return failed(error_chain(&e)),
     };
     let scanned = match m.kind {
         MailboxKind::Mbox => state.mbox_scan(&key.0).ok().flatten(),
@@ -1106,7 +1107,7 @@ async fn after_delivery(cfg: &Config, carried: &[(usize, Vec<ImapUid>)]) {
                 tracing::info!(source = %imap::label(m), messages = n, "after-delivery action applied")
             }
             Err(e) => {
-                tracing::warn!(source = %imap::label(m), error = %e, "after-delivery action failed")
+                tracing::warn!(source = %imap::label(m), error = %error_chain(&e), "after-delivery action failed")
             }
         }
     }

@@ -27,7 +27,7 @@ const TEXT_WIDTH: usize = 72;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    #[error("cannot read template `{path}`: {source}")]
+    #[error("cannot read template `{path}`")]
     Read {
         path: String,
         source: std::io::Error,

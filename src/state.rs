@@ -26,7 +26,7 @@ use crate::sources::examined::{Examined, Forget, Outcome, Remembered, Tally};
 use crate::sources::http::Validators;
 
 #[derive(Debug, thiserror::Error)]
-#[error("state database `{path}`: {source}")]
+#[error("state database `{path}`")]
 pub struct StateError {
     path: String,
     #[source]

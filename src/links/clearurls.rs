@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClearUrlsError {
-    #[error("cannot read `{path}`: {source}")]
+    #[error("cannot read `{path}`")]
     Read {
         path: String,
         source: std::io::Error,

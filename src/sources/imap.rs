@@ -49,7 +49,7 @@ const FETCH_CHUNK: usize = 50;
 pub enum ImapError {
     #[error("cannot read the IMAP password: {0}")]
     Password(String),
-    #[error("cannot connect to `{addr}`: {source}")]
+    #[error("cannot connect to `{addr}`")]
     Connect {
         addr: String,
         source: std::io::Error,
@@ -76,7 +76,7 @@ pub enum ImapError {
     },
     #[error("`{addr}` timed out during {what}")]
     Timeout { addr: String, what: &'static str },
-    #[error("IMAP error from `{addr}` during {what}: {source}")]
+    #[error("IMAP error from `{addr}` during {what}")]
     Protocol {
         addr: String,
         what: &'static str,
@@ -148,7 +148,7 @@ pub async fn read(
         .await
         {
             Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
-                tracing::warn!(source = %label(cfg), error = %e, "IMAP connection failed; retrying");
+                tracing::warn!(source = %label(cfg), error = %crate::sources::http::error_chain(&e), "IMAP connection failed; retrying");
                 tokio::time::sleep(RETRY_PAUSE).await;
             }
             other => return other,
