@@ -109,7 +109,10 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
     let cleaner = Cleaner::new(&cfg.links);
     let sanitizer = Sanitizer::new(&cleaner);
     match Fetcher::new(&cfg.fetch) {
-        Err(e) => out.push(finding("HTTP client".into(), Err(crate::sources::http::error_chain(&e)))),
+        Err(e) => out.push(finding(
+            "HTTP client".into(),
+            Err(crate::sources::http::error_chain(&e)),
+        )),
         Ok(fetcher) => {
             let checks = cfg.feeds.iter().map(|f| {
                 let (fetcher, cleaner, sanitizer) = (&fetcher, &cleaner, &sanitizer);

@@ -16,11 +16,26 @@ mod cli;
 mod logging;
 use cli::{Cli, Command};
 
-/// Exit codes, documented in the README.
-const EXIT_OK: u8 = 0;
-const EXIT_FATAL: u8 = 1;
-const EXIT_SOURCES_FAILED: u8 = 2;
-const EXIT_LOCKED: u8 = 3;
+/// How tidings exits (README, "Exit codes"). Several digests' runs exit with the highest code
+/// of theirs (only `Ok` and `SourcesFailed` come from a run that finished).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Exit {
+    /// Done: a digest was delivered, or there was nothing new.
+    Ok = 0,
+    /// Bad config, unusable state, a delivery that failed (nothing marked sent), or a URL
+    /// `clean-url` could not clean.
+    Fatal = 1,
+    /// Done, but some sources failed (named in the digest and on stderr).
+    SourcesFailed = 2,
+    /// Another run holds the state database; this one did nothing.
+    Locked = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
 
 /// glibc gives each thread that allocates under contention an arena of its own, up to eight
 /// per CPU, and keeps what is freed there for that arena. The feed parsers run on whichever
@@ -56,7 +71,7 @@ fn main() -> ExitCode {
         tidings::progress::enable();
     }
     match real_main(cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code.into(),
         Err(e)
             if matches!(
                 e.downcast_ref::<pipeline::RunError>(),
@@ -66,14 +81,14 @@ fn main() -> ExitCode {
             ) =>
         {
             eprintln!("{e}");
-            ExitCode::from(EXIT_LOCKED)
+            Exit::Locked.into()
         }
         Err(e) => {
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            ExitCode::from(EXIT_FATAL)
+            Exit::Fatal.into()
         }
     }
 }
@@ -133,15 +148,15 @@ fn one_digest(cfg: Config, name: Option<&str>) -> anyhow::Result<Config> {
     Ok(picked.remove(0))
 }
 
-fn exit_for(report: &RunReport) -> u8 {
+fn exit_for(report: &RunReport) -> Exit {
     if report.source_errors > 0 {
-        EXIT_SOURCES_FAILED
+        Exit::SourcesFailed
     } else {
-        EXIT_OK
+        Exit::Ok
     }
 }
 
-fn real_main(cli: Cli) -> anyhow::Result<u8> {
+fn real_main(cli: Cli) -> anyhow::Result<Exit> {
     match &cli.command {
         Command::Init { path, from_opml } => {
             let path = path
@@ -176,7 +191,7 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
                 .unwrap_or_else(|_| "tidings".into());
             println!("  then, for a daily digest at 7:00, a crontab line (crontab -e):");
             println!("     0 7 * * * {exe}{c} run");
-            Ok(EXIT_OK)
+            Ok(Exit::Ok)
         }
         Command::Preview {
             out,
@@ -244,7 +259,7 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
                 catch_up: *catch_up,
             };
             let rt = runtime()?;
-            let mut code = EXIT_OK;
+            let mut code = Exit::Ok;
             // Several digests run one after another; one that fails does not stop the others.
             let mut failed = None;
             for cfg in &digests {
@@ -274,7 +289,7 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
         Command::Daemon => {
             let path = config::locate(cli.config.as_deref())?;
             runtime()?.block_on(tidings::daemon::daemon(&path))?;
-            Ok(EXIT_OK)
+            Ok(Exit::Ok)
         }
         Command::Check { offline } => {
             let cfg = load(&cli)?;
@@ -314,7 +329,7 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             if failed > 0 {
                 anyhow::bail!("{failed} of {} checks failed", findings.len());
             }
-            Ok(EXIT_OK)
+            Ok(Exit::Ok)
         }
         Command::Sources { json } => {
             let cfg = load(&cli)?;
@@ -339,7 +354,7 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             if !by_digest.is_empty() {
                 println!("{}", serde_json::to_string_pretty(&by_digest)?);
             }
-            Ok(EXIT_OK)
+            Ok(Exit::Ok)
         }
         Command::CleanUrl { explain, urls } => {
             // The config's [links] rules apply when there is a config; without one, the built-ins.
@@ -391,15 +406,15 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             };
             match printed {
                 // A reader that stopped reading (`| head`) is not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(EXIT_OK),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(Exit::Ok),
                 Err(e) => return Err(e).context("cannot write to stdout"),
                 Ok(()) => {}
             }
             if still_tracking > 0 {
                 eprintln!("tidings: {still_tracking} URL(s) could not be cleaned of tracking");
-                return Ok(EXIT_FATAL);
+                return Ok(Exit::Fatal);
             }
-            Ok(EXIT_OK)
+            Ok(Exit::Ok)
         }
         Command::Feeds { action } => feeds_command(&cli, action),
         Command::Recipients { action } => recipients_command(&cli, action),
@@ -415,7 +430,7 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
             std::fs::create_dir_all(dir)
                 .and_then(|()| clap_mangen::generate_to(Cli::command(), dir))
                 .with_context(|| format!("cannot write the man pages into `{}`", dir.display()))?;
-            Ok(EXIT_OK)
+            Ok(Exit::Ok)
         }
         Command::Man { dir: None } => {
             let mut buf = Vec::new();
@@ -428,12 +443,12 @@ fn real_main(cli: Cli) -> anyhow::Result<u8> {
 }
 
 /// Writes generated text to stdout; a reader that stopped reading (`| head`) is no error.
-fn write_stdout(bytes: &[u8]) -> anyhow::Result<u8> {
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(EXIT_OK),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
         Err(e) => Err(e).context("cannot write to stdout"),
-        Ok(()) => Ok(EXIT_OK),
+        Ok(()) => Ok(Exit::Ok),
     }
 }
 
@@ -442,7 +457,7 @@ fn open_config(cli: &Cli) -> anyhow::Result<ConfigFile> {
     Ok(ConfigFile::open(&path)?)
 }
 
-fn feeds_command(cli: &Cli, action: &cli::FeedsCommand) -> anyhow::Result<u8> {
+fn feeds_command(cli: &Cli, action: &cli::FeedsCommand) -> anyhow::Result<Exit> {
     let mut file = open_config(cli)?;
     match action {
         cli::FeedsCommand::List => {
@@ -454,7 +469,7 @@ fn feeds_command(cli: &Cli, action: &cli::FeedsCommand) -> anyhow::Result<u8> {
                     f.topic.as_deref().unwrap_or("-")
                 );
             }
-            return Ok(EXIT_OK);
+            return Ok(Exit::Ok);
         }
         cli::FeedsCommand::Add {
             url,
@@ -513,15 +528,15 @@ fn feeds_command(cli: &Cli, action: &cli::FeedsCommand) -> anyhow::Result<u8> {
             }
         }
     }
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }
 
-fn recipients_command(cli: &Cli, action: &cli::RecipientsCommand) -> anyhow::Result<u8> {
+fn recipients_command(cli: &Cli, action: &cli::RecipientsCommand) -> anyhow::Result<Exit> {
     let mut file = open_config(cli)?;
     let done = match action {
         cli::RecipientsCommand::List => {
             file.recipients().iter().for_each(|r| println!("{r}"));
-            return Ok(EXIT_OK);
+            return Ok(Exit::Ok);
         }
         cli::RecipientsCommand::Add { address } => {
             file.add_recipient(address)?;
@@ -535,10 +550,10 @@ fn recipients_command(cli: &Cli, action: &cli::RecipientsCommand) -> anyhow::Res
     if !cli.quiet {
         eprintln!("{done} delivery.to in {}", file.path().display());
     }
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }
 
-fn topics_command(cli: &Cli, action: &cli::TopicsCommand) -> anyhow::Result<u8> {
+fn topics_command(cli: &Cli, action: &cli::TopicsCommand) -> anyhow::Result<Exit> {
     let mut file = open_config(cli)?;
     match action {
         cli::TopicsCommand::List => {
@@ -554,10 +569,10 @@ fn topics_command(cli: &Cli, action: &cli::TopicsCommand) -> anyhow::Result<u8> 
             }
         }
     }
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }
 
-fn import_opml(cli: &Cli, opml_path: &std::path::Path) -> anyhow::Result<u8> {
+fn import_opml(cli: &Cli, opml_path: &std::path::Path) -> anyhow::Result<Exit> {
     let mut file = open_config(cli)?;
     let feeds = opml::read(opml_path)?;
     let report = opml::import(&mut file, &feeds)?;
@@ -586,10 +601,10 @@ fn import_opml(cli: &Cli, opml_path: &std::path::Path) -> anyhow::Result<u8> {
             report.skipped.len()
         );
     }
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }
 
-fn export_opml(cli: &Cli, out: Option<&std::path::Path>) -> anyhow::Result<u8> {
+fn export_opml(cli: &Cli, out: Option<&std::path::Path>) -> anyhow::Result<Exit> {
     let cfg = load(cli)?;
     let (xml, skipped) = opml::export(&cfg);
     for s in &skipped {
@@ -600,5 +615,5 @@ fn export_opml(cli: &Cli, out: Option<&std::path::Path>) -> anyhow::Result<u8> {
             .with_context(|| format!("cannot write `{}`", path.display()))?,
         None => print!("{xml}"),
     }
-    Ok(EXIT_OK)
+    Ok(Exit::Ok)
 }

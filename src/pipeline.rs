@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 
 use crate::config::{Config, FeedConfig, FeedLocation, MailboxConfig, MailboxKind};
 use crate::deliver::{self, DeliverError, Outgoing};
-use crate::sources::http::error_chain;
 use crate::group::{RankSettings, SentStory, SourcePolicy};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
@@ -16,6 +15,7 @@ use crate::model::{Attention, Digest, Item, ItemKey, SourceError, SourceKey};
 use crate::render::{RenderError, Rendered, Renderer};
 use crate::sources::examined::Remembered;
 use crate::sources::feed::{self, FeedContext, Origin};
+use crate::sources::http::error_chain;
 use crate::sources::http::{FetchError, Fetched, Fetcher, Validators};
 use crate::sources::{imap, maildir, mbox};
 use crate::state::{Delivery, ImapUid, SourceHealth, SourceUpdate, State, StateError};

@@ -591,5 +591,8 @@ fn the_daemon_runs_each_digest_on_its_own_schedule() {
     assert_eq!(sunk(dir.path()), 2, "a and b each send once: {sent}");
     assert!(sent.contains("To: a@example.org"), "{sent}");
     assert!(sent.contains("To: b@example.org"), "{sent}");
-    assert!(!sent.contains("c@example.org"), "c has no schedule: {sent}");
+    assert!(
+        !sent.contains("To: c@example.org"),
+        "c has no schedule: {sent}"
+    );
 }
