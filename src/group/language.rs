@@ -6,7 +6,7 @@
 //! summary, limited to the languages rust-stemmers has a Snowball stemmer for. Text too
 //! short or too mixed to be sure of is taken as English, the language most feeds are in.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 use pure_rust_locales::{locale_match, Locale};
@@ -69,13 +69,19 @@ impl Language {
         // other language's is English without running detection (most of a batch, at a
         // fraction of the cost), and they decide a headline too short for detection.
         let mut hits = [0usize; LANGUAGES.len()];
-        for w in format!("{title} {head}")
+        let mut lower = String::new();
+        for w in title
             .split(|c: char| !c.is_alphabetic())
+            .chain(head.split(|c: char| !c.is_alphabetic()))
             .filter(|w| !w.is_empty())
         {
-            let w = w.to_lowercase();
-            for (h, set) in hits.iter_mut().zip(stop_sets()) {
-                *h += set.contains(w.as_str()) as usize;
+            lower.clear();
+            lower.extend(w.chars().flat_map(char::to_lowercase));
+            // One look-up a word: the languages whose stop word it is, as bits.
+            if let Some(&langs) = stop_word_languages().get(lower.as_str()) {
+                for (i, h) in hits.iter_mut().enumerate() {
+                    *h += (langs >> i & 1) as usize;
+                }
             }
         }
         let most = hits.iter().copied().max().unwrap_or(0);
@@ -159,6 +165,21 @@ impl Language {
     pub fn capitals_mark_names(self) -> bool {
         self != Language::German
     }
+}
+
+/// Every stop word of [`stop_sets`], with the languages it is one of as bits in the order of
+/// [`LANGUAGES`]: counting function words is one hash look-up a word, not one a language.
+fn stop_word_languages() -> &'static HashMap<&'static str, u16> {
+    static MAP: OnceLock<HashMap<&'static str, u16>> = OnceLock::new();
+    MAP.get_or_init(|| {
+        let mut map = HashMap::new();
+        for (i, set) in stop_sets().iter().enumerate() {
+            for w in set {
+                *map.entry(*w).or_insert(0u16) |= 1 << i;
+            }
+        }
+        map
+    })
 }
 
 /// NLTK's stop words of every language, in the order of [`LANGUAGES`].
