@@ -6,6 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# What the checks below use; a minimal machine may lack them.
+missing=""
+command -v systemd-analyze >/dev/null 2>&1 || missing="$missing systemd"
+command -v man >/dev/null 2>&1 || missing="$missing man-db"
+if [ -n "$missing" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
+fi
+
 deb=$(ls -t "${CARGO_TARGET_DIR:-target}"/debian/tidings_*.deb | head -n1)
 dpkg -i "$deb"
 trap 'dpkg -r tidings >/dev/null' EXIT
