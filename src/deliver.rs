@@ -245,9 +245,7 @@ where
             let appender = Appender::open(imap).await.map_err(fail)?;
             if let Err(e) = at_point_of_no_return() {
                 appender.close().await;
-                return Err(DeliverError::Build(format!(
-                    "cannot record the digest before filing it: {e}"
-                )));
+                return Err(not_recorded(e));
             }
             appender.append(&out.formatted()).await.map_err(fail)
         }
@@ -263,6 +261,13 @@ where
                 .map_err(|e| DeliverError::Sendmail(error_chain(&e)))
         }
     }
+}
+
+/// The digest could not be recorded as pending, so it was not handed over: nothing went out.
+fn not_recorded(e: impl std::fmt::Display) -> DeliverError {
+    DeliverError::Build(format!(
+        "cannot record the digest before delivering it: {e}"
+    ))
 }
 
 /// Files the message the way a delivery agent does (maildir(5)): written and synced under
@@ -297,9 +302,7 @@ where
     }
     if let Err(e) = at_point_of_no_return() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(DeliverError::Build(format!(
-            "cannot record the digest before filing it: {e}"
-        )));
+        return Err(not_recorded(e));
     }
     std::fs::rename(&tmp, dir.join("new").join(&name)).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
@@ -503,9 +506,7 @@ where
     conn.command(Data).await.map_err(fail)?;
     if let Err(e) = at_point_of_no_return() {
         conn.abort().await;
-        return Err(DeliverError::Build(format!(
-            "cannot record the digest before sending: {e}"
-        )));
+        return Err(not_recorded(e));
     }
     conn.message(&body).await.map_err(fail)?;
     let _ = conn.quit().await;

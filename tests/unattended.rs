@@ -364,6 +364,19 @@ fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
     panic!("the daemon did not stop within 15 s of SIGTERM");
 }
 
+/// `tidings -v daemon` on `cfg`, its log on a pipe.
+fn spawn_daemon(cfg: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .arg("-c")
+        .arg(cfg)
+        .arg("-v")
+        .arg("daemon")
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn the_daemon_runs_on_schedule_and_stops_cleanly_on_sigterm() {
     let http = HttpServer::start(vec![(
@@ -376,15 +389,7 @@ fn the_daemon_runs_on_schedule_and_stops_cleanly_on_sigterm() {
         &[("Fine", http.url("/ok.xml"))],
         "schedule = \"* * * * * *\"\ntimezone = \"Europe/Berlin\"",
     );
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_tidings"))
-        .arg("-c")
-        .arg(&cfg)
-        .arg("-v")
-        .arg("daemon")
-        .env_remove("RUST_LOG")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut daemon = spawn_daemon(&cfg);
     let runs = || {
         http.requests()
             .iter()
@@ -569,15 +574,7 @@ fn the_daemon_runs_each_digest_on_its_own_schedule() {
         }
     }
     std::fs::write(&cfg, text).unwrap();
-    let mut daemon = Command::new(env!("CARGO_BIN_EXE_tidings"))
-        .arg("-c")
-        .arg(&cfg)
-        .arg("-v")
-        .arg("daemon")
-        .env_remove("RUST_LOG")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut daemon = spawn_daemon(&cfg);
     let runs = || {
         http.requests()
             .iter()
