@@ -57,6 +57,29 @@ pub struct Batch<'a> {
     pub origins: &'a [&'a [Origin]],
 }
 
+/// The terms that may not name a story's topic (see [`Batch::barred`]).
+struct Barred {
+    /// Months, weekdays and figures: barred for every story.
+    everywhere: HashSet<u32>,
+    /// Each publication's name, furniture and (not in English) stop words.
+    own: Vec<HashSet<u32>>,
+    /// The publications of each story, as indices into `own`.
+    of_story: Vec<Vec<usize>>,
+}
+
+impl Barred {
+    fn contains(&self, story: usize, term: u32) -> bool {
+        self.everywhere.contains(&term)
+            || self.of_story[story]
+                .iter()
+                .any(|&o| self.own[o].contains(&term))
+    }
+
+    fn same_publications(&self, a: usize, b: usize) -> bool {
+        self.of_story[a] == self.of_story[b]
+    }
+}
+
 impl Batch<'_> {
     /// Up to `max` automatic topics from the stories `open`, largest first, then a section
     /// for each newsletter whose remaining stories no other source shares.
@@ -77,7 +100,7 @@ impl Batch<'_> {
 
     /// For each story, the terms that may not name its topic: its publications' names and
     /// furniture, months and weekdays, figures.
-    fn barred(&self) -> Vec<HashSet<u32>> {
+    fn barred(&self) -> Barred {
         let corpus = self.corpus;
         let mut everywhere: HashSet<u32> = HashSet::new();
         for lang in std::iter::once(Language::English).chain(corpus.languages.iter().copied()) {
@@ -95,9 +118,10 @@ impl Batch<'_> {
                 stories_of.entry(o).or_default().push(i);
             }
         }
-        let own: HashMap<&Origin, HashSet<u32>> = stories_of
+        let (origin_index, own): (HashMap<&Origin, usize>, Vec<HashSet<u32>>) = stories_of
             .iter()
-            .map(|(&o, stories)| {
+            .enumerate()
+            .map(|(n, (&o, stories))| {
                 let mut words: HashSet<u32> = text::words(&o.name)
                     .iter()
                     .filter_map(|w| corpus.lookup(w.text))
@@ -137,28 +161,30 @@ impl Batch<'_> {
                             .map(|e| e.0),
                     );
                 }
-                (o, words)
+                ((o, n), words)
             })
-            .collect();
-        self.origins
+            .unzip();
+        // One set per publication, looked up per story, rather than a merged copy per story:
+        // the figures alone can be thousands of terms, and a batch thousands of stories.
+        let of_story = self
+            .origins
             .iter()
-            .map(|origins| {
-                let mut b = everywhere.clone();
-                for o in origins.iter() {
-                    b.extend(&own[o]);
-                }
-                b
-            })
-            .collect()
+            .map(|origins| origins.iter().map(|o| origin_index[o]).collect())
+            .collect();
+        Barred {
+            everywhere,
+            own,
+            of_story,
+        }
     }
 
     /// The topic of the headline word most open stories share, from enough publications;
     /// ties go to the word more publications use, then to the rarer word in the batch.
-    fn largest(&self, open: &[usize], barred: &[HashSet<u32>]) -> Option<AutoTopic> {
+    fn largest(&self, open: &[usize], barred: &Barred) -> Option<AutoTopic> {
         let mut by_term: HashMap<u32, Vec<usize>> = HashMap::new();
         for &i in open {
             for &t in &self.docs[i].title {
-                if !barred[i].contains(&t) {
+                if !barred.contains(i, t) {
                     by_term.entry(t).or_default().push(i);
                 }
             }
@@ -222,9 +248,9 @@ impl Batch<'_> {
     /// headline shares another rare word (in at most twice as many stories as share `term`)
     /// with the headline of one of them from another publication. A word of every kind of story ("Get", "Top",
     /// "App") joins headlines that have nothing else in common.
-    fn core(&self, term: u32, stories: &[usize], barred: &[HashSet<u32>]) -> Vec<usize> {
+    fn core(&self, term: u32, stories: &[usize], barred: &Barred) -> Vec<usize> {
         let rare = 2 * stories.len() as u32;
-        let words: Vec<HashSet<u32>> = stories
+        let words: Vec<Vec<u32>> = stories
             .iter()
             .map(|&i| {
                 self.docs[i]
@@ -232,25 +258,29 @@ impl Batch<'_> {
                     .iter()
                     .copied()
                     .filter(|&t| {
-                        t != term && self.corpus.df[t as usize] <= rare && !barred[i].contains(&t)
+                        t != term && self.corpus.df[t as usize] <= rare && !barred.contains(i, t)
                     })
                     .collect()
             })
             .collect();
+        // Each word's first story, and whether a story from other publications shares it:
+        // one pass, where comparing every pair of stories grew with the square of a big topic.
+        let mut by_word: HashMap<u32, (usize, bool)> = HashMap::new();
+        for (a, ws) in words.iter().enumerate() {
+            for &w in ws {
+                let entry = by_word.entry(w).or_insert((stories[a], false));
+                entry.1 |= !barred.same_publications(entry.0, stories[a]);
+            }
+        }
         (0..stories.len())
-            .filter(|&a| {
-                (0..stories.len()).any(|b| {
-                    self.origins[stories[a]] != self.origins[stories[b]]
-                        && !words[a].is_disjoint(&words[b])
-                })
-            })
+            .filter(|&a| words[a].iter().any(|w| by_word[w].1))
             .map(|a| stories[a])
             .collect()
     }
 
     /// The name the stories write the word in ("Elon Musk" for `musk`), or the word and
     /// the next word most of them share ("Lions · Football").
-    fn label(&self, term: u32, members: &[usize], barred: &[HashSet<u32>]) -> String {
+    fn label(&self, term: u32, members: &[usize], barred: &Barred) -> String {
         let share = |s: f32| ((s * members.len() as f32).ceil() as usize).max(2);
         let mut units: HashMap<Vec<u32>, usize> = HashMap::new();
         for &i in members {
@@ -280,7 +310,7 @@ impl Batch<'_> {
         let mut df: HashMap<u32, usize> = HashMap::new();
         for &i in members {
             for &(t, _) in &self.docs[i].counts {
-                if t != term && !barred[i].contains(&t) {
+                if t != term && !barred.contains(i, t) {
                     *df.entry(t).or_default() += 1;
                 }
             }
