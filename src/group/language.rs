@@ -65,7 +65,7 @@ impl Language {
     /// The language of a story's title and summary; English when detection is not sure.
     pub fn detect(title: &str, summary: &str) -> Language {
         let head = &summary[..summary.floor_char_boundary(DETECT_CHARS.min(summary.len()))];
-        // Function words of each language: plain ASCII with more English ones than any
+        // Function words of each language: ASCII letters with as many English ones as any
         // other language's is English without running detection (most of a batch, at a
         // fraction of the cost), and they decide a headline too short for detection.
         let mut hits = [0usize; LANGUAGES.len()];
@@ -88,7 +88,11 @@ impl Language {
         let leader = (hits.iter().filter(|&&h| h == most).count() == 1)
             .then(|| hits.iter().position(|&h| h == most))
             .flatten();
-        if title.is_ascii() && head.is_ascii() && most > 0 && leader == Some(0) {
+        // Ties count for English: the words English shares ("a", "in", "to") are most of
+        // what a short headline has, and other Latin-script text rarely keeps to ASCII
+        // letters for long. Typographic quotes and dashes are not letters.
+        let ascii_letters = |s: &str| !s.chars().any(|c| !c.is_ascii() && c.is_alphabetic());
+        if most > 0 && hits[0] == most && ascii_letters(title) && ascii_letters(head) {
             return Language::English;
         }
         static DETECTOR: OnceLock<Detector> = OnceLock::new();
