@@ -320,7 +320,7 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
     let items = found
         .into_iter()
         .map(|f| {
-            let summary_text = truncate_words(&f.blurb, MAX_BLURB_CHARS);
+            let summary_text = truncate_words(without_lead_in(&f.blurb), MAX_BLURB_CHARS);
             let title = choose_title(Some(&f.title), &summary_text, f.url.as_deref());
             let id = identity("", f.url.as_deref(), &title, &summary_text);
             Item {
@@ -1424,6 +1424,23 @@ fn in_sponsored_block(link: ElementRef<'_>, headlines: &HashSet<NodeId>) -> bool
     false
 }
 
+/// A blurb without the punctuation that tied it to its headline: "**A big concern**: The
+/// party has…" gives the headline and "The party has…", not ": The party has…". A hyphen
+/// counts only as a dash (followed by a space), so "-5% in a day" keeps its sign.
+fn without_lead_in(blurb: &str) -> &str {
+    let mut rest = blurb.trim_start();
+    loop {
+        let next = rest
+            .strip_prefix([':', ';', ',', '|', '–', '—', '·', '•'])
+            .or_else(|| rest.strip_prefix("- "))
+            .map(str::trim_start);
+        match next {
+            Some(n) => rest = n,
+            None => return rest,
+        }
+    }
+}
+
 /// If the link is a headline, the blurb that belongs to it (possibly empty); `None` for an
 /// inline link in running text.
 fn headline_blurb(link: ElementRef<'_>, link_text: &str) -> Option<String> {
@@ -2011,6 +2028,16 @@ fn bare_url(line: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_blurb_loses_the_punctuation_that_tied_it_to_its_headline() {
+        use super::without_lead_in;
+        assert_eq!(without_lead_in(": The party has"), "The party has");
+        assert_eq!(without_lead_in(" | — Read on"), "Read on");
+        assert_eq!(without_lead_in("- Shares fell"), "Shares fell");
+        assert_eq!(without_lead_in("-5% in a day"), "-5% in a day");
+        assert_eq!(without_lead_in("…and then"), "…and then");
+    }
+
     use super::*;
 
     /// (title, link, blurb) of each story found.
