@@ -494,10 +494,9 @@ fn real_welcome_mails_need_attention_and_newsletters_do_not() {
     assert!(flagged >= MIN_WELCOME_FLAGGED, "{flagged} of {welcome}");
 }
 
-/// Measured 2026-12-03: 2 of 3 (before: 0; German welcome subjects were not known, and the
-/// length test counted style sheets as words). WWF's ("Der WWF stellt sich vor", 1,400
-/// words of teasers) says "welcome" nowhere.
-const MIN_WELCOME_FLAGGED: usize = 2;
+/// Measured 2026-12-06: 3 of 3 (2026-12-03: 2; before: 0). WWF's ("Der WWF stellt sich
+/// vor", 1,400 words of teasers) says "welcome" only in its links' campaign tag.
+const MIN_WELCOME_FLAGGED: usize = 3;
 
 #[path = "realworld_newsletters/gold.rs"]
 mod gold;

@@ -550,6 +550,9 @@ fn confirmation(
         .map(|(_, u)| cleaner.clean(u));
     let subject_confirms = CONFIRM_PHRASES.iter().any(|p| subj.contains(p));
     let subject_welcomes = WELCOME_SUBJECTS.iter().any(|p| subj.starts_with(p));
+    // The sender's own campaign tag is evidence at any length; two links, so one article
+    // that happens to be tagged does not decide.
+    let welcome_series = links.iter().filter(|(_, u)| in_welcome_campaign(u)).count() >= 2;
     let body = body.to_lowercase();
     let body_confirms = CONFIRM_PHRASES.iter().any(|p| body.contains(p));
     // A short body that asks to confirm is a confirmation even under a bland subject; a long
@@ -558,7 +561,7 @@ fn confirmation(
     if subject_confirms || (body_confirms && short && confirm_link.is_some()) {
         return Some(confirm_link);
     }
-    if subject_welcomes && short {
+    if (subject_welcomes && short) || welcome_series {
         return Some(confirm_link.or_else(|| {
             links
                 .iter()
@@ -567,6 +570,22 @@ fn confirmation(
         }));
     }
     None
+}
+
+/// The campaign a link is tagged with names a welcome series: senders send those from an
+/// automation they label "welcome" / "Willkommensserie" / "onboarding" in the tracking
+/// parameters, whatever the subject says ("Der WWF stellt sich vor").
+fn in_welcome_campaign(href: &str) -> bool {
+    let Ok(url) = url::Url::parse(href) else {
+        return false;
+    };
+    url.query_pairs().any(|(k, v)| {
+        let tag = k.starts_with("utm_") || matches!(&*k, "newsletter" | "campaign");
+        let v = v.to_lowercase();
+        tag && ["welcome", "willkommen", "onboarding"]
+            .iter()
+            .any(|w| v.contains(w))
+    })
 }
 
 /// (text, href) of every http(s) link in the document, in order.
@@ -2028,6 +2047,21 @@ fn bare_url(line: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_link_tagged_with_a_welcome_campaign_marks_a_welcome_series() {
+        use super::in_welcome_campaign;
+        assert!(in_welcome_campaign(
+            "https://news.example.org/go/1.html?newsletter=Willkommensserie%2F2023&x=1"
+        ));
+        assert!(in_welcome_campaign(
+            "https://example.com/a?utm_source=newsletter-welcome-01"
+        ));
+        assert!(!in_welcome_campaign(
+            "https://example.com/welcome?utm_source=newsletter"
+        ));
+        assert!(!in_welcome_campaign("https://example.com/a?q=welcome"));
+    }
+
     #[test]
     fn a_blurb_loses_the_punctuation_that_tied_it_to_its_headline() {
         use super::without_lead_in;
