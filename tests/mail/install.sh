@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install what the tests need: Dovecot (IMAP), aiosmtpd (SMTP, for /usr/bin/python3) and
-# openssl for tests/mail/with-servers.sh, and Chromium for tests/render_browser.rs.
+# openssl for tests/mail/with-servers.sh, and Chromium for tests/integration/render_browser.rs.
 # Idempotent: does nothing when all four are present.
 # Debian/Ubuntu only; must run as root (CI and the project's machines run as root).
 set -euo pipefail

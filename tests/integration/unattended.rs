@@ -1,7 +1,7 @@
 //! Running unattended: one run at a time, and no duplicate or lost digest when a run dies
 //! mid-send. Through the real SMTP server started by `tests/mail/with-servers.sh`.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! its mailbox, and a connection dropped mid-fetch retried while the other sources still make
 //! the digest.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};

@@ -1,7 +1,7 @@
 //! `tidings check` live, against the real test servers: everything answers; then a wrong SMTP
 //! password, a closed SMTP port, a wrong IMAP password and a broken feed are each named.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

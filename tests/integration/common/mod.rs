@@ -1,11 +1,6 @@
 //! Shared helpers for the integration tests: a real HTTP server on 127.0.0.1, the mail servers
 //! started by `tests/mail/with-servers.sh`, and running the `tidings` binary.
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different subset of the helpers"
-)]
-
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,7 +1,7 @@
 //! OPML import and export through the binary, with subscription lists as other readers write
 //! them (Feedly, Thunderbird, NetNewsWire; in `tests/fixtures/opml/`).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! The command line as a user meets it: config errors, `check`, `clean-url`.
 
-mod common;
+use crate::common;
 
 use common::*;
 
@@ -720,4 +720,33 @@ fn check_tells_when_a_crontab_schedule_fires_next() {
     let err = stderr(&out);
     assert!(err.contains(":2:12: `digest.schedule`"), "{err}");
     assert!(err.contains("FRY"), "{err}");
+}
+
+/// `security = "none"` (a relay on the same host, as the demo's config has it): the demo's
+/// digest goes out over plain SMTP to the test server, is accepted, and a second run sends
+/// nothing, because what was delivered was recorded.
+#[test]
+fn the_demo_delivers_over_plain_smtp_once() {
+    let mail = MailEnv::get();
+    let to = format!("plain-{}@example.org", nonce());
+    let (_dir, config) = demo_with("");
+    let text = read_to_string(&config)
+        .replace("host = \"localhost\"", &format!("host = \"{}\"", mail.host))
+        .replace("port = 25", &format!("port = {}", mail.plain_port))
+        .replace("to = [\"you@example.org\"]", &format!("to = [\"{to}\"]"));
+    assert!(
+        text.contains(&to) && text.contains("security = \"none\""),
+        "{text}"
+    );
+    std::fs::write(&config, text).unwrap();
+
+    let first = tidings(&config, &["run"], &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let got = mail.received_for(&to);
+    assert_eq!(got.len(), 1, "one digest accepted");
+    assert!(got[0].contains("Tidings demo digest"), "{}", got[0]);
+
+    let second = tidings(&config, &["run"], &[]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(mail.received_for(&to).len(), 1, "the demo was sent twice");
 }

@@ -5,7 +5,7 @@
 //! purpose: endless and trickling bodies, gzip bombs, entity expansion, redirect loops, a TLS
 //! handshake against plain HTTP, 10,000 items, and newsletters full of scripts and injections.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};

@@ -2,7 +2,7 @@
 //! binary, with `feeds add` fetching from a local HTTP server. Every edit must leave the rest of
 //! the file byte for byte as it was, and a refused edit must leave the file untouched.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

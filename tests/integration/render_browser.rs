@@ -9,7 +9,7 @@
 //! included. A small measuring page (served with the digest from the same origin, so its
 //! script may read the iframe) writes what it found into an attribute that `--dump-dom` prints.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

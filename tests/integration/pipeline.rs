@@ -2,7 +2,7 @@
 //! a Maildir, the digest sent to a real SMTP server (STARTTLS or implicit TLS, AUTH, verified
 //! against the test CA) and read back from what the server stored.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
