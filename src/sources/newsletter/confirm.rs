@@ -3,63 +3,8 @@
 
 use crate::links::Cleaner;
 
-use super::furniture::is_boilerplate;
+use super::furniture::{is_boilerplate, PHRASES};
 use super::html::{element_text, LINKS};
-
-/// Subjects and link texts of confirmation (double opt-in) and welcome emails.
-pub(super) const CONFIRM_PHRASES: &[&str] = &[
-    "confirm your subscription",
-    "confirm your email",
-    "confirm your e-mail",
-    "confirm subscription",
-    "please confirm",
-    "verify your email",
-    "verify your e-mail",
-    "verify your subscription",
-    "activate your subscription",
-    "complete your subscription",
-    "finish subscribing",
-    "double opt-in",
-    "yes, subscribe me",
-    // German: the du and the Sie forms.
-    "bestätige deine",
-    "bestätigen sie ihre",
-    "bitte bestätige",
-    "bitte bestätigen",
-    "anmeldung bestätigen",
-    "abonnement bestätigen",
-    "e-mail-adresse bestätigen",
-];
-
-pub(super) const WELCOME_SUBJECTS: &[&str] = &[
-    "welcome to",
-    "welcome!",
-    "thanks for subscribing",
-    "thank you for subscribing",
-    "you're subscribed",
-    "you’re subscribed",
-    "you are now subscribed",
-    "subscription confirmed",
-    "willkommen",
-    "herzlich willkommen",
-    "danke für deine anmeldung",
-    "danke für ihre anmeldung",
-    "vielen dank für deine anmeldung",
-    "vielen dank für ihre anmeldung",
-    "anmeldung bestätigt",
-];
-
-/// Link text or URL parts of the button that confirms.
-pub(super) const CONFIRM_LINK: &[&str] = &[
-    "confirm",
-    "verify",
-    "activate",
-    "opt-in",
-    "optin",
-    "subscribe me",
-    "bestätig",
-    "bestaetig",
-];
 
 /// `Some(link)` when the message is a confirmation or welcome email (the link may be absent).
 /// `bodies` are the HTML and text parts, for their links; `body` is the readable text (no
@@ -82,16 +27,32 @@ pub(super) fn confirmation(
         .find(|(t, u)| {
             let (t, u) = (t.to_lowercase(), u.to_lowercase());
             !u.contains("unsubscribe")
-                && CONFIRM_LINK.iter().any(|c| t.contains(c) || u.contains(c))
+                && PHRASES
+                    .confirm
+                    .link
+                    .iter()
+                    .any(|c| t.contains(c.as_str()) || u.contains(c.as_str()))
         })
         .map(|(_, u)| cleaner.clean(u));
-    let subject_confirms = CONFIRM_PHRASES.iter().any(|p| subj.contains(p));
-    let subject_welcomes = WELCOME_SUBJECTS.iter().any(|p| subj.starts_with(p));
+    let subject_confirms = PHRASES
+        .confirm
+        .phrases
+        .iter()
+        .any(|p| subj.contains(p.as_str()));
+    let subject_welcomes = PHRASES
+        .confirm
+        .welcome_subjects
+        .iter()
+        .any(|p| subj.starts_with(p.as_str()));
     // The sender's own campaign tag is evidence at any length; two links, so one article
     // that happens to be tagged does not decide.
     let welcome_series = links.iter().filter(|(_, u)| in_welcome_campaign(u)).count() >= 2;
     let body = body.to_lowercase();
-    let body_confirms = CONFIRM_PHRASES.iter().any(|p| body.contains(p));
+    let body_confirms = PHRASES
+        .confirm
+        .phrases
+        .iter()
+        .any(|p| body.contains(p.as_str()));
     // A short body that asks to confirm is a confirmation even under a bland subject; a long
     // one is a newsletter that happens to mention confirming.
     let short = body.split_whitespace().count() < 250;

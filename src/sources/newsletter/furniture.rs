@@ -2,112 +2,73 @@
 //! template (view online, unsubscribe, share, addresses, calls to action, sponsor labels), not
 //! stories.
 
-/// Text or URL fragments that mark a link as newsletter furniture, not a story.
-pub(super) const BOILERPLATE: &[&str] = &[
-    "unsubscribe",
-    "view in browser",
-    "view in your browser",
-    "view this email",
-    "view it in your browser",
-    "view online",
-    "web version",
-    "read online",
-    "open in browser",
-    "email preferences",
-    "update your preferences",
-    "manage preferences",
-    "manage your subscription",
-    "manage subscription",
-    "update profile",
-    "update your profile",
-    "forward to a friend",
-    "forward this email",
-    "share this",
-    "tweet this",
-    "read in app",
-    "open in app",
-    "download the app",
-    "app store",
-    "google play",
-    "privacy policy",
-    "terms of service",
-    "terms of use",
-    "contact us",
-    "advertise with us",
-    "sponsor this",
-    "subscribe now",
-    "opt out",
-    "opt-out",
-    "whitelist",
-    "add us to your address book",
-    "/unsubscribe",
-    "list-manage.com/unsubscribe",
-    "list-manage.com/profile",
-    "twitter.com/intent",
-    "twitter.com/share",
-    "x.com/intent",
-    "facebook.com/sharer",
-    "linkedin.com/share",
-    "linkedin.com/sharing",
-    "reddit.com/submit",
-    "pinterest.com/pin/create",
-    "wa.me/",
-    "whatsapp.com/send",
-    "t.me/share",
-    "/preferences",
-    "/manage",
-    // The same furniture in other languages.
-    "im browser ansehen",
-    "online ansehen",
-    "abmelden",
-    "abbestellen",
-    "voir dans le navigateur",
-    "version en ligne",
-    "se désabonner",
-    "désinscription",
-    "ver en el navegador",
-    "darse de baja",
-    "cancelar suscripción",
-];
+use std::sync::LazyLock;
 
-pub(super) const GENERIC_LINK_TEXT: &[&str] = &[
-    "read more",
-    "continue reading",
-    "click here",
-    "learn more",
-    "more",
-    "here",
-    "link",
-];
+use serde::Deserialize;
 
-pub(super) const WEB_VERSION: &[&str] = &[
-    "view in browser",
-    "view in your browser",
-    "view this email",
-    "view this post",
-    "view it in your browser",
-    "view online",
-    "web version",
-    "read online",
-    "read on the web",
-    "open in browser",
-    "im browser ansehen",
-    "online ansehen",
-    "voir dans le navigateur",
-    "version en ligne",
-    "ver en el navegador",
-];
+/// The phrase lists, kept as data in `furniture.toml` beside this file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Phrases {
+    pub(super) links: LinkPhrases,
+    pub(super) calls_to_action: CallsToAction,
+    pub(super) sponsor: SponsorPhrases,
+    pub(super) confirm: ConfirmPhrases,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LinkPhrases {
+    /// In a link's text or URL, or in a paragraph.
+    pub(super) texts: Vec<String>,
+    /// In a link's URL.
+    pub(super) urls: Vec<String>,
+    /// A link's whole text.
+    pub(super) generic: Vec<String>,
+    pub(super) web_version: Vec<String>,
+    pub(super) related_prefixes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CallsToAction {
+    pub(super) verbs: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SponsorPhrases {
+    pub(super) markers: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConfirmPhrases {
+    pub(super) phrases: Vec<String>,
+    pub(super) welcome_subjects: Vec<String>,
+    pub(super) link: Vec<String>,
+}
+
+/// Parsed on first use; the file is compiled in, and the unit test below parses it, so a
+/// broken edit fails the tests rather than a run.
+pub(super) static PHRASES: LazyLock<Phrases> = LazyLock::new(|| {
+    toml::from_str(include_str!("furniture.toml")).expect("furniture.toml parses (unit-tested)")
+});
 
 pub(super) fn is_web_version(text: &str) -> bool {
     let t = text.to_lowercase();
-    WEB_VERSION.iter().any(|w| t.contains(w))
+    PHRASES
+        .links
+        .web_version
+        .iter()
+        .any(|w| t.contains(w.as_str()))
 }
 
 /// A paragraph of newsletter furniture (unsubscribe lines, addresses, legal text).
 pub(super) fn is_furniture_text(p: &str) -> bool {
     let l = p.to_lowercase();
     is_web_version(&l)
-        || BOILERPLATE.iter().take(40).any(|b| l.contains(b))
+        || PHRASES.links.texts.iter().any(|b| l.contains(b.as_str()))
         || l.contains("you are receiving")
         || l.contains("you received this")
         || l.contains("you're receiving")
@@ -117,22 +78,27 @@ pub(super) fn is_furniture_text(p: &str) -> bool {
         || is_social_junk(p)
 }
 
-/// Link texts that point onward from the story before them ("See also World Wire") rather
-/// than name a story of their own.
-pub(super) const RELATED_PREFIXES: &[&str] = &["see also", "related:", "also read", "more on this"];
-
 /// True for links that are newsletter furniture rather than stories.
 pub fn is_boilerplate(text: &str, url: &str) -> bool {
     let t = text.to_lowercase();
     let u = url.to_lowercase();
     u.starts_with("mailto:")
-        || BOILERPLATE.iter().any(|b| t.contains(b) || u.contains(b))
+        || PHRASES
+            .links
+            .texts
+            .iter()
+            .chain(&PHRASES.links.urls)
+            .any(|b| t.contains(b.as_str()) || u.contains(b.as_str()))
         || is_related_pointer(&t)
 }
 
 pub(super) fn is_related_pointer(text: &str) -> bool {
     let t = text.trim_start().to_lowercase();
-    RELATED_PREFIXES.iter().any(|p| t.starts_with(p))
+    PHRASES
+        .links
+        .related_prefixes
+        .iter()
+        .any(|p| t.starts_with(p.as_str()))
 }
 
 /// A postal address or a phone line set like a headline ("Tel. 030 311 777 - 700",
@@ -176,7 +142,12 @@ pub(super) fn is_call_to_action(text: &str) -> bool {
         return true;
     }
     let lower = t.to_lowercase();
-    if GENERIC_LINK_TEXT.contains(&lower.trim_end_matches(['.', '!', ' ']).trim()) {
+    if PHRASES
+        .links
+        .generic
+        .iter()
+        .any(|g| g == lower.trim_end_matches(['.', '!', ' ']).trim())
+    {
         return true;
     }
     // A short imperative ("Read the full story", "Jetzt App laden", "Lire en ligne"); a
@@ -190,66 +161,11 @@ pub(super) fn is_call_to_action(text: &str) -> bool {
         && !t.contains(':')
         && words
             .first()
-            .is_some_and(|w| CALL_TO_ACTION_VERBS.contains(w))
+            .is_some_and(|w| PHRASES.calls_to_action.verbs.iter().any(|v| v == w))
 }
 
 /// Longest call to action recognised by its opening verb.
 pub(super) const MAX_CALL_TO_ACTION_WORDS: usize = 6;
-
-/// Verbs that open a call to action and hardly ever a headline, in English, German and French
-/// (imperatives, and the German "Jetzt …" / "Hier …" / "Alle …" forms).
-pub(super) const CALL_TO_ACTION_VERBS: &[&str] = &[
-    "read",
-    "click",
-    "see",
-    "take",
-    "sign",
-    "share",
-    "invite",
-    "subscribe",
-    "download",
-    "shop",
-    "buy",
-    "order",
-    "view",
-    "register",
-    "donate",
-    "become",
-    "jetzt",
-    "hier",
-    "alle",
-    "mehr",
-    "klicken",
-    "klick",
-    "lesen",
-    "weiterlesen",
-    "entdecken",
-    "bestellen",
-    "anmelden",
-    "registrieren",
-    "teilen",
-    "spenden",
-    "lire",
-    "découvrez",
-    "voir",
-    "inscrivez",
-    "partagez",
-];
-
-/// "Sponsored", "Presented by Acme", "Together with Acme", "— Advertisement —".
-pub(super) const SPONSOR_MARKERS: &[&str] = &[
-    "sponsored",
-    "sponsor",
-    "presented by",
-    "together with",
-    "in partnership with",
-    "brought to you by",
-    "a message from",
-    "advertisement",
-    "paid post",
-    "partner content",
-    "from our partners",
-];
 
 /// A sponsor label is short; longer text that mentions a sponsor is prose.
 pub(super) const MAX_SPONSOR_LABEL_CHARS: usize = 60;
@@ -259,7 +175,12 @@ pub(super) fn is_sponsor_label(text: &str) -> bool {
         .trim()
         .trim_matches(|c: char| !c.is_alphanumeric())
         .to_lowercase();
-    t.len() <= MAX_SPONSOR_LABEL_CHARS && SPONSOR_MARKERS.iter().any(|m| t.starts_with(m))
+    t.len() <= MAX_SPONSOR_LABEL_CHARS
+        && PHRASES
+            .sponsor
+            .markers
+            .iter()
+            .any(|m| t.starts_with(m.as_str()))
 }
 
 /// A short label in capitals ("LEAD STORY", "OTHER STORIES") heads a section, not a story.
@@ -284,4 +205,34 @@ pub(super) fn is_social_junk(p: &str) -> bool {
     ];
     let hits = names.iter().filter(|n| l.contains(*n)).count();
     hits >= 3 && !l.contains(' ')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PHRASES;
+
+    #[test]
+    fn the_phrase_lists_parse_and_are_lower_case() {
+        let p = &*PHRASES;
+        let lists = [
+            &p.links.texts,
+            &p.links.urls,
+            &p.links.generic,
+            &p.links.web_version,
+            &p.links.related_prefixes,
+            &p.calls_to_action.verbs,
+            &p.sponsor.markers,
+            &p.confirm.phrases,
+            &p.confirm.welcome_subjects,
+            &p.confirm.link,
+        ];
+        for list in lists {
+            assert!(!list.is_empty());
+            for phrase in list {
+                assert_eq!(phrase, &phrase.to_lowercase(), "matched against lower case");
+                assert_eq!(phrase.trim(), phrase);
+            }
+        }
+        assert!(p.links.urls.iter().all(|u| u.contains('/')));
+    }
 }

@@ -12,7 +12,7 @@ use crate::links::Cleaner;
 use super::confirm::html_links;
 use super::furniture::{
     is_boilerplate, is_call_to_action, is_caps_label, is_furniture_text, is_related_pointer,
-    is_sponsor_label, is_web_version, looks_like_contact, RELATED_PREFIXES,
+    is_sponsor_label, is_web_version, looks_like_contact, PHRASES,
 };
 use super::text::{looks_like_headline, stories_from_text};
 use super::{fold, Found, MAX_BLURB_CHARS, MAX_HEADLINE_CHARS, MIN_HEADLINE_WORDS};
@@ -54,9 +54,11 @@ pub(super) fn title_link_html(html: &str, cleaner: &Cleaner) -> Option<String> {
 pub(super) fn pointed_to(text: &str, url: &str) -> String {
     let t = text.trim();
     let lower = t.to_lowercase();
-    let rest = RELATED_PREFIXES
+    let rest = PHRASES
+        .links
+        .related_prefixes
         .iter()
-        .find(|p| lower.starts_with(*p))
+        .find(|p| lower.starts_with(p.as_str()))
         .map_or(t, |p| &t[p.len()..]);
     let name = rest.trim_matches(|c: char| c.is_whitespace() || matches!(c, ':' | '-' | '—' | '.'));
     if name.is_empty() {
