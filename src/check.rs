@@ -159,25 +159,16 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
         }
     }
     for m in &cfg.mailboxes {
-        let name = m
-            .name
-            .clone()
-            .unwrap_or_else(|| m.path.display().to_string());
-        let result = match m.kind {
-            MailboxKind::Imap => crate::sources::imap::check(m)
+        let result = match &m.kind {
+            MailboxKind::Imap(server) => crate::sources::imap::check(server)
                 .await
                 .map(|n| format!("{n} folders"))
                 .map_err(|e| crate::sources::http::error_chain(&e)),
-            _ => std::fs::metadata(&m.path)
+            MailboxKind::Maildir(path) | MailboxKind::Mbox(path) => std::fs::metadata(path)
                 .map(|_| String::new())
-                .map_err(|e| format!("`{}`: {e}", m.path.display())),
+                .map_err(|e| format!("`{}`: {e}", path.display())),
         };
-        let label = if m.kind == MailboxKind::Imap {
-            crate::sources::imap::label(m)
-        } else {
-            name
-        };
-        out.push(finding(format!("mailbox {label}"), result));
+        out.push(finding(format!("mailbox {}", m.label()), result));
     }
     if let Transport::Imap(imap) = &cfg.delivery.transport {
         let folder = imap.folders.first().cloned().unwrap_or_default();

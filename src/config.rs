@@ -9,6 +9,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::model::SourceKey;
+
 pub const DEFAULT_TITLE: &str = "Tidings digest";
 /// By default a source is reported on the first run it fails.
 pub const DEFAULT_REPORT_FAILURES_AFTER: u32 = 1;
@@ -541,31 +543,59 @@ impl std::fmt::Display for FeedLocation {
 
 #[derive(Debug, Clone)]
 pub struct MailboxConfig {
+    /// Where the mail is, with what reading it takes.
     pub kind: MailboxKind,
-    /// Empty for IMAP.
-    pub path: PathBuf,
     pub name: Option<String>,
     pub topic: Option<String>,
     /// Ranking points for this source's stories (see `group::rank`), default 0.
     pub priority: i32,
     /// At most this many of its own stories per digest.
     pub max_stories: Option<usize>,
-    /// Set for `type = "imap"`.
-    pub imap: Option<ImapConfig>,
     /// Sender patterns (`*@substack.com`, `news@example.org`); empty reads every sender.
     pub from: Vec<String>,
     /// Keep sponsored blocks (labelled) instead of dropping them.
     pub include_sponsored: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum MailboxKind {
     /// A Maildir (`cur/`, `new/`), or a folder of `.eml` files, or one `.eml` file.
-    Maildir,
+    Maildir(PathBuf),
     /// One mbox file (`From ` lines between messages).
-    Mbox,
+    Mbox(PathBuf),
     /// Folders on an IMAP server.
-    Imap,
+    Imap(ImapConfig),
+}
+
+impl MailboxConfig {
+    /// How state knows the mailbox: `imap:user@host:port`, `mbox:PATH` or `maildir:PATH`.
+    /// Pipeline, health, state and `tidings sources` all use this one key.
+    pub fn key(&self) -> SourceKey {
+        match &self.kind {
+            MailboxKind::Maildir(path) => SourceKey(format!("maildir:{}", path.display())),
+            MailboxKind::Mbox(path) => SourceKey(format!("mbox:{}", path.display())),
+            MailboxKind::Imap(i) => SourceKey(format!("imap:{}@{}:{}", i.username, i.host, i.port)),
+        }
+    }
+
+    /// How the mailbox is named to the user: its `name`, else `user@host` or its path.
+    pub fn label(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        match &self.kind {
+            MailboxKind::Maildir(path) | MailboxKind::Mbox(path) => path.display().to_string(),
+            MailboxKind::Imap(i) => format!("{}@{}", i.username, i.host),
+        }
+    }
+
+    /// The server settings of an IMAP mailbox.
+    pub fn imap(&self) -> Option<&ImapConfig> {
+        match &self.kind {
+            MailboxKind::Imap(i) => Some(i),
+            _ => None,
+        }
+    }
 }
 
 /// How a mail client proves who it is: a password (LOGIN, AUTH PLAIN), or an OAuth2 access
@@ -1028,10 +1058,21 @@ impl Resolver<'_> {
         for (i, m) in raw.mailboxes.iter().enumerate() {
             let m_ref = m.get_ref();
             let kind_key = format!("mailboxes[{i}].type");
+            let path = || {
+                let path = m_ref.path.as_ref().ok_or_else(|| {
+                    self.err(
+                        m.span(),
+                        &format!("mailboxes[{i}].path"),
+                        format!("missing key `path` in `mailboxes[{i}]`"),
+                        None,
+                    )
+                })?;
+                Ok(self.anchor(path.get_ref()))
+            };
             let kind = match m_ref.kind.get_ref().as_str() {
-                "maildir" | "eml" => MailboxKind::Maildir,
-                "mbox" => MailboxKind::Mbox,
-                "imap" => MailboxKind::Imap,
+                "maildir" | "eml" => MailboxKind::Maildir(path()?),
+                "mbox" => MailboxKind::Mbox(path()?),
+                "imap" => MailboxKind::Imap(self.imap_mailbox(i, m)?),
                 other => {
                     return Err(self.err(
                         m_ref.kind.span(),
@@ -1041,27 +1082,12 @@ impl Resolver<'_> {
                     ));
                 }
             };
-            let (path, imap) = if kind == MailboxKind::Imap {
-                (PathBuf::new(), Some(self.imap_mailbox(i, m)?))
-            } else {
-                let path = m_ref.path.as_ref().ok_or_else(|| {
-                    self.err(
-                        m.span(),
-                        &format!("mailboxes[{i}].path"),
-                        format!("missing key `path` in `mailboxes[{i}]`"),
-                        None,
-                    )
-                })?;
-                (self.anchor(path.get_ref()), None)
-            };
             mailboxes.push(MailboxConfig {
                 kind,
-                path,
                 name: m_ref.name.clone(),
                 topic: m_ref.topic.clone(),
                 priority: m_ref.priority,
                 max_stories: m_ref.max_stories.filter(|&n| n > 0),
-                imap,
                 from: m_ref.from.clone(),
                 include_sponsored: m_ref.include_sponsored,
             });
@@ -1127,7 +1153,7 @@ impl Resolver<'_> {
         // A mailbox's `after` (seen, move, delete) runs once the digest carrying its messages
         // went out: a second digest would never see them.
         for m in &config.mailboxes {
-            let Some(imap) = m.imap.as_ref().filter(|i| i.after != AfterDelivery::None) else {
+            let Some(imap) = m.imap().filter(|i| i.after != AfterDelivery::None) else {
                 continue;
             };
             let users: Vec<usize> = digests
@@ -1135,7 +1161,7 @@ impl Resolver<'_> {
                 .enumerate()
                 .filter(|(_, d)| {
                     d.mailboxes.iter().any(|x| {
-                        x.imap.as_ref().is_some_and(|i| {
+                        x.imap().is_some_and(|i| {
                             i.host == imap.host
                                 && i.username == imap.username
                                 && i.folders == imap.folders
@@ -1151,7 +1177,7 @@ impl Resolver<'_> {
                     &format!("digests[{}].sources", users[1]),
                     format!(
                         "mailbox `{}` has `after` set and is read by more than one digest: once the first has sent, the others would never see its messages",
-                        crate::sources::imap::label(m)
+                        m.label()
                     ),
                     Some("give each such mailbox to one digest (`sources`), or set its after = \"none\"".into()),
                 ));
@@ -1291,8 +1317,12 @@ impl Resolver<'_> {
             let mailbox_names = |m: &MailboxConfig| {
                 [
                     m.name.clone(),
-                    (!m.path.as_os_str().is_empty()).then(|| m.path.display().to_string()),
-                    m.imap.as_ref().map(|_| crate::sources::imap::label(m)),
+                    Some(match &m.kind {
+                        MailboxKind::Maildir(path) | MailboxKind::Mbox(path) => {
+                            path.display().to_string()
+                        }
+                        MailboxKind::Imap(_) => m.label(),
+                    }),
                 ]
                 .into_iter()
                 .flatten()
@@ -1979,9 +2009,9 @@ keywords = ["rust"]
         );
         let c = parse(&text).unwrap();
         let m = &c.mailboxes[1];
-        assert_eq!(m.kind, MailboxKind::Imap);
+        assert!(matches!(m.kind, MailboxKind::Imap(_)));
         assert_eq!(m.from, vec!["*@substack.com".to_string()]);
-        let i = m.imap.as_ref().unwrap();
+        let i = m.imap().unwrap();
         assert_eq!((i.port, i.security), (993, Security::Tls));
         assert_eq!(i.folders, vec!["Newsletters".to_string()]);
         assert_eq!(i.after, AfterDelivery::Move("Digested".into()));
@@ -1993,11 +2023,7 @@ keywords = ["rust"]
         assert!(message.contains("only allowed for localhost"), "{message}");
         let local = plain.replace("imap.example.org", "127.0.0.1");
         assert_eq!(
-            parse(&local).unwrap().mailboxes[1]
-                .imap
-                .as_ref()
-                .unwrap()
-                .port,
+            parse(&local).unwrap().mailboxes[1].imap().unwrap().port,
             143
         );
 
@@ -2076,12 +2102,12 @@ keywords = ["rust"]
     fn oauth2_is_implied_by_a_token_command_and_conflicts_are_named() {
         let imap = "\n[[mailboxes]]\ntype = \"imap\"\nhost = \"outlook.office365.com\"\nusername = \"me\"\ntoken_command = \"oama access me\"\n";
         let c = parse(&format!("{GOOD}{imap}")).unwrap();
-        let i = c.mailboxes[1].imap.as_ref().unwrap();
+        let i = c.mailboxes[1].imap().unwrap();
         assert_eq!(i.auth, Auth::OAuth2(Sasl::XOAuth2));
         assert_eq!(i.password, SecretSource::Command("oama access me".into()));
 
         let bearer = format!("{GOOD}{imap}oauth2_mechanism = \"OAUTHBEARER\"\n");
-        let i = parse(&bearer).unwrap().mailboxes[1].imap.clone().unwrap();
+        let i = parse(&bearer).unwrap().mailboxes[1].imap().unwrap().clone();
         assert_eq!(i.auth, Auth::OAuth2(Sasl::OAuthBearer));
 
         let both = format!("{GOOD}{imap}password_env = \"P\"\n");
@@ -2142,7 +2168,9 @@ keywords = ["rust"]
             c.feeds[1].location,
             FeedLocation::File(PathBuf::from("/etc/tidings/feeds/local.xml"))
         );
-        assert_eq!(c.mailboxes[0].path, PathBuf::from("/etc/tidings/mail/News"));
+        assert!(
+            matches!(&c.mailboxes[0].kind, MailboxKind::Maildir(p) if p == Path::new("/etc/tidings/mail/News"))
+        );
         let Transport::Smtp(s) = &c.delivery.transport else {
             panic!("smtp expected")
         };

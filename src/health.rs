@@ -4,11 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, MailboxConfig};
 use crate::model::SourceKey;
 use crate::pipeline::{feed_key, next_attempt};
 use crate::sources::examined::Tally;
-use crate::sources::mailbox_key;
 use crate::state::{SourceHealth, State, StateError};
 
 #[derive(Debug, Serialize)]
@@ -42,13 +41,8 @@ pub fn report(
                 feed_key(f),
             )
         })
-        .chain(cfg.mailboxes.iter().map(|m| {
-            (
-                crate::sources::mailbox_label(m),
-                crate::sources::mailbox_key(m),
-            )
-        }));
-    let mailboxes: Vec<SourceKey> = cfg.mailboxes.iter().map(mailbox_key).collect();
+        .chain(cfg.mailboxes.iter().map(|m| (m.label(), m.key())));
+    let mailboxes: Vec<SourceKey> = cfg.mailboxes.iter().map(MailboxConfig::key).collect();
     configured
         .map(|(name, key)| {
             let messages = if mailboxes.contains(&key) {

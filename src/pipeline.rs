@@ -179,7 +179,7 @@ pub async fn collect(
         |key: &SourceKey| cutoff(health.get(&key.0).and_then(|h| h.first_seen), now, lookback);
     let digested = Arc::new(state.digested_messages()?);
     let mailboxes = cfg.mailboxes.iter().map(|m| {
-        let key = crate::sources::mailbox_key(m);
+        let key = m.key();
         let cutoff = cutoff_of(&key);
         read_mailbox(m, key, state, digested.clone(), cutoff, tools.clone())
     });
@@ -358,7 +358,7 @@ async fn read_mailbox(
     tools: Arc<Tools>,
 ) -> MailboxResult {
     let started = std::time::Instant::now();
-    let label = crate::sources::mailbox_label(m);
+    let label = m.label();
     let failed = |message: String| {
         (
             SourceResult::failed(key.clone(), label.clone(), message),
@@ -377,52 +377,63 @@ async fn read_mailbox(
             ..Default::default()
         },
     };
-    if m.kind == MailboxKind::Imap {
-        return match imap::read(
-            m,
-            state,
-            &digested,
-            cutoff,
-            &tools.cleaner,
-            &tools.sanitizer,
-        )
-        .await
-        {
-            Ok(mut r) => {
-                let attention = std::mem::take(&mut r.read.attention);
-                (ok(r.read), attention, r.used, Some(r.learned))
-            }
-            Err(e) => failed(format!("IMAP mailbox failed: {}", error_chain(&e))),
-        };
-    }
+    let (path, is_mbox) = match &m.kind {
+        MailboxKind::Imap(server) => {
+            return match imap::read(
+                m,
+                server,
+                state,
+                &digested,
+                cutoff,
+                &tools.cleaner,
+                &tools.sanitizer,
+            )
+            .await
+            {
+                Ok(mut r) => {
+                    let attention = std::mem::take(&mut r.read.attention);
+                    (ok(r.read), attention, r.used, Some(r.learned))
+                }
+                Err(e) => failed(format!("IMAP mailbox failed: {}", error_chain(&e))),
+            };
+        }
+        MailboxKind::Mbox(path) => (path.clone(), true),
+        MailboxKind::Maildir(path) => (path.clone(), false),
+    };
     let records = match state.examined(&key.0) {
         Ok(r) => r,
         Err(e) => return failed(error_chain(&e)),
     };
-    let scanned = match m.kind {
-        MailboxKind::Mbox => state.mbox_scan(&key.0).ok().flatten(),
-        _ => None,
+    let scanned = if is_mbox {
+        state.mbox_scan(&key.0).ok().flatten()
+    } else {
+        None
     };
     let m = m.clone();
-    let path = m.path.clone();
-    let res = tokio::task::spawn_blocking(move || match m.kind {
-        MailboxKind::Mbox => mbox::read(
-            &m,
-            records,
-            scanned,
-            &digested,
-            cutoff,
-            &tools.cleaner,
-            &tools.sanitizer,
-        ),
-        _ => maildir::read(
-            &m,
-            records,
-            &digested,
-            cutoff,
-            &tools.cleaner,
-            &tools.sanitizer,
-        ),
+    let at = path.clone();
+    let res = tokio::task::spawn_blocking(move || {
+        if is_mbox {
+            mbox::read(
+                &m,
+                &at,
+                records,
+                scanned,
+                &digested,
+                cutoff,
+                &tools.cleaner,
+                &tools.sanitizer,
+            )
+        } else {
+            maildir::read(
+                &m,
+                &at,
+                records,
+                &digested,
+                cutoff,
+                &tools.cleaner,
+                &tools.sanitizer,
+            )
+        }
     })
     .await;
     match res {
@@ -735,15 +746,10 @@ fn source_policies(cfg: &Config) -> HashMap<SourceKey, SourcePolicy> {
         };
         (feed_key(f), f.name.clone(), f.priority, f.max_stories, site)
     });
-    let mailboxes = cfg.mailboxes.iter().map(|m| {
-        (
-            crate::sources::mailbox_key(m),
-            m.name.clone(),
-            m.priority,
-            m.max_stories,
-            None,
-        )
-    });
+    let mailboxes = cfg
+        .mailboxes
+        .iter()
+        .map(|m| (m.key(), m.name.clone(), m.priority, m.max_stories, None));
     feeds
         .chain(mailboxes)
         .map(|(key, name, priority, max_stories, site)| {
@@ -1101,13 +1107,16 @@ async fn after_delivery(cfg: &Config, carried: &[(usize, Vec<ImapUid>)]) {
         let Some(m) = cfg.mailboxes.get(*i) else {
             continue;
         };
-        match imap::apply_after(m, uids).await {
+        let Some(server) = m.imap() else {
+            continue;
+        };
+        match imap::apply_after(server, uids).await {
             Ok(0) => {}
             Ok(n) => {
-                tracing::info!(source = %imap::label(m), messages = n, "after-delivery action applied")
+                tracing::info!(source = %m.label(), messages = n, "after-delivery action applied")
             }
             Err(e) => {
-                tracing::warn!(source = %imap::label(m), error = %error_chain(&e), "after-delivery action failed")
+                tracing::warn!(source = %m.label(), error = %error_chain(&e), "after-delivery action failed")
             }
         }
     }

@@ -31,7 +31,6 @@ use crate::config::DEFAULT_MAX_MESSAGE_BYTES;
 use crate::config::{AfterDelivery, Auth, ImapConfig, MailboxConfig, Sasl, Security};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
-use crate::model::SourceKey;
 use crate::sources::examined::{Forget, Remembered};
 use crate::sources::maildir::{
     digest_message, too_large, MailboxRead, MessageOutcome, MessageReader,
@@ -103,22 +102,6 @@ trait ImapStream: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> ImapStream for T {}
 type ImapSession = Session<Box<dyn ImapStream>>;
 
-pub fn source_key(cfg: &MailboxConfig) -> SourceKey {
-    match &cfg.imap {
-        Some(i) => SourceKey(format!("imap:{}@{}:{}", i.username, i.host, i.port)),
-        None => SourceKey("imap:?".into()),
-    }
-}
-
-/// How the mailbox is named in logs and in the digest: its `name`, else `user@host`.
-pub fn label(cfg: &MailboxConfig) -> String {
-    match (&cfg.name, &cfg.imap) {
-        (Some(n), _) => n.clone(),
-        (None, Some(i)) => format!("{}@{}", i.username, i.host),
-        (None, None) => "IMAP mailbox".into(),
-    }
-}
-
 /// What one IMAP mailbox yielded, plus the messages to record and act on after delivery.
 #[derive(Default)]
 pub struct ImapRead {
@@ -128,16 +111,17 @@ pub struct ImapRead {
     pub learned: Remembered,
 }
 
-/// Reads every folder of the mailbox: the messages not digested before.
+/// Reads every folder of the mailbox (`imap`: its server settings, from `cfg`'s kind): the
+/// messages not digested before.
 pub async fn read(
     cfg: &MailboxConfig,
+    imap: &ImapConfig,
     state: &State,
     digested: &HashSet<String>,
     cutoff: DateTime<Utc>,
     cleaner: &Cleaner,
     sanitizer: &Sanitizer,
 ) -> Result<ImapRead, ImapError> {
-    let imap = cfg.imap.as_ref().expect("imap mailbox has imap config");
     let password = password(imap)?;
     let mut attempt = 0;
     loop {
@@ -148,7 +132,7 @@ pub async fn read(
         .await
         {
             Err(e) if e.is_transient() && attempt < MAX_ATTEMPTS => {
-                tracing::warn!(source = %label(cfg), error = %crate::sources::http::error_chain(&e), "IMAP connection failed; retrying");
+                tracing::warn!(source = %cfg.label(), error = %crate::sources::http::error_chain(&e), "IMAP connection failed; retrying");
                 tokio::time::sleep(RETRY_PAUSE).await;
             }
             other => return other,
@@ -157,8 +141,7 @@ pub async fn read(
 }
 
 /// For `tidings check`: logs in and opens every configured folder read-only; reads nothing.
-pub async fn check(cfg: &MailboxConfig) -> Result<usize, ImapError> {
-    let imap = cfg.imap.as_ref().expect("imap mailbox has imap config");
+pub async fn check(imap: &ImapConfig) -> Result<usize, ImapError> {
     let addr = format!("{}:{}", imap.host, imap.port);
     let mut session = connect(imap, &password(imap)?).await?;
     for folder in &imap.folders {
@@ -286,7 +269,7 @@ async fn read_once(
     sanitizer: &Sanitizer,
 ) -> Result<ImapRead, ImapError> {
     let addr = format!("{}:{}", imap.host, imap.port);
-    let key = source_key(cfg);
+    let key = cfg.key();
     let mut session = connect(imap, password).await?;
     let reader = MessageReader {
         cfg,
@@ -366,7 +349,7 @@ async fn read_once(
                 Some((f.uid?, f.body()?.to_vec()))
             })
             .await?;
-            tracing::debug!(source = %label(cfg), folder, bodies = bodies.len(), "IMAP bodies fetched");
+            tracing::debug!(source = %cfg.label(), folder, bodies = bodies.len(), "IMAP bodies fetched");
             for (uid, body) in bodies {
                 let name = format!("{folder}/{uid}");
                 let id = uid.to_string();
@@ -399,8 +382,7 @@ async fn read_once(
 
 /// After an accepted send: marks, moves or deletes the digested messages as `after` says.
 /// Messages whose folder changed UIDVALIDITY since they were read are left alone.
-pub async fn apply_after(cfg: &MailboxConfig, uids: &[ImapUid]) -> Result<usize, ImapError> {
-    let imap = cfg.imap.as_ref().expect("imap mailbox has imap config");
+pub async fn apply_after(imap: &ImapConfig, uids: &[ImapUid]) -> Result<usize, ImapError> {
     if imap.after == AfterDelivery::None || uids.is_empty() {
         return Ok(0);
     }

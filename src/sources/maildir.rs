@@ -55,14 +55,6 @@ impl MessageOutcome {
     }
 }
 
-pub fn source_key(cfg: &MailboxConfig) -> SourceKey {
-    let scheme = match cfg.kind {
-        crate::config::MailboxKind::Mbox => "mbox",
-        _ => "maildir",
-    };
-    SourceKey(format!("{scheme}:{}", cfg.path.display()))
-}
-
 /// True when `address` matches one of the sender patterns (`*@substack.com`, `news@x.org`,
 /// `*news*`), case-insensitively; an empty list matches everyone.
 pub fn sender_matches(patterns: &[String], address: Option<&str>) -> bool {
@@ -254,13 +246,14 @@ pub fn message_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// so its modification time is an upper bound for when it came.
 pub fn read(
     cfg: &MailboxConfig,
+    path: &Path,
     records: Vec<crate::sources::examined::Examined>,
     digested: &HashSet<String>,
     cutoff: DateTime<Utc>,
     cleaner: &Cleaner,
     sanitizer: &Sanitizer,
 ) -> std::io::Result<(MailboxRead, Remembered)> {
-    let source = source_key(cfg);
+    let source = cfg.key();
     let reader = MessageReader {
         cfg,
         source: &source,
@@ -273,7 +266,7 @@ pub fn read(
     // A day's slack: a clock a little off or a file touched on arrival is still read.
     let not_before = std::time::SystemTime::from(cutoff - chrono::Duration::days(1));
     let mut out = MailboxRead::default();
-    for file in message_files(&cfg.path)? {
+    for file in message_files(path)? {
         let file_name = file
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())

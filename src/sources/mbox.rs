@@ -9,6 +9,7 @@
 //! is known by the offset of its `From ` line, and the file by a hash of its first bytes.
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use sha2::{Digest as _, Sha256};
 
@@ -19,7 +20,7 @@ use crate::html::Sanitizer;
 use crate::links::Cleaner;
 use crate::sources::examined::{Examined, Forget, Ledger, Remembered};
 use crate::sources::maildir::{
-    digest_message, source_key, too_large, MailboxRead, MessageOutcome, MessageReader,
+    digest_message, too_large, MailboxRead, MessageOutcome, MessageReader,
 };
 
 /// The raw messages of an mbox, unescaped, in file order.
@@ -131,8 +132,13 @@ fn head_hash(file: &mut std::fs::File) -> std::io::Result<String> {
 /// Reads the messages not examined before: those appended since the last scan, and earlier
 /// ones whose record no longer holds (read again at their offset). A file whose start has
 /// changed, or that shrank, was rewritten: it is scanned from the start, its records reset.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "what to read, what state remembers of it, and the run's tools: each one thing"
+)]
 pub fn read(
     cfg: &MailboxConfig,
+    path: &Path,
     records: Vec<Examined>,
     scanned: Option<(String, u64)>,
     digested: &HashSet<String>,
@@ -141,7 +147,7 @@ pub fn read(
     sanitizer: &Sanitizer,
 ) -> std::io::Result<(MailboxRead, Remembered)> {
     use std::io::{Seek as _, SeekFrom};
-    let source = source_key(cfg);
+    let source = cfg.key();
     let reader = MessageReader {
         cfg,
         source: &source,
@@ -151,11 +157,10 @@ pub fn read(
         sanitizer,
     };
     let mut out = MailboxRead::default();
-    let mut file = std::fs::File::open(&cfg.path)?;
+    let mut file = std::fs::File::open(path)?;
     let len = file.metadata()?.len();
     let head = head_hash(&mut file)?;
-    let name = cfg
-        .path
+    let name = path
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();

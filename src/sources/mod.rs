@@ -7,9 +7,6 @@
 //!   remembers what each message came to, so a mailbox's old mail is not read again;
 //!   [`template`] learns each sender's standing blocks from its earlier issues.
 
-use crate::config::{MailboxConfig, MailboxKind};
-use crate::model::SourceKey;
-
 pub mod click_tracker;
 pub mod examined;
 pub mod feed;
@@ -19,22 +16,3 @@ pub mod maildir;
 pub mod mbox;
 pub mod newsletter;
 pub mod template;
-
-/// How state knows a mailbox: `imap:user@host:port`, `mbox:PATH` or `maildir:PATH`.
-pub fn mailbox_key(m: &MailboxConfig) -> SourceKey {
-    match m.kind {
-        MailboxKind::Imap => imap::source_key(m),
-        _ => maildir::source_key(m),
-    }
-}
-
-/// How a mailbox is named to the user: its `name`, else `user@host` or its path.
-pub fn mailbox_label(m: &MailboxConfig) -> String {
-    match m.kind {
-        MailboxKind::Imap => imap::label(m),
-        _ => m
-            .name
-            .clone()
-            .unwrap_or_else(|| m.path.display().to_string()),
-    }
-}
