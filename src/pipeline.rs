@@ -367,7 +367,7 @@ async fn read_mailbox(
             None,
         )
     };
-    let ok = |read: maildir::MailboxRead| SourceResult {
+    let ok = |read: crate::sources::mailbox::MailboxRead| SourceResult {
         label: label.clone(),
         items: read.items,
         warnings: read.warnings,

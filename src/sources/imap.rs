@@ -7,7 +7,7 @@
 //!   never marks anything read. The server is asked only for what can matter (`UID SEARCH
 //!   SINCE` the cut-off, `FROM` the sender patterns), and only UIDs with no standing record
 //!   (per folder and UIDVALIDITY, see [`crate::sources::examined`]) are fetched, a chunk at a
-//!   time; the Message-ID guard in [`maildir::digest_message`] catches the same newsletter
+//!   time; the Message-ID guard in [`mailbox::digest_message`] catches the same newsletter
 //!   arriving twice.
 //! - A dropped connection or a timeout is retried once from a fresh connection; a wrong password
 //!   is not retried. Either way the failure is this mailbox's, not the run's.
@@ -32,7 +32,7 @@ use crate::config::{AfterDelivery, Auth, ImapConfig, MailboxConfig, Sasl, Securi
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
 use crate::sources::examined::{Forget, Remembered};
-use crate::sources::maildir::{
+use crate::sources::mailbox::{
     digest_message, too_large, MailboxRead, MessageOutcome, MessageReader,
 };
 use crate::state::{ImapUid, State};

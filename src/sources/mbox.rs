@@ -19,7 +19,7 @@ use crate::config::{MailboxConfig, DEFAULT_MAX_MESSAGE_BYTES};
 use crate::html::Sanitizer;
 use crate::links::Cleaner;
 use crate::sources::examined::{Examined, Forget, Ledger, Remembered};
-use crate::sources::maildir::{
+use crate::sources::mailbox::{
     digest_message, too_large, MailboxRead, MessageOutcome, MessageReader,
 };
 

@@ -12,6 +12,7 @@ pub mod examined;
 pub mod feed;
 pub mod http;
 pub mod imap;
+pub mod mailbox;
 pub mod maildir;
 pub mod mbox;
 pub mod newsletter;
