@@ -74,6 +74,7 @@ pub mod group;
 pub mod health;
 pub mod html;
 pub mod init;
+pub mod limits;
 pub mod links;
 pub mod locale;
 pub mod lock;

@@ -6,18 +6,17 @@
 //! connects to loopback, private, link-local or metadata addresses: the resolved IPs are checked
 //! in the DNS step, and IP-literal hosts before any connection, unless `allow_private_targets`.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use tokio::sync::Semaphore;
 use url::Url;
 
 use super::privacy::{self, Verdict};
 use super::Cleaner;
 use crate::config::LinksConfig;
+use crate::limits::HostLimits;
 
 /// Trackers resolved at once across all hosts.
 pub const RESOLVE_CONCURRENCY: usize = 8;
@@ -43,8 +42,7 @@ pub struct Resolver {
     client: reqwest::Client,
     max_hops: usize,
     allow_private: bool,
-    global: Semaphore,
-    per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
+    limits: HostLimits,
 }
 
 /// Looks names up, then drops every address tidings must not connect to.
@@ -122,16 +120,8 @@ impl Resolver {
             client,
             max_hops: cfg.max_hops,
             allow_private: cfg.allow_private_targets,
-            global: Semaphore::new(RESOLVE_CONCURRENCY),
-            per_host: Mutex::new(HashMap::new()),
+            limits: HostLimits::new(RESOLVE_CONCURRENCY, RESOLVE_PER_HOST),
         })
-    }
-
-    fn host_limit(&self, host: &str) -> Arc<Semaphore> {
-        let mut map = self.per_host.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(host.to_string())
-            .or_insert_with(|| Arc::new(Semaphore::new(RESOLVE_PER_HOST)))
-            .clone()
     }
 
     /// Follows `link` to a publishable destination, cleaning after every hop.
@@ -169,9 +159,11 @@ impl Resolver {
                 return Err(ResolveError::Refused(link.to_string(), "a private address"));
             }
         }
-        let host_limit = self.host_limit(&host);
-        let _g = self.global.acquire().await.expect("never closed");
-        let _h = host_limit.acquire().await.expect("never closed");
+        let _permits = self
+            .limits
+            .acquire(&host)
+            .await
+            .map_err(|e| ResolveError::Http(link.to_string(), e.to_string()))?;
         let started = std::time::Instant::now();
         let err = |e: reqwest::Error| ResolveError::Http(link.to_string(), e.to_string());
         let mut resp = self.client.head(url.clone()).send().await.map_err(err)?;

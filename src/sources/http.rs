@@ -1,13 +1,10 @@
 //! HTTP fetching for feeds: one client, both concurrency limits, a deadline and a size cap on
 //! every request, conditional GET.
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
-
 use crate::config::FetchConfig;
+use crate::limits::HostLimits;
 
 pub const USER_AGENT: &str = concat!(
     "tidings/",
@@ -66,10 +63,8 @@ pub enum FetchError {
 pub struct Fetcher {
     client: reqwest::Client,
     cfg: FetchConfig,
-    /// Per-host limit: a semaphore per host, created on first use.
-    hosts: std::sync::Mutex<HashMap<String, Arc<Semaphore>>>,
-    /// Global limit on downloads in flight (`concurrency`).
-    downloads: Semaphore,
+    /// Downloads in flight: `concurrency` in all, `per_host` to one host.
+    limits: HostLimits,
 }
 
 impl Fetcher {
@@ -85,8 +80,7 @@ impl Fetcher {
         Ok(Fetcher {
             client,
             cfg: cfg.clone(),
-            hosts: Default::default(),
-            downloads: Semaphore::new(cfg.concurrency),
+            limits: HostLimits::new(cfg.concurrency, cfg.per_host),
         })
     }
 
@@ -98,29 +92,21 @@ impl Fetcher {
         self.cfg.concurrency
     }
 
-    fn host_limit(&self, host: &str) -> Arc<Semaphore> {
-        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        hosts
-            .entry(host.to_string())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.cfg.per_host)))
-            .clone()
-    }
-
     /// GETs `url`, sending the stored validators back, within both concurrency limits, the
     /// deadline and the size cap.
     ///
-    /// The host's permit is taken before a global one, so a request queued behind its host
-    /// holds no global slot; both are given back once the body is read, so the caller's
-    /// parsing never holds a download slot either.
+    /// The permits ([`HostLimits::acquire`]) are given back once the body is read, so the
+    /// caller's parsing never holds a download slot.
     pub async fn fetch(
         &self,
         url: &url::Url,
         validators: &Validators,
     ) -> Result<Fetched, FetchError> {
-        let limit = self.host_limit(url.host_str().unwrap_or(""));
-        let closed = |e: tokio::sync::AcquireError| FetchError::Transport(e.to_string());
-        let _host = limit.acquire().await.map_err(closed)?;
-        let _download = self.downloads.acquire().await.map_err(closed)?;
+        let _permits = self
+            .limits
+            .acquire(url.host_str().unwrap_or(""))
+            .await
+            .map_err(|e| FetchError::Transport(e.to_string()))?;
         let started = Instant::now();
         // The whole exchange, body included, is under one deadline: a server trickling one byte a
         // second must not hold the run for ever.
