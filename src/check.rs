@@ -132,7 +132,7 @@ pub async fn run(cfg: &Config, live: bool) -> Vec<Finding> {
                             .map(|b| (b, Origin::default()))
                             .map_err(|e| crate::sources::http::error_chain(&e)),
                     };
-                    let key = crate::pipeline::feed_key(f);
+                    let key = f.key();
                     let result = bytes.and_then(|(b, origin)| {
                         let ctx = FeedContext {
                             source: &key,

@@ -567,6 +567,13 @@ pub enum MailboxKind {
     Imap(ImapConfig),
 }
 
+impl FeedConfig {
+    /// How state knows the feed: `feed:` and its URL or path.
+    pub fn key(&self) -> SourceKey {
+        SourceKey(format!("feed:{}", self.location))
+    }
+}
+
 impl MailboxConfig {
     /// How state knows the mailbox: `imap:user@host:port`, `mbox:PATH` or `maildir:PATH`.
     /// Pipeline, health, state and `tidings sources` all use this one key.

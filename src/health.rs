@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use crate::config::{Config, MailboxConfig};
 use crate::model::SourceKey;
-use crate::pipeline::{feed_key, next_attempt};
 use crate::sources::examined::Tally;
 use crate::state::{SourceHealth, State, StateError};
 
@@ -38,7 +37,7 @@ pub fn report(
         .map(|f| {
             (
                 f.name.clone().unwrap_or_else(|| f.location.to_string()),
-                feed_key(f),
+                f.key(),
             )
         })
         .chain(cfg.mailboxes.iter().map(|m| (m.label(), m.key())));
@@ -154,4 +153,47 @@ fn messages(t: &Tally) -> String {
     } else {
         format!("{} examined: {}", t.examined, parts.join(", "))
     }
+}
+
+/// A feed that failed this many runs in a row is fetched less and less often.
+pub const BACKOFF_AFTER_FAILURES: u32 = 3;
+
+const BACKOFF_BASE: chrono::Duration = chrono::Duration::hours(1);
+
+const BACKOFF_MAX: chrono::Duration = chrono::Duration::days(7);
+
+/// When a feed that keeps failing may be tried again: 1 h after the third failure in a row,
+/// then doubling, at most a week.
+pub fn next_attempt(h: &SourceHealth) -> Option<DateTime<Utc>> {
+    if h.consecutive_failures < BACKOFF_AFTER_FAILURES {
+        return None;
+    }
+    let doublings = (h.consecutive_failures - BACKOFF_AFTER_FAILURES).min(16);
+    let wait = (BACKOFF_BASE * 2i32.pow(doublings)).min(BACKOFF_MAX);
+    h.last_error_at.map(|t| t + wait)
+}
+
+/// Why a feed is not fetched this run, if it is not: gone, rate limited, or backing off.
+pub fn hold_back(h: &SourceHealth, now: DateTime<Utc>) -> Option<String> {
+    if let Some(since) = h.gone_since {
+        return Some(format!(
+            "gone (HTTP 410) since {}; no longer fetched — remove it from your config",
+            since.format("%Y-%m-%d")
+        ));
+    }
+    if let Some(t) = h.retry_after.filter(|t| *t > now) {
+        return Some(format!(
+            "rate limited by the server; next try after {}",
+            t.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    if let Some(t) = next_attempt(h).filter(|t| *t > now) {
+        let last = h.last_error.as_deref().unwrap_or("unknown error");
+        return Some(format!(
+            "failed {} runs in a row (last: {last}); next try after {}",
+            h.consecutive_failures,
+            t.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    None
 }

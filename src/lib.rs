@@ -51,9 +51,9 @@
 //!    Each run also writes what the mailbox readers learned and prunes what is older than the
 //!    cut-off (`lookback` plus [`state::KEEP_MARGIN`]), so the file stops growing.
 //!
-//! What runs concurrently: every feed is its own task (at most `[fetch] concurrency` downloads
-//! in flight, `per_host` per host, parsing on the worker threads, started in an order that
-//! keeps the busiest host's queue moving); local mailboxes read on the blocking pool; IMAP
+//! What runs concurrently ([`sources::collect`]): every feed is its own task (at most
+//! `[fetch] concurrency` downloads in flight, `per_host` per host ([`limits`]), parsing on the
+//! worker threads, started in an order that keeps the busiest host's queue moving); local mailboxes read on the blocking pool; IMAP
 //! mailboxes are async. After fetching, the passes over every item (link checks, text
 //! analysis, merging's keys and vectors, keyword scores) are cut into one share per core
 //! ([`parallel`]), with results in input order, so the digest is the same as one thread's.
@@ -62,7 +62,7 @@
 //! Around the pipeline: [`pipeline`] runs the stages for `preview` and `run`; [`preview`] opens or serves the
 //! preview (rebuilt when the config or a template changes); [`lock`] keeps
 //! runs one at a time; [`schedule`] and [`daemon`] run on a cron schedule; [`health`] reports
-//! how each source has been doing; [`edit`] and [`opml`] change `config.toml` from the command
+//! how each source has been doing and decides when a failing feed is tried again; [`edit`] and [`opml`] change `config.toml` from the command
 //! line, comments kept, checked before writing.
 
 pub mod check;

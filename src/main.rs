@@ -107,6 +107,13 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// What one digest's run did, on stderr.
 fn report_run(cli: &Cli, cfg: &Config, report: &RunReport, caught_up: bool, label: &str) {
+    // What a dry run would send is the output asked for, quiet or not.
+    if let Some(w) = &report.would_send {
+        println!("Would send {}", w.to);
+        println!("Subject: {}", w.subject);
+        println!();
+        println!("{}", w.text);
+    }
     if cli.quiet {
         return;
     }

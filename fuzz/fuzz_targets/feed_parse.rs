@@ -1,4 +1,4 @@
-//! Feed bytes to items: the path every fetched feed body takes (`pipeline::read_feed`).
+//! Feed bytes to items: the path every fetched feed body takes (`sources::collect::read_feed`).
 #![no_main]
 
 use std::sync::LazyLock;

@@ -8,6 +8,7 @@
 //!   [`template`] learns each sender's standing blocks from its earlier issues.
 
 pub mod click_tracker;
+pub mod collect;
 pub mod examined;
 pub mod feed;
 pub mod http;
