@@ -79,12 +79,6 @@ impl Item {
     pub fn origin_key(&self) -> (&SourceKey, &str) {
         (&self.source, &self.source_name)
     }
-
-    /// A YouTube Short (a vertical clip under a minute), marked in the digest and mutable
-    /// with a filter on its category.
-    pub fn is_short(&self) -> bool {
-        self.url.as_deref().is_some_and(is_short_url)
-    }
 }
 
 pub fn is_short_url(url: &str) -> bool {

@@ -183,12 +183,8 @@ pub fn compose_within(cfg: &Config, digest: &mut Digest) -> Result<(Rendered, Ou
 }
 
 /// `preview --out DIR`: builds the digest from the current state, writes it, changes nothing.
-pub async fn preview(cfg: &Config, out_dir: &Path) -> Result<RunReport, RunError> {
-    preview_explained(cfg, out_dir, false).await
-}
-
-/// `preview --explain`: as [`preview`], and `digest.json` gains an `"explain"` section
-/// saying why each story sits where it is (merges, topic evidence, filters).
+/// With `explain` (`--explain`), `digest.json` gains an `"explain"` section saying why each
+/// story sits where it is (merges, topic evidence, filters).
 pub async fn preview_explained(
     cfg: &Config,
     out_dir: &Path,

@@ -352,10 +352,6 @@ impl State {
         Ok(secs.and_then(|s| DateTime::from_timestamp(s, 0)))
     }
 
-    pub fn health(&self, key: &SourceKey) -> Result<Option<SourceHealth>, StateError> {
-        Ok(self.all_health()?.into_iter().find(|h| h.key == key.0))
-    }
-
     pub fn all_health(&self) -> Result<Vec<SourceHealth>, StateError> {
         let ts = |v: Option<i64>| v.and_then(|s| DateTime::from_timestamp(s, 0));
         let mut stmt = self

@@ -96,11 +96,6 @@ pub struct Grouped {
     pub repeats: Vec<ItemKey>,
 }
 
-/// Groups with the defaults and no filters.
-pub fn group(items: &[Item], topics: &[TopicConfig]) -> Vec<TopicGroup> {
-    group_with(items, topics, &[], &GroupSettings::default()).groups
-}
-
 pub fn group_with(
     items: &[Item],
     topics: &[TopicConfig],

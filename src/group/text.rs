@@ -332,19 +332,6 @@ pub fn normalize(v: &mut Vector) {
     }
 }
 
-/// Adds `b * scale` into a dense accumulator.
-pub fn add_into(acc: &mut HashMap<u32, f32>, b: &[(u32, f32)], scale: f32) {
-    for &(t, w) in b {
-        *acc.entry(t).or_default() += w * scale;
-    }
-}
-
-pub fn from_map(m: HashMap<u32, f32>) -> Vector {
-    let mut v: Vector = m.into_iter().filter(|(_, w)| *w > 0.0).collect();
-    v.sort_unstable_by_key(|(t, _)| *t);
-    v
-}
-
 /// One analysed document: term counts (title counted [`TITLE_WEIGHT`] times), and the terms
 /// that look like names or figures (evidence that two reports are about the same event).
 #[derive(Debug, Clone, Default)]

@@ -213,11 +213,6 @@ pub(crate) fn is_personal_param(name: &str, raw_value: &str) -> bool {
     contains_address(&value.to_ascii_lowercase()) || contains_jwt(&value)
 }
 
-/// Whether the URL is an action link (unsubscribe, login, …) that must never be followed.
-pub fn is_action_link(link: &str) -> bool {
-    matches!(assess(link), Verdict::Drop(r) if r.starts_with("an unsubscribe"))
-}
-
 /// An email address anywhere in the URL, plain or percent-encoded (`%40`).
 fn contains_address(lower: &str) -> bool {
     let after_authority = lower
