@@ -9,6 +9,7 @@
 
 pub mod click_tracker;
 pub mod collect;
+pub mod discover;
 pub mod examined;
 pub mod feed;
 pub mod http;
