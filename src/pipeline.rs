@@ -357,18 +357,16 @@ pub async fn run(cfg: &Config, opts: RunOptions) -> Result<RunReport, RunError> 
         items,
         messages,
         stories,
+        imap: carried
+            .iter()
+            .flat_map(|(_, u)| u.iter().cloned())
+            .collect(),
     };
     let mut pending = None;
     // The digest is recorded as pending once the server has agreed to take it, just before the
     // body goes out; confirmed when the server accepts it, removed if it refuses.
     let sent = deliver::send(&cfg.delivery, &outgoing, || {
-        let id = state.record_pending(now, &delivery)?;
-        pending = Some(id);
-        let uids: Vec<ImapUid> = carried
-            .iter()
-            .flat_map(|(_, u)| u.iter().cloned())
-            .collect();
-        state.record_imap_digested(id, &uids)?;
+        pending = Some(state.record_pending(now, &delivery)?);
         Ok::<(), StateError>(())
     })
     .await;
@@ -413,14 +411,13 @@ fn catch_up(state: &mut State, now: DateTime<Utc>, c: &Collected) -> Result<RunR
             .collect::<HashSet<&str>>()
             .into_iter()
             .collect(),
+        imap: c
+            .imap_used
+            .iter()
+            .flat_map(|(_, u)| u.iter().cloned())
+            .collect(),
     };
-    let id = state.record_caught_up(now, &delivery)?;
-    let uids: Vec<ImapUid> = c
-        .imap_used
-        .iter()
-        .flat_map(|(_, u)| u.iter().cloned())
-        .collect();
-    state.record_imap_digested(id, &uids)?;
+    state.record_caught_up(now, &delivery)?;
     tracing::info!(
         items = c.items.len(),
         "caught up: recorded as delivered, nothing sent"

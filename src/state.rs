@@ -241,6 +241,9 @@ pub struct Delivery<'a> {
     pub messages: Vec<&'a str>,
     /// The stories the digest shows, remembered for follow-ups.
     pub stories: Vec<SentStory>,
+    /// The IMAP messages it carries: recorded in the same transaction as the digest, so a
+    /// crash can never leave a digest recorded without the messages it used.
+    pub imap: Vec<ImapUid>,
 }
 
 pub struct State {
@@ -506,24 +509,6 @@ impl State {
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
-    }
-
-    /// Records IMAP messages carried by the digest `digest_id` (right after
-    /// [`State::record_pending`]; [`State::discard`] removes them again).
-    pub fn record_imap_digested(
-        &mut self,
-        digest_id: i64,
-        uids: &[ImapUid],
-    ) -> Result<(), StateError> {
-        self.in_transaction(|tx| {
-            for u in uids {
-                tx.execute(
-                    "INSERT OR IGNORE INTO imap_digested (mailbox, folder, uidvalidity, uid, message_id, digest_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![u.mailbox, u.folder, u.uidvalidity, u.uid, u.message_id, digest_id],
-                )?;
-            }
-            Ok(())
-        })
     }
 
     /// Every message record of mailbox `source` ([`crate::sources::examined`]); none from a
@@ -912,6 +897,12 @@ impl State {
             for m in &d.messages {
                 tx.execute("INSERT OR IGNORE INTO digested_messages (message_id, digest_id) VALUES (?1, ?2)", params![m, id])?;
             }
+            for u in &d.imap {
+                tx.execute(
+                    "INSERT OR IGNORE INTO imap_digested (mailbox, folder, uidvalidity, uid, message_id, digest_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![u.mailbox, u.folder, u.uidvalidity, u.uid, u.message_id, id],
+                )?;
+            }
             let mut remember = tx.prepare_cached(
                 "INSERT INTO sent_stories (digest_id, source, title, url, gist, published, source_name) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
@@ -1009,6 +1000,37 @@ mod tests {
     /// (twenty new a day), a mailbox with five new newsletters a day whose records fall out
     /// of the search window after five weeks, a resolved link per item. The database must
     /// stop growing once what it holds is older than the cut-off.
+    /// The IMAP messages a digest carries go in with it, in one transaction: a pending
+    /// digest always has them, a refused one takes them away again.
+    #[test]
+    fn a_digest_and_its_imap_messages_are_recorded_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = State::open(&dir.path().join("s.db")).unwrap();
+        let uid = |n: u32| ImapUid {
+            mailbox: "imap:me@host:993".into(),
+            folder: "News".into(),
+            uidvalidity: 7,
+            uid: n,
+            message_id: format!("<{n}@x>"),
+        };
+        let held = |st: &State| st.imap_digested("imap:me@host:993", "News", 7).unwrap();
+        let delivery = |n: u32| Delivery {
+            stories: Vec::new(),
+            message_id: "<d@t>",
+            recipients: &[],
+            items: Vec::new(),
+            messages: Vec::new(),
+            imap: vec![uid(n)],
+        };
+        let refused = st.record_pending(Utc::now(), &delivery(1)).unwrap();
+        assert_eq!(held(&st).len(), 1, "recorded with the pending digest");
+        st.discard(refused).unwrap();
+        assert!(held(&st).is_empty(), "a refused digest keeps none");
+        let sent = st.record_pending(Utc::now(), &delivery(2)).unwrap();
+        st.confirm(sent).unwrap();
+        assert_eq!(held(&st).into_iter().collect::<Vec<_>>(), vec![2]);
+    }
+
     #[test]
     fn a_year_of_daily_runs_keeps_the_database_small() {
         let dir = tempfile::tempdir().unwrap();
@@ -1065,6 +1087,7 @@ mod tests {
                         recipients: &["me@e.org".into()],
                         items: new.iter().collect(),
                         messages: messages.iter().map(String::as_str).collect(),
+                        imap: Vec::new(),
                     },
                 )
                 .unwrap();
@@ -1146,6 +1169,7 @@ mod tests {
                 recipients: &[],
                 items: Vec::new(),
                 messages: Vec::new(),
+                imap: Vec::new(),
             },
         )
         .unwrap();
@@ -1176,6 +1200,7 @@ mod tests {
                     recipients: &[],
                     items: vec![&offered, &gone],
                     messages: vec!["<held@x>", "<gone@x>"],
+                    imap: Vec::new(),
                 },
             )
             .unwrap();
@@ -1244,6 +1269,7 @@ mod tests {
                     recipients: &["a@b".into()],
                     items: vec![&k],
                     messages: vec!["<n@x>"],
+                    imap: Vec::new(),
                 },
             )
             .unwrap();
@@ -1312,6 +1338,7 @@ mod tests {
                     recipients: &[],
                     items: vec![&a],
                     messages: vec!["<m1>"],
+                    imap: Vec::new(),
                 },
             )
             .unwrap();
@@ -1327,6 +1354,7 @@ mod tests {
                 recipients: &[],
                 items: vec![&b],
                 messages: vec![],
+                imap: Vec::new(),
             },
         )
         .unwrap();
