@@ -21,7 +21,7 @@ unusable state, delivery failed: nothing is marked sent); 2 done, but some sourc
     about = "The newsletters and feeds you follow, as one clean email digest",
     after_long_help = AFTER_HELP
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Config file [default: $TIDINGS_CONFIG, then $XDG_CONFIG_HOME/tidings/config.toml]
     #[arg(short, long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -45,7 +45,7 @@ pub struct Cli {
 
 /// `--log-format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
+pub(crate) enum LogFormat {
     /// One line per problem: `warning: Example: source failed: cannot resolve example.org`.
     Plain,
     /// tracing's own lines: time, level and every field.
@@ -55,7 +55,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Write a commented starter config (mode 0600) where `run` will find it, or to PATH;
     /// never overwrites one.
     Init {
@@ -173,7 +173,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum FeedsCommand {
+pub(crate) enum FeedsCommand {
     /// Fetch URL, make sure it is a feed (or find the feed an HTML page names), and add it.
     Add {
         /// The feed, or a site whose page links to its feed (`https://` may be left out).
@@ -198,7 +198,7 @@ pub enum FeedsCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum RecipientsCommand {
+pub(crate) enum RecipientsCommand {
     /// Add an address ("a@example.org" or "Name <a@example.org>").
     Add { address: String },
     /// Remove an address.
@@ -208,7 +208,7 @@ pub enum RecipientsCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum TopicsCommand {
+pub(crate) enum TopicsCommand {
     /// Add a topic after the others.
     Add {
         name: String,

@@ -13,7 +13,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::cli::{Cli, LogFormat};
 
-pub fn init(cli: &Cli) {
+pub(crate) fn init(cli: &Cli) {
     let default = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",

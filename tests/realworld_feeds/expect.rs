@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone)]
-pub enum Ast {
+pub(crate) enum Ast {
     Lit(Value),
     Name(String),
     Index(Box<Ast>, Box<Ast>),
@@ -286,7 +286,7 @@ impl Parser {
     }
 }
 
-pub fn parse(expr: &str) -> Result<Ast, String> {
+pub(crate) fn parse(expr: &str) -> Result<Ast, String> {
     let mut p = Parser {
         toks: tokenize(expr)?,
         at: 0,
@@ -299,7 +299,7 @@ pub fn parse(expr: &str) -> Result<Ast, String> {
 }
 
 /// The top-level `and`s of an expression, each judged on its own.
-pub fn clauses(ast: Ast) -> Vec<Ast> {
+pub(crate) fn clauses(ast: Ast) -> Vec<Ast> {
     match ast {
         Ast::And(v) => v,
         other => vec![other],
@@ -308,7 +308,7 @@ pub fn clauses(ast: Ast) -> Vec<Ast> {
 
 /// The field a clause is about, as a path without indexes (`entries.title_detail.value`),
 /// or the bare name it uses (`bozo`, `version`, `encoding`).
-pub fn field(ast: &Ast) -> Option<String> {
+pub(crate) fn field(ast: &Ast) -> Option<String> {
     fn path(a: &Ast) -> Option<String> {
         match a {
             Ast::Name(n) => Some(n.clone()),
@@ -347,7 +347,7 @@ pub fn field(ast: &Ast) -> Option<String> {
 
 /// Why a clause could not be judged.
 #[derive(Debug)]
-pub enum Miss {
+pub(crate) enum Miss {
     /// It needs a field tidings has no counterpart for.
     Unmapped(String),
     /// The field is one tidings has, and this entry lacks it (feedparser's `KeyError`).
@@ -356,7 +356,7 @@ pub enum Miss {
 
 /// How two strings of a field are compared: as a reader sees them.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Plain,
     /// Text shown to a reader: compared as text (markup read, whitespace folded).
     Text,
@@ -366,7 +366,7 @@ pub enum Kind {
     Date,
 }
 
-pub struct Env<'a> {
+pub(crate) struct Env<'a> {
     pub root: &'a Value,
     /// Keys the shape knows: a missing one of these is `Absent`, any other `Unmapped`.
     pub known: &'a [&'a str],
@@ -377,7 +377,7 @@ pub struct Env<'a> {
 type Res = Result<(Value, Kind), Miss>;
 
 impl Env<'_> {
-    pub fn eval(&self, a: &Ast) -> Res {
+    pub(crate) fn eval(&self, a: &Ast) -> Res {
         match a {
             Ast::Lit(v) => Ok((v.clone(), Kind::Plain)),
             Ast::Name(n) => match self.root.get(n) {
@@ -456,7 +456,7 @@ impl Env<'_> {
         }
     }
 
-    pub fn truthy(&self, a: &Ast) -> Result<bool, Miss> {
+    pub(crate) fn truthy(&self, a: &Ast) -> Result<bool, Miss> {
         let (v, _) = match self.eval(a) {
             Err(Miss::Absent) => return Ok(false),
             other => other?,
@@ -535,7 +535,7 @@ impl Env<'_> {
         }
     }
 
-    pub fn same(&self, a: &Value, b: &Value, kind: Kind) -> bool {
+    pub(crate) fn same(&self, a: &Value, b: &Value, kind: Kind) -> bool {
         match (a, b) {
             (Value::String(x), Value::String(y)) => match kind {
                 Kind::Plain => x == y,

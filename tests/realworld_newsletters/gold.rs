@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GoldFile {
+pub(crate) struct GoldFile {
     /// The message, relative to `shared/realworld/newsletters/`.
     pub file: String,
     pub message: Vec<GoldMessage>,
@@ -24,7 +24,7 @@ pub struct GoldFile {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GoldMessage {
+pub(crate) struct GoldMessage {
     /// Only for an mbox: which of its messages.
     pub message_id: Option<String>,
     pub kind: Kind,
@@ -34,7 +34,7 @@ pub struct GoldMessage {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Kind {
+pub(crate) enum Kind {
     Newsletter,
     Promotion,
     Welcome,
@@ -43,14 +43,14 @@ pub enum Kind {
 
 impl Kind {
     /// A mail the reader has to act on, which belongs under "Needs your attention".
-    pub fn needs_attention(self) -> bool {
+    pub(crate) fn needs_attention(self) -> bool {
         matches!(self, Kind::Welcome | Kind::Confirmation)
     }
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GoldStory {
+pub(crate) struct GoldStory {
     pub title: String,
     pub link: Option<String>,
     #[serde(default)]
@@ -61,7 +61,7 @@ pub struct GoldStory {
 }
 
 /// Every gold file, sorted by name; panics on one that does not parse (it is our data).
-pub fn load(dir: &Path) -> Vec<(PathBuf, GoldFile)> {
+pub(crate) fn load(dir: &Path) -> Vec<(PathBuf, GoldFile)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .flatten()
@@ -81,14 +81,14 @@ pub fn load(dir: &Path) -> Vec<(PathBuf, GoldFile)> {
 }
 
 /// What tidings emitted for one message.
-pub struct Emitted {
+pub(crate) struct Emitted {
     pub title: String,
     pub link: Option<String>,
 }
 
 /// The score of one message.
 #[derive(Debug, Default, Clone)]
-pub struct Score {
+pub(crate) struct Score {
     /// Expected stories that are not optional.
     pub sure: usize,
     /// Of those, matched by an emitted story.
@@ -114,7 +114,7 @@ pub struct Score {
 }
 
 impl Score {
-    pub fn add(&mut self, o: &Score) {
+    pub(crate) fn add(&mut self, o: &Score) {
         self.sure += o.sure;
         self.found += o.found;
         self.emitted += o.emitted;
@@ -168,7 +168,7 @@ fn title_match(expected: &[String], emitted: &[String]) -> f64 {
     recall + precision / 10.0
 }
 
-pub fn score(expected: &[GoldStory], emitted: &[Emitted]) -> Score {
+pub(crate) fn score(expected: &[GoldStory], emitted: &[Emitted]) -> Score {
     let exp_words: Vec<Vec<String>> = expected.iter().map(|s| words(&s.title)).collect();
     let em_words: Vec<Vec<String>> = emitted.iter().map(|s| words(&s.title)).collect();
     // Every matching pair, best first.

@@ -11,13 +11,13 @@ use std::borrow::Cow;
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8, WINDOWS_1252};
 
 /// A document as text, and what it was read as.
-pub struct Decoded<'a> {
+pub(super) struct Decoded<'a> {
     pub text: Cow<'a, str>,
     /// The charset the text was read in (`"UTF-8"`, `"windows-1252"`, `"UTF-32BE"`, …).
     pub charset: &'static str,
 }
 
-pub fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Decoded<'a> {
+pub(super) fn decode<'a>(bytes: &'a [u8], content_type: Option<&str>) -> Decoded<'a> {
     let mut d = decode_charset(bytes, content_type);
     if has_c1(&d.text) {
         d.text = Cow::Owned(d.text.chars().map(demoronize).collect());
@@ -44,7 +44,7 @@ fn has_c1(text: &str) -> bool {
 /// C1 control characters (U+0080–U+009F) are never text: in a feed they are windows-1252
 /// punctuation that went through a Latin-1 step (`don\u{92}t` for `don’t`). Readers map
 /// them back, as HTML does for `&#146;`.
-pub fn demoronize(c: char) -> char {
+pub(super) fn demoronize(c: char) -> char {
     if !('\u{80}'..='\u{9f}').contains(&c) {
         return c;
     }

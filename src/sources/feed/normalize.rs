@@ -31,7 +31,7 @@ const ITUNES: &[u8] = b"http://www.itunes.com/dtds/podcast-1.0.dtd";
 
 /// What a feed entry says that feed-rs does not pass on.
 #[derive(Debug, Default, Clone)]
-pub struct EntryFacts {
+pub(super) struct EntryFacts {
     /// An RSS `<link>` with text, or an Atom `<link>`.
     pub has_link: bool,
     /// The `<guid>`, when it is a permalink (`isPermaLink` not `false`) and a web address.
@@ -54,7 +54,7 @@ pub struct EntryFacts {
 }
 
 /// A feed rewritten for feed-rs.
-pub struct Prepared {
+pub(super) struct Prepared {
     pub xml: String,
     /// One per entry, in document order.
     pub entries: Vec<EntryFacts>,
@@ -96,7 +96,7 @@ struct Open {
     rdf_item: Option<String>,
 }
 
-pub fn prepare(text: &str) -> Prepared {
+pub(super) fn prepare(text: &str) -> Prepared {
     let text = fix_references(text);
     let mut reader = quick_xml::NsReader::from_str(&text);
     let config = reader.config_mut();

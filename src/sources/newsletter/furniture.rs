@@ -79,7 +79,7 @@ pub(super) fn is_furniture_text(p: &str) -> bool {
 }
 
 /// True for links that are newsletter furniture rather than stories.
-pub fn is_boilerplate(text: &str, url: &str) -> bool {
+pub(super) fn is_boilerplate(text: &str, url: &str) -> bool {
     let t = text.to_lowercase();
     let u = url.to_lowercase();
     u.starts_with("mailto:")

@@ -112,7 +112,7 @@ pub(super) fn is_block(name: &str) -> bool {
         )
 }
 
-pub fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
+pub(super) fn stories_from_html(html: &str, cleaner: &Cleaner) -> Vec<Found> {
     if crate::html::too_deep(html, crate::html::MAX_NESTING) {
         return stories_from_text(&crate::html::strip_tags(html), cleaner);
     }

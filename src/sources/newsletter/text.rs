@@ -20,7 +20,7 @@ pub(super) fn web_link_text(text: &str, cleaner: &Cleaner) -> Option<String> {
 }
 
 /// Plain-text newsletters: headlines, paragraphs and bare URL lines, `* * *` between stories.
-pub fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
+pub(super) fn stories_from_text(text: &str, cleaner: &Cleaner) -> Vec<Found> {
     let text = text.replace("\r\n", "\n");
     let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
     let mut out: Vec<Found> = Vec::new();

@@ -9,11 +9,11 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+pub(crate) const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 /// One canned response.
 #[derive(Clone)]
-pub struct Route {
+pub(crate) struct Route {
     pub status: u16,
     pub content_type: &'static str,
     pub body: Vec<u8>,
@@ -25,7 +25,7 @@ pub struct Route {
 }
 
 impl Route {
-    pub fn file(name: &str, content_type: &'static str) -> Route {
+    pub(crate) fn file(name: &str, content_type: &'static str) -> Route {
         let body = std::fs::read(Path::new(FIXTURES).join("feeds").join(name)).expect("fixture");
         Route {
             status: 200,
@@ -37,7 +37,7 @@ impl Route {
         }
     }
     /// A response with this status, type and body (an HTML page, an error page).
-    pub fn body(status: u16, content_type: &'static str, body: &str) -> Route {
+    pub(crate) fn body(status: u16, content_type: &'static str, body: &str) -> Route {
         Route {
             status,
             content_type,
@@ -48,7 +48,7 @@ impl Route {
         }
     }
     /// A bodiless answer with this status, e.g. a redirect or a 410.
-    pub fn status(status: u16) -> Route {
+    pub(crate) fn status(status: u16) -> Route {
         Route {
             status,
             content_type: "text/plain",
@@ -58,15 +58,15 @@ impl Route {
             headers: Vec::new(),
         }
     }
-    pub fn with_header(mut self, name: &str, value: &str) -> Route {
+    pub(crate) fn with_header(mut self, name: &str, value: &str) -> Route {
         self.headers.push((name.to_string(), value.to_string()));
         self
     }
-    pub fn with_delay(mut self, delay: Duration) -> Route {
+    pub(crate) fn with_delay(mut self, delay: Duration) -> Route {
         self.delay = Some(delay);
         self
     }
-    pub fn with_etag(mut self, etag: &str) -> Route {
+    pub(crate) fn with_etag(mut self, etag: &str) -> Route {
         self.etag = Some(etag.to_string());
         self
     }
@@ -74,20 +74,20 @@ impl Route {
 
 /// What the server saw of one request.
 #[derive(Clone, Debug)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub path: String,
     pub headers: HashMap<String, String>,
     pub status: u16,
 }
 
 /// A small HTTP/1.1 server on 127.0.0.1: fixed routes, ETag support, a log of requests.
-pub struct HttpServer {
+pub(crate) struct HttpServer {
     pub base: String,
     pub seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl HttpServer {
-    pub fn start(routes: Vec<(&str, Route)>) -> HttpServer {
+    pub(crate) fn start(routes: Vec<(&str, Route)>) -> HttpServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let base = format!("http://{}", listener.local_addr().unwrap());
         let routes: Arc<HashMap<String, Route>> = Arc::new(
@@ -107,11 +107,11 @@ impl HttpServer {
         HttpServer { base, seen }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
-    pub fn requests(&self) -> Vec<Seen> {
+    pub(crate) fn requests(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 }
@@ -183,7 +183,7 @@ fn serve(stream: TcpStream, routes: &HashMap<String, Route>, seen: &Mutex<Vec<Se
 
 /// The mail servers started by `tests/mail/with-servers.sh`. Missing variables fail the test:
 /// these tests never skip, in CI or anywhere else.
-pub struct MailEnv {
+pub(crate) struct MailEnv {
     pub host: String,
     pub ca: PathBuf,
     pub starttls_port: u16,
@@ -201,7 +201,7 @@ fn var(name: &str) -> String {
 }
 
 impl MailEnv {
-    pub fn get() -> MailEnv {
+    pub(crate) fn get() -> MailEnv {
         MailEnv {
             host: var("TIDINGS_TEST_SMTP_HOST"),
             ca: PathBuf::from(var("TIDINGS_TEST_CA")),
@@ -215,7 +215,7 @@ impl MailEnv {
     }
 
     /// Every message the SMTP server accepted for `recipient`, raw.
-    pub fn received_for(&self, recipient: &str) -> Vec<String> {
+    pub(crate) fn received_for(&self, recipient: &str) -> Vec<String> {
         let needle = format!("X-Envelope-To: {recipient}");
         let mut out = Vec::new();
         for dir in ["new", "cur"] {
@@ -239,7 +239,7 @@ impl MailEnv {
 }
 
 /// A unique token so parallel tests can tell their messages apart.
-pub fn nonce() -> String {
+pub(crate) fn nonce() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let t = std::time::SystemTime::now()
@@ -255,7 +255,7 @@ pub fn nonce() -> String {
 }
 
 /// An empty Maildir (`cur/`, `new/`, `tmp/`) at `dir/name`.
-pub fn empty_maildir(dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn empty_maildir(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
     for sub in ["cur", "new", "tmp"] {
         std::fs::create_dir_all(path.join(sub)).unwrap();
@@ -265,7 +265,7 @@ pub fn empty_maildir(dir: &Path, name: &str) -> PathBuf {
 
 /// A Maildir at `dir/name` holding one well-formed newsletter of the fixture Maildir (its
 /// stories: "Rust compiler cuts incremental build times in half" and two more).
-pub fn maildir_with_one_issue(dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn maildir_with_one_issue(dir: &Path, name: &str) -> PathBuf {
     let path = empty_maildir(dir, name);
     let issue = "1795700000.M1P100.fixture";
     std::fs::copy(
@@ -277,7 +277,7 @@ pub fn maildir_with_one_issue(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// Copies a fixture Maildir into `dest` (tests may then add or break messages).
-pub fn copy_maildir(dest: &Path) {
+pub(crate) fn copy_maildir(dest: &Path) {
     let src = Path::new(FIXTURES).join("maildir");
     for sub in ["cur", "new", "tmp"] {
         std::fs::create_dir_all(dest.join(sub)).unwrap();
@@ -291,7 +291,7 @@ pub fn copy_maildir(dest: &Path) {
 
 /// The bundled demo (`demo/`: feeds from files, a Maildir of newsletters) as a config in a
 /// fresh temp dir, with `extra` appended to it; its state lands in that dir.
-pub fn demo_with(extra: &str) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn demo_with(extra: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
     let toml = read_to_string(&demo.join("config.toml"))
@@ -308,7 +308,7 @@ pub fn demo_with(extra: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, config)
 }
 
-pub const TOPICS: &str = r#"
+pub(crate) const TOPICS: &str = r#"
 [[topics]]
 name = "Technology"
 keywords = ["rust", "compiler", "cpu", "database"]
@@ -322,11 +322,11 @@ name = "World"
 keywords = ["election", "parliament", "treaty", "trade"]
 "#;
 
-pub fn tidings(config: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+pub(crate) fn tidings(config: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     tidings_with_stdin(config, args, envs, None)
 }
 
-pub fn tidings_with_stdin(
+pub(crate) fn tidings_with_stdin(
     config: &Path,
     args: &[&str],
     envs: &[(&str, &str)],
@@ -372,21 +372,21 @@ pub fn tidings_with_stdin(
     out
 }
 
-pub fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-pub fn stdout(o: &Output) -> String {
+pub(crate) fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 /// A port on 127.0.0.1 that nothing listens on.
-pub fn closed_port() -> u16 {
+pub(crate) fn closed_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
 
-pub fn read_to_string(p: &Path) -> String {
+pub(crate) fn read_to_string(p: &Path) -> String {
     let mut s = String::new();
     std::fs::File::open(p)
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -397,7 +397,7 @@ pub fn read_to_string(p: &Path) -> String {
 
 /// A newsletter of three linked stories from `from`, dated `date` (RFC 2822), padded with
 /// `padding` bytes of prose so that one body is easy to tell from none in a byte count.
-pub fn synthetic_issue(n: usize, from: &str, date: &str, padding: usize) -> Vec<u8> {
+pub(crate) fn synthetic_issue(n: usize, from: &str, date: &str, padding: usize) -> Vec<u8> {
     let mut stories = String::new();
     for k in 1..=3 {
         stories.push_str(&format!(
