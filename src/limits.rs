@@ -8,7 +8,7 @@ use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit
 
 /// A global limit and a limit per host, the host's semaphore made on first use.
 #[derive(Debug)]
-pub struct HostLimits {
+pub(crate) struct HostLimits {
     global: Semaphore,
     per_host: usize,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
@@ -16,13 +16,13 @@ pub struct HostLimits {
 
 /// Both permits of one request; dropping it gives them back.
 #[derive(Debug)]
-pub struct Permits<'a> {
+pub(crate) struct Permits<'a> {
     _host: OwnedSemaphorePermit,
     _global: SemaphorePermit<'a>,
 }
 
 impl HostLimits {
-    pub fn new(global: usize, per_host: usize) -> HostLimits {
+    pub(crate) fn new(global: usize, per_host: usize) -> HostLimits {
         HostLimits {
             global: Semaphore::new(global),
             per_host,
@@ -32,7 +32,7 @@ impl HostLimits {
 
     /// Waits for a permit for `host`, then for a global one: a request queued behind its
     /// host holds no global slot, so one slow host cannot stall requests to the others.
-    pub async fn acquire(&self, host: &str) -> Result<Permits<'_>, AcquireError> {
+    pub(crate) async fn acquire(&self, host: &str) -> Result<Permits<'_>, AcquireError> {
         let limit = {
             let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
             hosts

@@ -18,13 +18,13 @@ fn shares(n: usize) -> usize {
 }
 
 /// `f` over contiguous shares of `items`, one per core, the results in share order.
-pub fn map_shares<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
+pub(crate) fn map_shares<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T]) -> R + Sync) -> Vec<R> {
     map_in_shares(items, shares(items.len()), f)
 }
 
 /// [`map_shares`] with the number of shares given (tests use it to cut a batch in more
 /// shares than this machine has cores).
-pub fn map_in_shares<T: Sync, R: Send>(
+pub(crate) fn map_in_shares<T: Sync, R: Send>(
     items: &[T],
     shares: usize,
     f: impl Fn(&[T]) -> R + Sync,
@@ -47,7 +47,7 @@ pub fn map_in_shares<T: Sync, R: Send>(
 }
 
 /// `f` on every item in place, on all cores.
-pub fn for_each_mut<T: Send>(items: &mut [T], f: impl Fn(&mut T) + Sync) {
+pub(crate) fn for_each_mut<T: Send>(items: &mut [T], f: impl Fn(&mut T) + Sync) {
     let shares = shares(items.len());
     if shares <= 1 {
         items.iter_mut().for_each(f);
@@ -64,7 +64,7 @@ pub fn for_each_mut<T: Send>(items: &mut [T], f: impl Fn(&mut T) + Sync) {
 }
 
 /// `f` over every item, on all cores, in input order.
-pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+pub(crate) fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     map_shares(items, |share| share.iter().map(&f).collect::<Vec<R>>())
         .into_iter()
         .flatten()

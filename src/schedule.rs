@@ -140,7 +140,7 @@ impl Period {
 }
 
 /// The configured zone, else the system's, else UTC.
-pub fn zone(name: Option<&str>) -> Result<Tz, ScheduleError> {
+pub(crate) fn zone(name: Option<&str>) -> Result<Tz, ScheduleError> {
     match name {
         Some(n) => n.parse().map_err(|_| {
             ScheduleError(format!(

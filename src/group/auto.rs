@@ -20,11 +20,11 @@ use super::text::{self, Corpus, Doc};
 use crate::model::Origin;
 
 /// An automatic topic needs at least this many stories sharing its word.
-pub const MIN_SIZE: usize = 3;
+pub(crate) const MIN_SIZE: usize = 3;
 /// ... from at least this many publications.
-pub const MIN_ORIGINS: usize = 2;
+pub(crate) const MIN_ORIGINS: usize = 2;
 /// Default number of automatic topics.
-pub const DEFAULT_COUNT: usize = 3;
+pub(crate) const DEFAULT_COUNT: usize = 3;
 /// A word in at least this share of one publication's stories is its furniture, ...
 const FURNITURE_SHARE: f32 = 0.5;
 /// ... judged for a publication with at least this many stories in the batch (two stories
@@ -41,14 +41,14 @@ const MIN_NEWSLETTER_SECTION: usize = 2;
 
 /// One automatic topic: its label, its stories (indices into the batch) and why.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AutoTopic {
+pub(crate) struct AutoTopic {
     pub label: String,
     pub members: Vec<usize>,
     pub reason: String,
 }
 
 /// What the automatic topics are made from: every story of the batch, analysed.
-pub struct Batch<'a> {
+pub(crate) struct Batch<'a> {
     /// (title, summary) of each story.
     pub texts: &'a [(&'a str, &'a str)],
     pub docs: &'a [Doc],
@@ -83,7 +83,7 @@ impl Barred {
 impl Batch<'_> {
     /// Up to `max` automatic topics from the stories `open`, largest first, then a section
     /// for each newsletter whose remaining stories no other source shares.
-    pub fn topics(&self, open: &[usize], max: usize) -> Vec<AutoTopic> {
+    pub(crate) fn topics(&self, open: &[usize], max: usize) -> Vec<AutoTopic> {
         let barred = self.barred();
         let mut open: Vec<usize> = open.to_vec();
         let mut out = Vec::new();

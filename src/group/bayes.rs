@@ -19,17 +19,17 @@ const BACKGROUND_START: f32 = 0.2;
 const ROUNDS: usize = 8;
 
 /// One document as the model sees it: `(term, count)` sorted by term.
-pub type Features = Vec<(u32, f32)>;
+pub(crate) type Features = Vec<(u32, f32)>;
 
 /// A seed: the topic the evidence gave a story and how much that evidence is trusted (0–1).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Seed {
+pub(crate) struct Seed {
     pub topic: usize,
     pub weight: f32,
 }
 
 /// The fitted model: log P(term | topic) for every topic.
-pub struct Model {
+pub(crate) struct Model {
     log_prob: Vec<Vec<f32>>,
     /// log P(topic), from how many stories each topic holds (add-one smoothed). Without it a
     /// topic with one story, whose smoothed word counts are nearly flat, claims any story
@@ -53,7 +53,7 @@ impl Model {
     /// starts from every story no evidence placed, so at first it is the batch's own word
     /// distribution; a story joins a topic only where the topic's words explain it better
     /// than the batch at large, and the stories of a subject no topic is about stay with it.
-    pub fn fit(
+    pub(crate) fn fit(
         docs: &[Features],
         vocab: usize,
         topics: usize,
@@ -133,7 +133,7 @@ impl Model {
 
     /// P(topic | story), vetoed topics excluded; None when the story
     /// has no term the model knows or every topic is vetoed.
-    pub fn posterior(&self, d: &Features, vetoed: &[bool]) -> Option<Vec<f32>> {
+    pub(crate) fn posterior(&self, d: &Features, vetoed: &[bool]) -> Option<Vec<f32>> {
         let open = |k: usize| self.learnt[k] && !vetoed[k];
         if !d.iter().any(|&(t, _)| self.known[t as usize]) || !(0..vetoed.len()).any(open) {
             return None;
@@ -160,7 +160,7 @@ impl Model {
     }
 
     /// The terms of `d` that speak most for topic `k` over the others (log-likelihood ratio).
-    pub fn evidence(&self, d: &Features, k: usize, n: usize) -> Vec<u32> {
+    pub(crate) fn evidence(&self, d: &Features, k: usize, n: usize) -> Vec<u32> {
         let mut ratio: Vec<(f32, u32)> = d
             .iter()
             .filter(|&&(t, _)| self.known[t as usize])

@@ -90,7 +90,7 @@ impl Filter {
 }
 
 /// Why an item is muted, or None when it stays: "filters[0]: exclude `horoscope`".
-pub fn muted_by(filters: &[Filter], item: &Item) -> Option<String> {
+pub(crate) fn muted_by(filters: &[Filter], item: &Item) -> Option<String> {
     let applicable: Vec<&Filter> = filters.iter().filter(|f| f.applies(item)).collect();
     if applicable.is_empty() {
         return None;

@@ -2,15 +2,15 @@
 //! ([`dedup`]), recognise stories an earlier digest sent ([`memory`]), rank them ([`rank`]),
 //! place them in topics ([`topics`]), then pick the lead, order topics and apply the caps.
 
-pub mod auto;
-pub mod bayes;
+pub(crate) mod auto;
+pub(crate) mod bayes;
 pub mod dedup;
-pub mod filters;
+pub(crate) mod filters;
 pub mod language;
 pub mod memory;
-pub mod rank;
+pub(crate) mod rank;
 pub mod text;
-pub mod topics;
+pub(crate) mod topics;
 
 use std::collections::{HashMap, HashSet};
 

@@ -19,13 +19,13 @@ use chrono::{DateTime, Utc};
 use crate::model::{Item, ItemKey, SourceKey, Story};
 
 /// Points for each source beyond the first that carries the story.
-pub const COVERAGE_POINTS: f32 = 10.0;
+pub(crate) const COVERAGE_POINTS: f32 = 10.0;
 /// Points per level of a source's `priority`.
-pub const PRIORITY_POINTS: f32 = 3.0;
+pub(crate) const PRIORITY_POINTS: f32 = 3.0;
 /// Points for the first story of a newsletter or feed; the n-th (from 0) gets this / (1 + n).
-pub const POSITION_POINTS: f32 = 2.0;
+pub(crate) const POSITION_POINTS: f32 = 2.0;
 /// Points for a story published now, falling linearly to 0 at the end of `lookback`.
-pub const RECENCY_POINTS: f32 = 1.0;
+pub(crate) const RECENCY_POINTS: f32 = 1.0;
 
 /// What the reader said about one source.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -64,7 +64,7 @@ impl Default for RankSettings {
 /// Each item's place in its own source: 0 for a newsletter's first story or a feed's first
 /// entry. Items arrive in their sources' order, so counting per message (newsletters) or per
 /// source (feeds) is enough.
-pub fn positions(items: &[Item]) -> HashMap<&ItemKey, usize> {
+pub(crate) fn positions(items: &[Item]) -> HashMap<&ItemKey, usize> {
     let mut next: HashMap<(&SourceKey, Option<&str>), usize> = HashMap::new();
     items
         .iter()
@@ -80,7 +80,7 @@ pub fn positions(items: &[Item]) -> HashMap<&ItemKey, usize> {
 }
 
 /// Sets every story's `rank`, `coverage` and `rank_reason`.
-pub fn rank(stories: &mut [Story], items: &[Item], settings: &RankSettings) {
+pub(crate) fn rank(stories: &mut [Story], items: &[Item], settings: &RankSettings) {
     let by_key: HashMap<&ItemKey, &Item> = items.iter().map(|i| (&i.key, i)).collect();
     let position = positions(items);
     let period = settings.period.as_secs_f32().max(1.0);
@@ -140,7 +140,7 @@ pub fn rank(stories: &mut [Story], items: &[Item], settings: &RankSettings) {
 }
 
 /// Orders stories best first; equal ranks keep the newest first.
-pub fn sort(stories: &mut [Story]) {
+pub(crate) fn sort(stories: &mut [Story]) {
     stories.sort_by(|a, b| {
         b.rank
             .total_cmp(&a.rank)

@@ -24,12 +24,12 @@ use crate::config::TopicConfig;
 use crate::model::{Item, Origin, Story, TopicGroup};
 use crate::parallel;
 
-pub const OTHER: &str = "Other";
+pub(crate) const OTHER: &str = "Other";
 /// A keyword in the title counts this many times a keyword in the summary.
 const TITLE_WEIGHT: usize = 2;
 /// Below this model probability a story is not claimed by any configured topic; the bar
 /// rises for a topic the model learnt from few stories (see [`MODEL_SEEDS`]).
-pub const ABSTAIN: f32 = 0.5;
+pub(crate) const ABSTAIN: f32 = 0.5;
 /// A topic with this many seed stories needs a probability halfway between [`ABSTAIN`] and
 /// certainty before the model alone places a story in it: `ABSTAIN + (1 - ABSTAIN) * s /
 /// (s + seeds)`. With ten seeds that is 0.75, with a thousand about 0.5.
@@ -64,7 +64,7 @@ const MAX_SECTION_WORDS: usize = 4;
 const NOT_BY_KEYWORD: usize = usize::MAX;
 
 /// Lowercase words, split on anything that is not a letter or digit (Unicode-aware).
-pub fn words(text: &str) -> Vec<String> {
+pub(crate) fn words(text: &str) -> Vec<String> {
     text::plain_words(text)
 }
 
@@ -76,18 +76,18 @@ struct Topic {
 
 /// Where a story goes and why.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Placement {
+pub(crate) struct Placement {
     pub topic: String,
     pub reason: String,
 }
 
-pub struct Classifier {
+pub(crate) struct Classifier {
     topics: Vec<Topic>,
     auto_topics: usize,
 }
 
 impl Classifier {
-    pub fn new(topics: &[TopicConfig]) -> Classifier {
+    pub(crate) fn new(topics: &[TopicConfig]) -> Classifier {
         let split = |list: &[String]| list.iter().map(|k| (k.clone(), words(k))).collect();
         Classifier {
             topics: topics
@@ -103,7 +103,7 @@ impl Classifier {
     }
 
     /// How many automatic topics may be made from what no configured topic claims.
-    pub fn with_auto_topics(mut self, n: usize) -> Classifier {
+    pub(crate) fn with_auto_topics(mut self, n: usize) -> Classifier {
         self.auto_topics = n;
         self
     }
@@ -154,7 +154,7 @@ impl Classifier {
     }
 
     /// Places every story; `evidence[i]` is what story `i`'s sources said about its topic.
-    pub fn place(&self, stories: &[Story], evidence: &[Evidence]) -> Vec<Placement> {
+    pub(crate) fn place(&self, stories: &[Story], evidence: &[Evidence]) -> Vec<Placement> {
         let n = stories.len();
         let texts: Vec<(&str, &str)> = stories
             .iter()
@@ -399,7 +399,7 @@ impl Classifier {
 
     /// Places stories in topics: configured topics in config order, then other topics in
     /// order of first appearance, then "Other". Newest stories first within a topic.
-    pub fn group(&self, stories: Vec<Story>, items: &[Item]) -> Vec<TopicGroup> {
+    pub(crate) fn group(&self, stories: Vec<Story>, items: &[Item]) -> Vec<TopicGroup> {
         let evidence = evidence_of(&stories, items);
         let placements = self.place(&stories, &evidence);
         let mut groups: Vec<TopicGroup> = self
@@ -458,7 +458,7 @@ fn reads_as_topic(heading: &str, evidence: &Evidence) -> bool {
 
 /// What a story's sources say about its topic, in item order, without repeats.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Evidence {
+pub(crate) struct Evidence {
     /// The `topic` the source's config gives it.
     pub hints: Vec<String>,
     /// The newsletter section headings it sat under.
@@ -470,7 +470,7 @@ pub struct Evidence {
 }
 
 /// The evidence of every story, looking items up by key (one map for the batch).
-pub fn evidence_of(stories: &[Story], items: &[Item]) -> Vec<Evidence> {
+pub(crate) fn evidence_of(stories: &[Story], items: &[Item]) -> Vec<Evidence> {
     let by_key: HashMap<_, _> = items.iter().map(|i| (&i.key, i)).collect();
     stories
         .iter()

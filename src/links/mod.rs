@@ -15,10 +15,10 @@
 //!    addresses and never following unsubscribe or login links.
 
 pub mod clearurls;
-pub mod privacy;
+pub(crate) mod privacy;
 pub mod publish;
 pub mod resolve;
-pub mod rules;
+pub(crate) mod rules;
 pub mod unwrap;
 
 use std::borrow::Cow;

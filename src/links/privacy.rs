@@ -124,7 +124,7 @@ const PERSONAL_PARAMS: &[&str] = &[
 ];
 
 /// Decides what may be done with an already cleaned link.
-pub fn assess(link: &str) -> Verdict {
+pub(crate) fn assess(link: &str) -> Verdict {
     let Ok(u) = Url::parse(link) else {
         // Not a URL at all (a fragment, a mailto:) is not ours to judge.
         return Verdict::Publish;

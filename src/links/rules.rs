@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 /// FNV-1a: parameter names and hosts are short, and SipHash's DoS resistance buys nothing for
 /// a table built from our own rules; this is several times faster per lookup.
 #[derive(Default)]
-pub struct Fnv(u64);
+pub(crate) struct Fnv(u64);
 
 impl Hasher for Fnv {
     fn finish(&self) -> u64 {
@@ -42,7 +42,7 @@ const RULES_TOML: &str = include_str!("rules.toml");
 /// How strongly a parameter tracks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Tier {
+pub(crate) enum Tier {
     /// Identifies a click, a person or a message: always stripped.
     Identifier,
     /// Campaign attribution, the same for every reader: stripped unless the user opts out.
@@ -438,7 +438,7 @@ impl RuleSet {
 }
 
 /// `a.b.example.com`, `b.example.com`, `example.com` (not the bare TLD).
-pub fn host_suffixes(host: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn host_suffixes(host: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(host);
     std::iter::from_fn(move || {
         let h = rest?;
@@ -451,7 +451,7 @@ pub fn host_suffixes(host: &str) -> impl Iterator<Item = &str> {
 }
 
 /// A glob where `*` matches any run of characters (including `/`).
-pub fn glob_matches(glob: &str, text: &str) -> bool {
+pub(crate) fn glob_matches(glob: &str, text: &str) -> bool {
     let mut parts = glob.split('*');
     let first = parts.next().unwrap_or("");
     let Some(mut rest) = text.strip_prefix(first) else {

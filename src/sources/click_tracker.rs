@@ -13,7 +13,7 @@ use url::Url;
 
 /// The tracking host of a message whose (cleaned) body links are `links`, if it has one.
 /// `unsubscribe` is the message's `List-Unsubscribe` http(s) URL.
-pub fn tracking_host(links: &[&str], unsubscribe: Option<&str>) -> Option<String> {
+pub(crate) fn tracking_host(links: &[&str], unsubscribe: Option<&str>) -> Option<String> {
     let parsed: Vec<Url> = links.iter().filter_map(|l| Url::parse(l).ok()).collect();
     let mut per_host: HashMap<&str, Vec<&Url>> = HashMap::new();
     for u in &parsed {
@@ -43,7 +43,7 @@ pub fn tracking_host(links: &[&str], unsubscribe: Option<&str>) -> Option<String
 
 /// Every http(s) link of a message body: `href` values of HTML (entity `&amp;` decoded), or the
 /// URLs of plain text. A scan, not a parse: only the count and shape of links matter here.
-pub fn body_links(html: Option<&str>, text: Option<&str>) -> Vec<String> {
+pub(crate) fn body_links(html: Option<&str>, text: Option<&str>) -> Vec<String> {
     match (html, text) {
         (Some(h), _) => {
             let lower = h.to_ascii_lowercase();

@@ -64,7 +64,7 @@ struct Tools {
 ///
 /// With `keep_cache`, each fetched feed's items also go into its [`SourceUpdate`] (as JSON)
 /// for the state's 304 cache; previews and dry runs write no state and skip that copy.
-pub async fn collect(
+pub(crate) async fn collect(
     cfg: &Config,
     state: &State,
     now: DateTime<Utc>,
@@ -295,7 +295,7 @@ impl SourceResult {
 /// `lookback`, so items too old on the first run do not turn up on the second; but never
 /// before `lookback` plus [`crate::state::KEEP_MARGIN`] ago, which is what lets state forget
 /// what was delivered long ago ([`State::prune`]) without sending it again.
-pub fn cutoff(
+pub(crate) fn cutoff(
     first_seen: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     lookback: chrono::Duration,

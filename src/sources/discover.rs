@@ -40,7 +40,7 @@ pub enum DiscoverError {
 /// What [`discover`] found: the feed's URL (the given one, or the one an HTML page named) and
 /// the feed's own title.
 #[derive(Debug, Clone)]
-pub struct Discovered {
+pub(crate) struct Discovered {
     pub url: url::Url,
     /// The HTML page the feed was found on, when the given URL was a page.
     pub page: Option<url::Url>,
@@ -51,7 +51,7 @@ pub struct Discovered {
 /// Fetches `url` and makes sure it is a feed. An HTML page is searched for the feed it names
 /// (`<link rel="alternate" type="application/rss+xml" href=...>`, Atom and JSON Feed too), and
 /// that feed is fetched and checked in turn.
-pub async fn discover(
+pub(crate) async fn discover(
     fetcher: &Fetcher,
     cleaner: &Cleaner,
     url: &url::Url,
@@ -156,7 +156,7 @@ fn looks_like_html(bytes: &[u8], e: &FeedError) -> bool {
 
 /// The first feed an HTML page names with `<link rel="alternate" type=... href=...>`, resolved
 /// against the page's `<base href>` or its URL. Only http(s) results count.
-pub fn feed_link(html: &str, page: &url::Url) -> Option<url::Url> {
+pub(crate) fn feed_link(html: &str, page: &url::Url) -> Option<url::Url> {
     let doc = scraper::Html::parse_document(html);
     let base_sel = scraper::Selector::parse("base[href]").ok()?;
     let link_sel = scraper::Selector::parse("link[href]").ok()?;

@@ -87,12 +87,12 @@ impl Examined {
 }
 
 /// The version whose verdict "unusable" stands: extraction improves between versions.
-pub fn version() -> String {
+pub(crate) fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
 /// Short fingerprint of a mailbox's `from` patterns (order and case do not matter).
-pub fn filter_fingerprint(patterns: &[String]) -> String {
+pub(crate) fn filter_fingerprint(patterns: &[String]) -> String {
     let mut p: Vec<String> = patterns.iter().map(|s| s.trim().to_lowercase()).collect();
     p.sort();
     p.dedup();
@@ -126,7 +126,7 @@ pub enum Forget {
 
 /// The records of one mailbox while a reader goes through it: which messages need no
 /// reading, and what it learns.
-pub struct Ledger<'a> {
+pub(crate) struct Ledger<'a> {
     basis: Basis<'a>,
     known: HashMap<(String, u32, String), Examined>,
     looked_at: HashSet<(String, u32, String)>,
@@ -134,7 +134,7 @@ pub struct Ledger<'a> {
 }
 
 impl<'a> Ledger<'a> {
-    pub fn new(records: Vec<Examined>, basis: Basis<'a>) -> Ledger<'a> {
+    pub(crate) fn new(records: Vec<Examined>, basis: Basis<'a>) -> Ledger<'a> {
         Ledger {
             basis,
             known: records
@@ -147,7 +147,7 @@ impl<'a> Ledger<'a> {
     }
 
     /// True when the message's record still holds: it need not be read.
-    pub fn settled(&mut self, folder: &str, validity: u32, id: &str) -> bool {
+    pub(crate) fn settled(&mut self, folder: &str, validity: u32, id: &str) -> bool {
         let key = (folder.to_string(), validity, id.to_string());
         let holds = self.known.get(&key).is_some_and(|e| e.holds(&self.basis));
         self.looked_at.insert(key);
@@ -155,7 +155,7 @@ impl<'a> Ledger<'a> {
     }
 
     /// Records what became of a message that was read.
-    pub fn note(
+    pub(crate) fn note(
         &mut self,
         folder: &str,
         validity: u32,
@@ -184,7 +184,7 @@ impl<'a> Ledger<'a> {
 
     /// What to write to state. With `forget_unseen`, the records of messages this run did not
     /// look at are dropped (a Maildir file that is gone or past the cut-off).
-    pub fn finish(mut self, forget_unseen: bool) -> Remembered {
+    pub(crate) fn finish(mut self, forget_unseen: bool) -> Remembered {
         if forget_unseen {
             for (folder, validity, id) in self.known.into_keys() {
                 if !self
@@ -204,7 +204,7 @@ impl<'a> Ledger<'a> {
 
     /// Forgets the records of `folder` under `validity` whose id is not in `present` (IMAP:
     /// the UIDs the search no longer returns, past the cut-off or gone).
-    pub fn forget_absent(&mut self, folder: &str, validity: u32, present: &HashSet<String>) {
+    pub(crate) fn forget_absent(&mut self, folder: &str, validity: u32, present: &HashSet<String>) {
         for (f, v, id) in self.known.keys() {
             if f == folder && *v == validity && !present.contains(id) {
                 self.learned.forget.push(Forget::One {

@@ -104,7 +104,7 @@ type ImapSession = Session<Box<dyn ImapStream>>;
 
 /// What one IMAP mailbox yielded, plus the messages to record and act on after delivery.
 #[derive(Default)]
-pub struct ImapRead {
+pub(crate) struct ImapRead {
     pub read: MailboxRead,
     pub used: Vec<ImapUid>,
     /// What each message came to, for state.
@@ -113,7 +113,7 @@ pub struct ImapRead {
 
 /// Reads every folder of the mailbox (`imap`: its server settings, from `cfg`'s kind): the
 /// messages not digested before.
-pub async fn read(
+pub(crate) async fn read(
     cfg: &MailboxConfig,
     imap: &ImapConfig,
     state: &State,
@@ -141,7 +141,7 @@ pub async fn read(
 }
 
 /// For `tidings check`: logs in and opens every configured folder read-only; reads nothing.
-pub async fn check(imap: &ImapConfig) -> Result<usize, ImapError> {
+pub(crate) async fn check(imap: &ImapConfig) -> Result<usize, ImapError> {
     let addr = format!("{}:{}", imap.host, imap.port);
     let mut session = connect(imap, &password(imap)?).await?;
     for folder in &imap.folders {
@@ -165,7 +165,7 @@ pub async fn check(imap: &ImapConfig) -> Result<usize, ImapError> {
 /// A logged-in session ready to file the digest into its folder (`[delivery] transport =
 /// "imap"`). Opening it does everything that can fail before the digest is committed to:
 /// connect, log in, and create the folder if the account has none of that name.
-pub struct Appender {
+pub(crate) struct Appender {
     session: ImapSession,
     addr: String,
     folder: String,
@@ -173,7 +173,7 @@ pub struct Appender {
 }
 
 impl Appender {
-    pub async fn open(imap: &ImapConfig) -> Result<Appender, ImapError> {
+    pub(crate) async fn open(imap: &ImapConfig) -> Result<Appender, ImapError> {
         let addr = format!("{}:{}", imap.host, imap.port);
         let folder = imap
             .folders
@@ -194,7 +194,7 @@ impl Appender {
 
     /// APPENDs the message, unread; returns once the server answered OK, which is the
     /// moment it has the message.
-    pub async fn append(mut self, message: &[u8]) -> Result<(), ImapError> {
+    pub(crate) async fn append(mut self, message: &[u8]) -> Result<(), ImapError> {
         within(
             self.timeout,
             &self.addr,
@@ -207,14 +207,14 @@ impl Appender {
     }
 
     /// Leaves without filing anything.
-    pub async fn close(mut self) {
+    pub(crate) async fn close(mut self) {
         let _ = tokio::time::timeout(self.timeout, self.session.logout()).await;
     }
 }
 
 /// `tidings check` for `[delivery] transport = "imap"`: logs in and says whether the folder
 /// the digest goes into exists (it is created at the first delivery if not). Changes nothing.
-pub async fn check_append(imap: &ImapConfig) -> Result<bool, ImapError> {
+pub(crate) async fn check_append(imap: &ImapConfig) -> Result<bool, ImapError> {
     let addr = format!("{}:{}", imap.host, imap.port);
     let folder = imap.folders.first().map(String::as_str).unwrap_or_default();
     let mut session = connect(imap, &password(imap)?).await?;
@@ -382,7 +382,7 @@ async fn read_once(
 
 /// After an accepted send: marks, moves or deletes the digested messages as `after` says.
 /// Messages whose folder changed UIDVALIDITY since they were read are left alone.
-pub async fn apply_after(imap: &ImapConfig, uids: &[ImapUid]) -> Result<usize, ImapError> {
+pub(crate) async fn apply_after(imap: &ImapConfig, uids: &[ImapUid]) -> Result<usize, ImapError> {
     if imap.after == AfterDelivery::None || uids.is_empty() {
         return Ok(0);
     }
@@ -783,7 +783,7 @@ impl async_imap::Authenticator for OAuth2Token {
 }
 
 /// The first client message of XOAUTH2 or OAUTHBEARER (before base64), for IMAP and SMTP.
-pub fn oauth2_initial_response(
+pub(crate) fn oauth2_initial_response(
     sasl: Sasl,
     user: &str,
     host: &str,

@@ -28,7 +28,7 @@ pub struct MailboxRead {
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MessageOutcome {
+pub(crate) enum MessageOutcome {
     /// Stories or an attention entry were taken from it; carries its Message-ID.
     Used(String),
     /// Digested in an earlier run (Message-ID guard); carries its Message-ID.
@@ -43,7 +43,7 @@ pub enum MessageOutcome {
 
 impl MessageOutcome {
     /// Notes the outcome in the mailbox's ledger, under the message's place in the mailbox.
-    pub fn note(&self, ledger: &mut Ledger<'_>, folder: &str, validity: u32, id: &str) {
+    pub(crate) fn note(&self, ledger: &mut Ledger<'_>, folder: &str, validity: u32, id: &str) {
         let (outcome, message_id, dated) = match self {
             MessageOutcome::Used(m) | MessageOutcome::Known(m) => {
                 (Outcome::Used, Some(m.clone()), None)
@@ -58,7 +58,7 @@ impl MessageOutcome {
 
 /// True when `address` matches one of the sender patterns (`*@substack.com`, `news@x.org`,
 /// `*news*`), case-insensitively; an empty list matches everyone.
-pub fn sender_matches(patterns: &[String], address: Option<&str>) -> bool {
+pub(crate) fn sender_matches(patterns: &[String], address: Option<&str>) -> bool {
     if patterns.is_empty() {
         return true;
     }
@@ -73,7 +73,7 @@ pub fn sender_matches(patterns: &[String], address: Option<&str>) -> bool {
 
 /// What every message of one mailbox is read with.
 #[derive(Clone, Copy)]
-pub struct MessageReader<'a> {
+pub(crate) struct MessageReader<'a> {
     pub cfg: &'a MailboxConfig,
     pub source: &'a SourceKey,
     pub digested: &'a HashSet<String>,
@@ -86,7 +86,7 @@ pub struct MessageReader<'a> {
 impl<'a> MessageReader<'a> {
     /// An empty ledger over the mailbox's `records`, judged by this reader's cut-off,
     /// digested messages and sender filters.
-    pub fn ledger(&self, records: Vec<crate::sources::examined::Examined>) -> Ledger<'a> {
+    pub(crate) fn ledger(&self, records: Vec<crate::sources::examined::Examined>) -> Ledger<'a> {
         Ledger::new(
             records,
             Basis {
@@ -101,7 +101,7 @@ impl<'a> MessageReader<'a> {
 /// Parses one raw message, applies the sender filters and the Message-ID guard, and adds its
 /// stories (or its attention entry, or a warning) to `out`. `label` names the message in
 /// warnings; `fallback_id` stands in for a missing Message-ID.
-pub fn digest_message(
+pub(crate) fn digest_message(
     bytes: &[u8],
     label: &str,
     fallback_id: &str,

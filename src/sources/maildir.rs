@@ -15,7 +15,7 @@ use crate::sources::mailbox::{
 use crate::{html::Sanitizer, links::Cleaner};
 
 /// The message files of a mailbox, in a stable order.
-pub fn message_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn message_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     let meta = std::fs::metadata(path)?;
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
@@ -50,7 +50,7 @@ pub fn message_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
 ///
 /// A file last modified before the cut-off is not opened: mail is written once, on arrival,
 /// so its modification time is an upper bound for when it came.
-pub fn read(
+pub(crate) fn read(
     cfg: &MailboxConfig,
     path: &Path,
     records: Vec<crate::sources::examined::Examined>,

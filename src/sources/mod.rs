@@ -7,15 +7,15 @@
 //!   remembers what each message came to, so a mailbox's old mail is not read again;
 //!   [`template`] learns each sender's standing blocks from its earlier issues.
 
-pub mod click_tracker;
-pub mod collect;
-pub mod discover;
-pub mod examined;
+pub(crate) mod click_tracker;
+pub(crate) mod collect;
+pub(crate) mod discover;
+pub(crate) mod examined;
 pub mod feed;
 pub mod http;
-pub mod imap;
-pub mod mailbox;
-pub mod maildir;
+pub(crate) mod imap;
+pub(crate) mod mailbox;
+pub(crate) mod maildir;
 pub mod mbox;
 pub mod newsletter;
-pub mod template;
+pub(crate) mod template;

@@ -14,7 +14,7 @@ use crate::model::Item;
 const MIN_WORDS: usize = 3;
 
 /// One block of one issue: (sender, fingerprint, the issue's Message-ID).
-pub type Block = (String, String, String);
+pub(crate) type Block = (String, String, String);
 
 /// The sender of a newsletter item (its mailbox and newsletter name); `None` for a feed's item.
 fn sender(item: &Item) -> Option<String> {
@@ -51,7 +51,7 @@ fn fingerprint(title: &str, text: &str) -> Option<String> {
 /// Splits `items` into those kept and the number dropped because their block came in another
 /// issue of the same sender (`known`: (sender, fingerprint) → the issue it was first seen in).
 /// Returns the blocks of this run's issues too, for the state to learn once the digest is out.
-pub fn sift(
+pub(crate) fn sift(
     items: Vec<Item>,
     known: &HashMap<(String, String), String>,
 ) -> (Vec<Item>, Vec<Block>, usize) {
