@@ -23,7 +23,12 @@ pub(super) fn post_title_html(html: &str) -> Option<String> {
     let sel = Selector::parse("h1, h2").ok()?;
     doc.select(&sel)
         .map(element_text)
-        .find(|t| t.split_whitespace().count() >= 2 && t.len() <= MAX_HEADLINE_CHARS)
+        // "Liebe Kundin, lieber Kunde," greets: a salutation ends with a comma, a title does not.
+        .find(|t| {
+            t.split_whitespace().count() >= 2
+                && t.len() <= MAX_HEADLINE_CHARS
+                && !t.trim_end().ends_with(',')
+        })
 }
 
 /// The essay's web link in an HTML body: the title link, else "view online".

@@ -393,6 +393,18 @@ mod tests {
     }
 
     #[test]
+    fn a_salutation_is_no_title_and_a_legal_link_no_headline() {
+        let html = "<h1>Liebe Kundin, lieber Kunde,</h1><h2>Einkauf bewerten lohnt sich</h2>";
+        assert_eq!(
+            post_title_html(html).as_deref(),
+            Some("Einkauf bewerten lohnt sich")
+        );
+        assert!(is_call_to_action("Datenschutz"));
+        assert!(is_call_to_action("Schreib uns eine E-Mail"));
+        assert!(!is_call_to_action("Neue Datenschutz-Regeln für Messenger"));
+    }
+
+    #[test]
     fn a_blurb_loses_the_punctuation_that_tied_it_to_its_headline() {
         use super::without_lead_in;
         assert_eq!(without_lead_in(": The party has"), "The party has");
