@@ -8,12 +8,14 @@ use super::html::{element_text, LINKS};
 
 /// `Some(link)` when the message is a confirmation or welcome email (the link may be absent).
 /// `bodies` are the HTML and text parts, for their links; `body` is the readable text (no
-/// style sheet or script counted as words).
+/// style sheet or script counted as words). A welcome mail's link (one that does not
+/// confirm) is taken only where `publishable` says it carries no tracking.
 pub(super) fn confirmation(
     subject: &str,
     bodies: (Option<&str>, Option<&str>),
     body: &str,
     cleaner: &Cleaner,
+    publishable: impl Fn(&str) -> bool,
 ) -> Option<Option<String>> {
     let (html, text) = bodies;
     let subj = subject.to_lowercase();
@@ -63,8 +65,9 @@ pub(super) fn confirmation(
         return Some(confirm_link.or_else(|| {
             links
                 .iter()
-                .find(|(t, u)| !is_boilerplate(t, u) && u.starts_with("http"))
+                .filter(|(t, u)| !is_boilerplate(t, u) && u.starts_with("http"))
                 .map(|(_, u)| cleaner.clean(u))
+                .find(|u| publishable(u))
         }));
     }
     None

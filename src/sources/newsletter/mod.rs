@@ -173,8 +173,29 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
         (None, Some(t)) => t.clone(),
         _ => String::new(),
     };
-    let links = (html.as_deref(), text.as_deref());
-    if let Some(url) = confirmation(&subject, links, &body_text, ctx.cleaner) {
+    // All of the body's links, cleaned (unwrapped trackers are no longer on their host).
+    let links: Vec<String> = click_tracker::body_links(html.as_deref(), text.as_deref())
+        .iter()
+        .map(|l| ctx.cleaner.clean(l))
+        .collect();
+    let links: Vec<&str> = links.iter().map(String::as_str).collect();
+    let tracker_host = click_tracker::tracking_host(&links, list_unsubscribe(msg).as_deref());
+    // A welcome mail's link is only a pointer to the sender: one on the message's tracking
+    // host, or one that carries the reader, is left out. (A confirmation keeps its link: it
+    // must carry the reader to confirm them.)
+    let publishable = |u: &str| {
+        let host = url::Url::parse(u)
+            .ok()
+            .and_then(|x| x.host_str().map(str::to_ascii_lowercase));
+        host.is_some()
+            && host != tracker_host
+            && matches!(
+                crate::links::privacy::assess(u),
+                crate::links::privacy::Verdict::Publish
+            )
+    };
+    let bodies = (html.as_deref(), text.as_deref());
+    if let Some(url) = confirmation(&subject, bodies, &body_text, ctx.cleaner, publishable) {
         return Extracted {
             attention: Some(Attention {
                 source: name,
@@ -241,13 +262,6 @@ pub fn extract(msg: &Message<'_>, ctx: &NewsletterContext<'_>) -> Extracted {
         found.extend(single_story(&title, web, &body_text));
     }
 
-    // All of the body's links, cleaned (unwrapped trackers are no longer on their host).
-    let links: Vec<String> = click_tracker::body_links(html.as_deref(), text.as_deref())
-        .iter()
-        .map(|l| ctx.cleaner.clean(l))
-        .collect();
-    let links: Vec<&str> = links.iter().map(String::as_str).collect();
-    let tracker_host = click_tracker::tracking_host(&links, list_unsubscribe(msg).as_deref());
     let items = found
         .into_iter()
         .map(|f| {
